@@ -1,0 +1,125 @@
+"""Errors an action raises; each transport renders them (REST as
+``{"title", "description"}`` with the status).
+
+::
+
+    ApiError
+    ├── BadRequest             400
+    ├── Forbidden              403
+    ├── NotFound               404
+    ├── MethodNotAllowed       405
+    ├── NotAcceptable          406
+    ├── Conflict               409
+    ├── PayloadTooLarge        413 (only for bodies past any sane size)
+    ├── UnsupportedMediaType   415
+    └── ServiceUnavailable     503
+
+Storage errors become API errors through :func:`from_storage`, one table
+for every transport.
+"""
+
+from zaqar_core.storage import errors as storage_errors
+
+
+class ApiError(Exception):
+    """An error with an HTTP-style status, a title and a description."""
+
+    status = 500
+    title = 'Internal server error'
+
+    def __init__(self, description: str | None = None, *,
+                 title: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(description or self.title)
+        if title is not None:
+            self.title = title
+        self.description = description
+        self.headers = headers or {}
+
+    def to_dict(self) -> dict[str, str]:
+        body = {'title': self.title}
+        if self.description is not None:
+            body['description'] = self.description
+        return body
+
+
+class BadRequest(ApiError):
+    status = 400
+    title = 'Invalid API request'
+
+
+class Forbidden(ApiError):
+    status = 403
+    title = 'Not authorized'
+
+
+class NotFound(ApiError):
+    status = 404
+    title = 'Not found'
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+    title = 'Method not allowed'
+
+
+class NotAcceptable(ApiError):
+    status = 406
+    title = 'Not acceptable'
+
+
+class Conflict(ApiError):
+    status = 409
+    title = 'Resource conflict'
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    title = 'Request entity too large'
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    title = 'Unsupported media type'
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+    title = 'Service temporarily unavailable'
+
+    def __init__(self, description: str = 'Service temporarily '
+                 'unavailable.', **kwargs) -> None:
+        super().__init__(f'{description} Please try again in a few '
+                         f'seconds.', **kwargs)
+
+
+def invalid_body(description: str) -> BadRequest:
+    return BadRequest(description, title='Invalid request body')
+
+
+def invalid_parameter(description: str) -> BadRequest:
+    return BadRequest(description, title='Invalid parameter')
+
+
+_UNABLE = 'Unable to delete'
+
+# Most specific first: (storage error, API error, title, description).
+_STORAGE_TABLE: list[tuple[type[storage_errors.StorageError],
+                           type[ApiError], str | None, str | None]] = [
+    (storage_errors.MessageIsClaimed, Forbidden, _UNABLE,
+     'This message is claimed; it cannot be deleted without a valid '
+     'claim ID.'),
+    (storage_errors.MessageNotClaimed, BadRequest, _UNABLE,
+     'A claim was specified, but the message is not currently claimed.'),
+    (storage_errors.ClaimDoesNotMatch, BadRequest, _UNABLE,
+     'The specified claim does not exist or has expired.'),
+    (storage_errors.DoesNotExist, NotFound, None, None),
+]
+
+
+def from_storage(exc: storage_errors.StorageError) -> ApiError:
+    """The API error a storage error stands for (503 when unknown)."""
+    for family, error, title, description in _STORAGE_TABLE:
+        if isinstance(exc, family):
+            return error(description or str(exc), title=title)
+    return ServiceUnavailable()

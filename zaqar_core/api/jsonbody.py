@@ -1,0 +1,75 @@
+"""Decoding request bodies: strict JSON that cannot hurt the server."""
+
+import json
+from typing import Any
+
+from zaqar_core.api import errors
+
+# Deeper documents are refused before the decoder could hit Python's
+# recursion limit.
+MAX_DEPTH = 64
+_INT_MIN, _INT_MAX = -2 ** 63, 2 ** 63 - 1
+
+
+def _check_int(text: str) -> int:
+    value = int(text)
+    if not _INT_MIN <= value <= _INT_MAX:
+        raise errors.invalid_body('JSON contains integer that is too large.')
+    return value
+
+
+def _reject_constant(name: str) -> None:
+    raise errors.invalid_body(f'Request body could not be parsed: {name} '
+                              f'is not valid JSON.')
+
+
+def _too_deep(raw: str) -> bool:
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == '\\':
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in '[{':
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_DEPTH:
+                    return True
+        elif char in ']}':
+            depth -= 1
+    return False
+
+
+def decode(raw: bytes) -> Any:
+    """The JSON document in ``raw``; must be an object or an array.
+
+    Raises:
+        BadRequest: undecodable, too deep, an integer outside signed 64
+            bits, NaN/Infinity, or a top level that is not an object or
+            array.
+    """
+    try:
+        text = raw.decode('utf-8')
+    except UnicodeDecodeError:
+        raise errors.invalid_body(
+            'Request body could not be parsed.') from None
+    # The count of openers bounds the depth: scan only when it could matter.
+    if text.count('[') + text.count('{') > MAX_DEPTH and _too_deep(text):
+        raise errors.invalid_body(
+            f'Request body is nested deeper than {MAX_DEPTH} levels.')
+    try:
+        document = json.loads(text, parse_int=_check_int,
+                              parse_constant=_reject_constant)
+    except ValueError:
+        raise errors.invalid_body(
+            'Request body could not be parsed.') from None
+    if not isinstance(document, dict | list):
+        raise errors.invalid_body('Request body could not be parsed.')
+    return document

@@ -1,0 +1,108 @@
+"""The API service: what every transport calls to run an action.
+
+It applies, once for every transport, the checks upstream spreads over
+hooks and responders: Client-ID, project, queue name, policy; then runs
+the action and turns storage errors into API errors.
+"""
+
+import uuid
+
+from oslo_config import cfg
+from oslo_policy import policy as oslo_policy
+
+from zaqar_core import policy
+from zaqar_core.api import errors
+from zaqar_core.api import validation
+from zaqar_core.api.request import Request
+from zaqar_core.api.request import Result
+from zaqar_core.api.v2 import actions  # noqa: F401 (registers actions)
+from zaqar_core.api.v2 import registry
+from zaqar_core.storage import errors as storage_errors
+from zaqar_core.storage.stores import Stores
+
+
+class Api:
+    """Runs v2 actions against one deployment's stores.
+
+    Args:
+        conf: the registered configuration.
+        stores: the storage drivers.
+        enforcer: the policy enforcer.
+    """
+
+    def __init__(self, conf: cfg.ConfigOpts, stores: Stores,
+                 enforcer: oslo_policy.Enforcer) -> None:
+        self.conf = conf
+        self.stores = stores
+        self.enforcer = enforcer
+
+    def call(self, name: str, req: Request) -> Result:
+        """Run the action ``name``.
+
+        Raises:
+            ApiError: the request is refused; nothing was changed.
+            KeyError: no such action (a transport bug).
+        """
+        action = registry.ACTIONS[name]
+        if not action.anonymous:
+            self._check_client_id(req.client_id)
+            self._check_project(req.project_id)
+            queue_name = req.params.get('queue_name')
+            if queue_name is not None:
+                validation.check_queue_name(queue_name)
+            if action.rule:
+                policy.authorize(self.enforcer, action.rule, req.context,
+                                 req.project_id)
+        try:
+            return action.handler(self, req)
+        except storage_errors.StorageError as exc:
+            raise errors.from_storage(exc) from exc
+
+    def check_body_size(self, name: str, size: int) -> None:
+        """Refuse a body too large for action ``name``, before reading it.
+
+        Raises:
+            BadRequest: ``size`` bytes is more than the action accepts.
+        """
+        action = registry.ACTIONS[name]
+        limit = registry.DEFAULT_BODY_LIMIT
+        if action.body_limit is not None:
+            limit = self.conf.transport[action.body_limit]
+        if size > limit:
+            raise errors.BadRequest(action.too_large.format(limit=limit))
+
+    def _check_client_id(self, client_id: str | None) -> None:
+        if client_id is None:
+            raise errors.BadRequest('The "Client-Id" header is required.',
+                                    title='Missing header value')
+        limits = self.conf.transport
+        if limits.client_id_uuid_safe == 'strict':
+            try:
+                uuid.UUID(client_id)
+            except ValueError:
+                raise errors.BadRequest(
+                    'Malformed hexadecimal UUID.',
+                    title='Wrong UUID value') from None
+        elif not (limits.min_length_client_id <= len(client_id) <=
+                  limits.max_length_client_id) or \
+                not client_id.isprintable():
+            raise errors.BadRequest(
+                f'Length of client id must be at least '
+                f'{limits.min_length_client_id} and no greater than '
+                f'{limits.max_length_client_id}.')
+
+    @staticmethod
+    def _check_project(project_id: str | None) -> None:
+        if project_id is None:
+            raise errors.BadRequest('The header X-PROJECT-ID was missing',
+                                    title='Project-Id Missing')
+        if project_id == '':
+            raise errors.BadRequest(
+                'X-PROJECT-ID cannot be an empty string. Specify the right '
+                'header X-PROJECT-ID and retry.',
+                title='Empty project header not allowed')
+        if len(project_id) > validation.MAX_PROJECT_ID or \
+                not project_id.isprintable():
+            raise errors.BadRequest(
+                'The format of the submitted queue name or project id is '
+                'not valid.', title='Invalid queue identification')

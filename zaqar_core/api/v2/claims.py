@@ -1,0 +1,108 @@
+"""Claim actions."""
+
+from typing import TYPE_CHECKING
+from typing import Any
+
+from zaqar_core.api import errors
+from zaqar_core.api import validation
+from zaqar_core.api.request import Request
+from zaqar_core.api.request import Result
+from zaqar_core.api.v2 import hrefs
+from zaqar_core.api.v2.registry import action
+from zaqar_core.storage import base
+from zaqar_core.storage import errors as storage_errors
+
+if TYPE_CHECKING:
+    from zaqar_core.api.service import Api
+
+
+def _int_field(body: dict, key: str, default: int) -> int:
+    value: Any = body.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise errors.BadRequest(f'The value of the "{key}" field must be '
+                                f'a int.')
+    return value
+
+
+def _ttl_and_grace(api: 'Api', body: Any,
+                   check_grace: bool = True) -> tuple[int, int]:
+    limits = api.conf.transport
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise errors.BadRequest('Document type not supported.')
+    ttl = validation.check_range(
+        _int_field(body, 'ttl', limits.default_claim_ttl),
+        limits.min_claim_ttl, limits.max_claim_ttl,
+        f'The TTL for a claim may not exceed {limits.max_claim_ttl} '
+        f'seconds, and must be at least {limits.min_claim_ttl} seconds '
+        f'long.')
+    grace = _int_field(body, 'grace', limits.default_claim_grace)
+    # Renewals accept any grace up to the maximum, as upstream does.
+    low = limits.min_claim_grace if check_grace else 0
+    validation.check_range(
+        grace, low, limits.max_claim_grace,
+        f'The grace for a claim may not exceed {limits.max_claim_grace} '
+        f'seconds, and must be at least {low} seconds long.')
+    return ttl, grace
+
+
+def _dead_letter(meta: dict) -> base.DeadLetter | None:
+    if meta.get('_max_claim_count') and meta.get('_dead_letter_queue'):
+        return {'max_claim_count': meta['_max_claim_count'],
+                'queue': meta['_dead_letter_queue'],
+                'ttl': meta.get('_dead_letter_queue_messages_ttl') or None}
+    return None
+
+
+@action('claim_create', 'claims:create')
+def claim_create(api: 'Api', req: Request) -> Result:
+    name = req.params['queue_name']
+    limit = validation.limit_param(
+        req.params, 'limit', 10,
+        api.conf.transport.max_messages_per_claim_or_pop)
+    ttl, grace = _ttl_and_grace(api, req.body)
+    try:
+        meta = api.stores.queues.get_metadata(req.project_id, name)
+    except storage_errors.QueueDoesNotExist:
+        # Claiming never creates a queue; a missing one has nothing free.
+        return Result(204)
+    dead_letter = _dead_letter(meta)
+    claim_id, claimed, moved = api.stores.claims.create(
+        req.project_id, name, ttl, grace, limit, dead_letter)
+    if moved and dead_letter is not None:
+        # The dead-letter queue exists from its first message on.
+        api.stores.queues.create(req.project_id, dead_letter['queue'])
+    if claim_id is None:
+        return Result(204)
+    return Result(
+        201, {'messages': [hrefs.render_message(name, m) for m in claimed]},
+        {'Location': hrefs.claim(name, claim_id)})
+
+
+@action('claim_get', 'claims:get')
+def claim_get(api: 'Api', req: Request) -> Result:
+    name = req.params['queue_name']
+    info, held = api.stores.claims.get(req.project_id, name,
+                                       req.params['claim_id'])
+    return Result(200, {
+        'age': info['age'], 'ttl': info['ttl'],
+        'messages': [hrefs.render_message(name, m) for m in held],
+        'href': hrefs.claim(name, info['id'])})
+
+
+@action('claim_update', 'claims:update')
+def claim_update(api: 'Api', req: Request) -> Result:
+    if req.body is None:
+        raise errors.BadRequest('Request body can not be empty')
+    ttl, grace = _ttl_and_grace(api, req.body, check_grace=False)
+    api.stores.claims.update(req.project_id, req.params['queue_name'],
+                             req.params['claim_id'], ttl, grace)
+    return Result(204)
+
+
+@action('claim_delete', 'claims:delete')
+def claim_delete(api: 'Api', req: Request) -> Result:
+    api.stores.claims.delete(req.project_id, req.params['queue_name'],
+                             req.params['claim_id'])
+    return Result(204)

@@ -1,0 +1,201 @@
+"""Message actions."""
+
+import hashlib
+import json
+from typing import TYPE_CHECKING
+from typing import Any
+
+from zaqar_core.api import errors
+from zaqar_core.api import validation
+from zaqar_core.api.request import Request
+from zaqar_core.api.request import Result
+from zaqar_core.api.v2 import hrefs
+from zaqar_core.api.v2.registry import action
+from zaqar_core.storage import base
+from zaqar_core.storage import errors as storage_errors
+
+if TYPE_CHECKING:
+    from zaqar_core.api.service import Api
+
+
+def queue_metadata(api: 'Api', req: Request) -> dict:
+    """The queue's stored metadata; ``{}`` when it does not exist."""
+    try:
+        return api.stores.queues.get_metadata(req.project_id,
+                                              req.params['queue_name'])
+    except storage_errors.QueueDoesNotExist:
+        return {}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _new_message(api: 'Api', document: Any, default_ttl: int,
+                 delay: int | None) -> base.NewMessage:
+    """Check one posted message; ``delay`` None means delays are off."""
+    limits = api.conf.transport
+    if not isinstance(document, dict):
+        raise errors.BadRequest('Document type not supported.')
+    if 'body' not in document:
+        raise errors.BadRequest('Missing "body" field.')
+    ttl = document.get('ttl', default_ttl)
+    if not _is_int(ttl):
+        raise errors.BadRequest('The value of the "ttl" field must be a '
+                                'int.')
+    validation.check_range(
+        ttl, limits.min_message_ttl, limits.max_message_ttl,
+        f'The TTL for a message may not exceed {limits.max_message_ttl} '
+        f'seconds, and must be at least {limits.min_message_ttl} seconds '
+        f'long.')
+    message: base.NewMessage = {'body': document['body'], 'ttl': ttl,
+                                'delay': 0}
+    if delay is not None:
+        wanted = document.get('delay', delay)
+        if not _is_int(wanted):
+            raise errors.BadRequest('The value of the "delay" field must '
+                                    'be a int.')
+        message['delay'] = validation.check_range(
+            wanted, 0, limits.max_message_delay,
+            f'The delay for a message may not exceed '
+            f'{limits.max_message_delay} seconds, and must be at least 0 '
+            f'seconds long.')
+    if api.conf.enable_checksum:
+        digest = hashlib.md5(json.dumps(document['body']).encode(),
+                             usedforsecurity=False).hexdigest()
+        message['checksum'] = f'MD5:{digest}'
+    return message
+
+
+@action('message_post', 'messages:create',
+        body_limit='max_messages_post_size',
+        too_large='Message collection size is too large. Max size {limit}')
+def message_post(api: 'Api', req: Request) -> Result:
+    limits = api.conf.transport
+    name = req.params['queue_name']
+    try:
+        meta = api.stores.queues.get_metadata(req.project_id, name)
+        exists = True
+    except storage_errors.QueueDoesNotExist:
+        meta, exists = {}, False
+    max_size = meta.get('_max_messages_post_size')
+    # The service-wide limit was checked before the body was read.
+    if max_size and req.body_size > max_size:
+        raise errors.BadRequest(f'Message collection size is too large. '
+                                f'Max size {max_size}')
+    if not isinstance(req.body, dict) or 'messages' not in req.body:
+        raise errors.BadRequest('No messages were found in the request '
+                                'body.')
+    documents = req.body['messages']
+    if not isinstance(documents, list):
+        raise errors.BadRequest('Document type not supported.')
+    if not documents:
+        raise errors.BadRequest('No messages to enqueu.')
+    default_ttl = meta.get('_default_message_ttl') or \
+        limits.default_message_ttl
+    # Per-message delays apply only in delayed queues.
+    delay = meta.get('_default_message_delay') or None
+    messages = [_new_message(api, doc, default_ttl, delay)
+                for doc in documents]
+    if not exists:
+        # Queues are lazy; unlike upstream, bad input creates none.
+        api.stores.queues.create(req.project_id, name)
+    ids = api.stores.messages.post(req.project_id, name, messages,
+                                   req.client_id)
+    resources = [hrefs.message(name, i) for i in ids]
+    return Result(201, {'resources': resources},
+                  {'Location': f'{hrefs.messages(name)}?ids='
+                               f'{",".join(ids)}'})
+
+
+def _ids_param(api: 'Api', req: Request, name: str) -> list[str] | None:
+    ids = validation.get_list(req.params, name)
+    if ids is not None:
+        limit = api.conf.transport.max_messages_per_page
+        if len(ids) > limit:
+            raise errors.BadRequest(f'Limit must be at least 1 and may not '
+                                    f'be greater than {limit}.')
+    return ids
+
+
+@action('message_list', 'messages:get_all')
+def message_list(api: 'Api', req: Request) -> Result:
+    name = req.params['queue_name']
+    limit = validation.limit_param(
+        req.params, 'limit', 10, api.conf.transport.max_messages_per_page)
+    marker = validation.get_str(req.params, 'marker')
+    echo = validation.get_bool(req.params, 'echo')
+    include_claimed = validation.get_bool(req.params, 'include_claimed')
+    include_delayed = validation.get_bool(req.params, 'include_delayed')
+    forced = {}
+    if not include_delayed and \
+            not queue_metadata(api, req).get('_default_message_delay'):
+        # Outside delayed queues, delays do not exist.
+        include_delayed = True
+        forced['include_delayed'] = 'true'
+    found, next_marker = api.stores.messages.list(
+        req.project_id, name, marker, limit, echo, req.client_id,
+        include_claimed, include_delayed)
+    body = {'messages': [hrefs.render_message(name, m) for m in found],
+            'links': []}
+    if next_marker is not None:
+        body['links'] = hrefs.next_link(hrefs.messages(name), req.params,
+                                        next_marker, **forced)
+    return Result(200, body)
+
+
+@action('message_get_many', 'messages:get_all')
+def message_get_many(api: 'Api', req: Request) -> Result:
+    name = req.params['queue_name']
+    ids = _ids_param(api, req, 'ids') or []
+    found = api.stores.messages.bulk_get(req.project_id, name, ids)
+    if not found:
+        raise errors.NotFound('No messages with the given ids were found.')
+    return Result(200, {'messages': [hrefs.render_message(name, m)
+                                     for m in found]})
+
+
+@action('message_delete_many', 'messages:delete_all')
+def message_delete_many(api: 'Api', req: Request) -> Result:
+    limits = api.conf.transport
+    name = req.params['queue_name']
+    ids = _ids_param(api, req, 'ids')
+    pop = validation.get_int(req.params, 'pop')
+    if ids is not None and pop is not None:
+        raise errors.BadRequest('ids and pop may not be specified at the '
+                                'same time.')
+    if ids is None and pop is None:
+        raise errors.BadRequest('ids or pop must be specified.')
+    if pop is not None:
+        validation.check_range(
+            pop, 1, limits.max_messages_per_claim_or_pop,
+            f'Pop value must be at least 1 and may not be greater than '
+            f'{limits.max_messages_per_claim_or_pop}.')
+        popped = api.stores.messages.pop(req.project_id, name, pop)
+        return Result(200, {'messages': [hrefs.render_popped(m)
+                                         for m in popped]})
+    claim_ids = None
+    if limits.message_delete_with_claim_id:
+        claim_ids = _ids_param(api, req, 'claim_ids')
+        if claim_ids is None:
+            raise errors.BadRequest('claim_ids must be specified with ids '
+                                    'when message_delete_with_claim_id is '
+                                    'on.')
+    api.stores.messages.bulk_delete(req.project_id, name, ids, claim_ids)
+    return Result(204)
+
+
+@action('message_get', 'messages:get')
+def message_get(api: 'Api', req: Request) -> Result:
+    name = req.params['queue_name']
+    found = api.stores.messages.get(req.project_id, name,
+                                    req.params['message_id'])
+    return Result(200, hrefs.render_message(name, found))
+
+
+@action('message_delete', 'messages:delete')
+def message_delete(api: 'Api', req: Request) -> Result:
+    api.stores.messages.delete(
+        req.project_id, req.params['queue_name'], req.params['message_id'],
+        validation.get_str(req.params, 'claim_id'))
+    return Result(204)

@@ -1,0 +1,126 @@
+"""Queue actions."""
+
+from typing import TYPE_CHECKING
+
+from zaqar_core.api import errors
+from zaqar_core.api import validation
+from zaqar_core.api.request import Request
+from zaqar_core.api.request import Result
+from zaqar_core.api.v2 import hrefs
+from zaqar_core.api.v2 import metadata
+from zaqar_core.api.v2.registry import action
+from zaqar_core.storage import errors as storage_errors
+
+if TYPE_CHECKING:
+    from zaqar_core.api.service import Api
+
+PURGEABLE = ('messages', 'subscriptions')
+
+
+_METADATA_LIMIT = {'body_limit': 'max_queue_metadata',
+                   'too_large': 'Queue metadata is too large. Max size: '
+                                '{limit}'}
+
+
+@action('queue_list', 'queues:get_all')
+def queue_list(api: 'Api', req: Request) -> Result:
+    limits = api.conf.transport
+    limit = validation.limit_param(req.params, 'limit', 10,
+                                   limits.max_queues_per_page)
+    marker = validation.get_str(req.params, 'marker')
+    detailed = validation.get_bool(req.params, 'detailed')
+    with_count = validation.get_bool(req.params, 'with_count')
+    found = api.stores.queues.list(req.project_id, marker, limit, detailed)
+    for item in found:
+        item['href'] = hrefs.queue(item['name'])
+        if detailed:
+            item['metadata'] = metadata.with_defaults(api.conf,
+                                                      item['metadata'])
+    body = {'queues': found, 'links': []}
+    if found:
+        body['links'] = hrefs.next_link(f'{hrefs.PREFIX}/queues',
+                                        req.params, found[-1]['name'])
+    if with_count:
+        body['count'] = api.stores.queues.count(req.project_id)
+    return Result(200, body)
+
+
+@action('queue_create', 'queues:create', **_METADATA_LIMIT)
+def queue_create(api: 'Api', req: Request) -> Result:
+    document = {} if req.body is None else req.body
+    metadata.validate(api.conf, document)
+    name = req.params['queue_name']
+    created = api.stores.queues.create(req.project_id, name, document)
+    return Result(201 if created else 204,
+                  headers={'Location': hrefs.queue(name)})
+
+
+@action('queue_get', 'queues:get')
+def queue_get(api: 'Api', req: Request) -> Result:
+    try:
+        stored = api.stores.queues.get_metadata(req.project_id,
+                                                req.params['queue_name'])
+    except storage_errors.QueueDoesNotExist:
+        # Queues are lazy: a missing one shows its defaults.
+        stored = {}
+    return Result(200, metadata.with_defaults(api.conf, stored))
+
+
+@action('queue_update', 'queues:update', **_METADATA_LIMIT)
+def queue_update(api: 'Api', req: Request) -> Result:
+    if req.content_type != metadata.PATCH_MEDIA_TYPE:
+        raise errors.UnsupportedMediaType(
+            f'Accepted media type for PATCH: '
+            f'{metadata.PATCH_MEDIA_TYPE}. See the Accept-Patch header.',
+            headers={'Accept-Patch': metadata.PATCH_MEDIA_TYPE})
+    if req.body is None:
+        raise errors.BadRequest('PATCH body could not be empty for update.')
+    name = req.params['queue_name']
+    stored = api.stores.queues.get_metadata(req.project_id, name)
+    updated = metadata.apply_patch(api.conf, stored, req.body)
+    metadata.validate(api.conf, updated)
+    api.stores.queues.set_metadata(req.project_id, name, updated)
+    return Result(200, metadata.with_defaults(api.conf, updated))
+
+
+@action('queue_delete', 'queues:delete')
+def queue_delete(api: 'Api', req: Request) -> Result:
+    name = req.params['queue_name']
+    api.stores.queues.delete(req.project_id, name)
+    api.stores.messages.purge(req.project_id, name)
+    return Result(204)
+
+
+@action('queue_get_stats', 'queues:stats')
+def queue_get_stats(api: 'Api', req: Request) -> Result:
+    name = req.params['queue_name']
+    stats = api.stores.messages.stats(req.project_id, name)
+    shown: dict = {'claimed': stats['claimed'], 'free': stats['free'],
+                   'total': stats['total']}
+    for end in ('oldest', 'newest'):
+        if end in stats:
+            found = stats[end]
+            shown[end] = {'href': hrefs.message(name, found['id']),
+                          'age': found['age'],
+                          'created': hrefs.isotime(found['created'])}
+    return Result(200, {'messages': shown})
+
+
+@action('queue_purge', 'queues:purge')
+def queue_purge(api: 'Api', req: Request) -> Result:
+    kinds = list(PURGEABLE)
+    if req.body is not None:
+        if not isinstance(req.body, dict) or \
+                'resource_types' not in req.body:
+            raise errors.BadRequest('Missing "resource_types" in the '
+                                    'request body.')
+        kinds = req.body['resource_types']
+        if not isinstance(kinds, list) or not kinds or \
+                any(k not in PURGEABLE for k in kinds):
+            raise errors.BadRequest(
+                'Resource types must be a sub set of '
+                f'{", ".join(PURGEABLE)}.')
+    if 'messages' in kinds:
+        api.stores.messages.purge(req.project_id, req.params['queue_name'])
+    # Subscriptions have no store in this release: nothing to purge.
+    return Result(204)

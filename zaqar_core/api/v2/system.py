@@ -1,0 +1,99 @@
+"""Version discovery, the home document, ping and health."""
+
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+from zaqar_core.api.request import Request
+from zaqar_core.api.request import Result
+from zaqar_core.api.v2 import home
+from zaqar_core.api.v2.registry import action
+from zaqar_core.storage import errors as storage_errors
+
+if TYPE_CHECKING:
+    from zaqar_core.api.service import Api
+
+VERSIONS = {'versions': [{
+    'id': '2',
+    'status': 'CURRENT',
+    'updated': '2014-9-24T04:06:47Z',
+    'media-types': [{
+        'base': 'application/json',
+        'type': 'application/vnd.openstack.messaging-v2+json',
+    }],
+    'links': [{'href': '/v2/', 'rel': 'self'}],
+}]}
+
+
+@action('get_versions', None, anonymous=True)
+def get_versions(api: 'Api', req: Request) -> Result:
+    return Result(300, VERSIONS)
+
+
+@action('get_home_doc', None)
+def get_home_doc(api: 'Api', req: Request) -> Result:
+    return Result(200, home.document(api.conf.admin_mode),
+                  {'Content-Type': 'application/json-home',
+                   'Cache-Control': 'max-age=86400'})
+
+
+@action('ping_node', 'ping:get')
+def ping_node(api: 'Api', req: Request) -> Result:
+    alive = api.stores.data.is_alive() and api.stores.control.is_alive()
+    return Result(204 if alive else 503)
+
+
+@action('ping_node_head', 'ping:get')
+def ping_node_head(api: 'Api', req: Request) -> Result:
+    # HEAD answers that the API is up without touching storage.
+    return Result(204)
+
+
+@action('check_node_health', 'health:get')
+def check_node_health(api: 'Api', req: Request) -> Result:
+    reachable = api.stores.data.is_alive() and api.stores.control.is_alive()
+    body: dict = {'storage_reachable': reachable}
+    if reachable:
+        body['operation_status'] = _probe(api)
+    return Result(200, body)
+
+
+def _probe(api: 'Api') -> dict:
+    """Run each basic operation once on a throwaway queue, timing it."""
+    project = f'zaqar-health-{uuid.uuid4().hex}'
+    queue = 'health'
+    stores = api.stores
+    state: dict = {}
+    status: dict = {}
+
+    def timed(name: str, operation) -> None:
+        start = time.monotonic()
+        try:
+            state[name] = operation()
+            succeeded = True
+        except storage_errors.StorageError:
+            succeeded = False
+        status[name] = {'succeeded': succeeded,
+                        'seconds': round(time.monotonic() - start, 6),
+                        'ref': None}
+
+    body = {'body': {'event': 'health'}, 'ttl': 600, 'delay': 0}
+    timed('create_queue', lambda: stores.queues.create(project, queue))
+    timed('post_messages', lambda: stores.messages.post(
+        project, queue, [body] * 100, 'health'))
+    timed('claim_messages', lambda: stores.claims.create(
+        project, queue, 60, 300, 10))
+    timed('list_messages', lambda: stores.messages.list(
+        project, queue, limit=10, include_claimed=True))
+    claimed = state.get('claim_messages') or (None, [], 0)
+    if claimed[1]:
+        first = claimed[1][0]
+        timed('delete_messages', lambda: stores.messages.delete(
+            project, queue, first['id'], first['claim_id']))
+        timed('delete_claim', lambda: stores.claims.delete(
+            project, queue, first['claim_id']))
+    timed('bulk_delete_messages', lambda: stores.messages.bulk_delete(
+        project, queue, state.get('post_messages') or []))
+    timed('delete_queue', lambda: (stores.queues.delete(project, queue),
+                                   stores.messages.purge(project, queue)))
+    return status

@@ -1,0 +1,111 @@
+"""Checks shared by the actions: query parameters, JSON schemas, names.
+
+Each action's body schema lives in ``v2/schemas/<resource>.py``; limits
+that come from configuration are checked next to the schema by the
+action.
+"""
+
+import re
+from typing import Any
+
+import jsonschema
+
+from zaqar_core.api import errors
+
+QUEUE_NAME = re.compile(r'^[a-zA-Z0-9_\-.]{1,64}$')
+MAX_PROJECT_ID = 256
+
+_TRUE = frozenset(('true', 'True', 'TRUE', '1', 'yes', 'on', 'y', 't'))
+_FALSE = frozenset(('false', 'False', 'FALSE', '0', 'no', 'off', 'n', 'f'))
+
+
+def _single(params: dict[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if isinstance(value, list):
+        # A repeated key: the last one wins, as in most web frameworks.
+        value = value[-1] if value else None
+    if value == '':
+        # Blank values count as absent.
+        return None
+    return value
+
+
+def get_bool(params: dict[str, Any], name: str,
+             default: bool = False) -> bool:
+    value = _single(params, name)
+    if value is None:
+        return default
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise errors.invalid_parameter(
+        f'The value of the "{name}" query parameter must be a boolean.')
+
+
+def get_int(params: dict[str, Any], name: str,
+            default: int | None = None) -> int | None:
+    value = _single(params, name)
+    if value is None:
+        return default
+    value = value.strip()
+    if not value.lstrip('-').isdigit() or not value.isascii() or \
+            len(value) > 19:
+        raise errors.invalid_parameter(
+            f'The value of the "{name}" query parameter must be an '
+            f'integer.')
+    return int(value)
+
+
+def get_str(params: dict[str, Any], name: str) -> str | None:
+    return _single(params, name)
+
+
+def get_list(params: dict[str, Any], name: str) -> list[str] | None:
+    """A comma-separated (or repeated) parameter as a list, or None."""
+    value = params.get(name)
+    if value is None:
+        return None
+    parts = value if isinstance(value, list) else [value]
+    items = [item.strip() for part in parts for item in part.split(',')]
+    items = [item for item in items if item]
+    return items or None
+
+
+def check_range(value: int, low: int, high: int, message: str) -> int:
+    if not low <= value <= high:
+        raise errors.BadRequest(message)
+    return value
+
+
+def limit_param(params: dict[str, Any], name: str, default: int,
+                maximum: int) -> int:
+    limit = get_int(params, name, default)
+    return check_range(
+        limit, 1, maximum,
+        f'Limit must be at least 1 and no greater than {maximum}.')
+
+
+def check_queue_name(name: str) -> None:
+    if not QUEUE_NAME.match(name):
+        raise errors.BadRequest(
+            'The format of the submitted queue name or project id is not '
+            'valid.', title='Invalid queue identification')
+
+
+def check_schema(document: Any, schema: dict) -> None:
+    """Validate ``document`` against ``schema``; 400 on the first error."""
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    if error is not None:
+        raise errors.BadRequest(_describe(error))
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = '/'.join(str(p) for p in error.absolute_path)
+    message = error.schema.get('description') if isinstance(
+        error.schema, dict) and error.validator in ('type',) else None
+    text = message or error.message
+    if len(text) > 200:
+        text = text[:200] + '...'
+    return f'{where}: {text}' if where else text

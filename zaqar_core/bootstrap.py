@@ -1,0 +1,91 @@
+"""Bootstrap: reads configuration and loads every driver through
+stevedore, and nothing else."""
+
+import os
+
+from oslo_config import cfg
+from oslo_log import log
+from stevedore import driver as stevedore_driver
+from stevedore import exception as stevedore_exc
+from stevedore import extension
+
+from zaqar_core import policy
+from zaqar_core.api.service import Api
+from zaqar_core.conf import sqlalchemy_stores
+from zaqar_core.storage.stores import Stores
+from zaqar_core.transport.base import DriverBase as TransportBase
+
+LOG = log.getLogger(__name__)
+
+DATA_NAMESPACE = 'zaqar_core.storage.data'
+CONTROL_NAMESPACE = 'zaqar_core.storage.control'
+TRANSPORT_NAMESPACE = 'zaqar_core.transport'
+
+SQLITE_FILE = 'zaqar.sqlite'
+
+
+class BootstrapError(Exception):
+    """The configuration names something that cannot be loaded."""
+
+
+def load_driver(namespace: str, name: str, what: str, *args):
+    """Instantiate the plugin ``name`` of ``namespace`` with ``args``.
+
+    Raises:
+        BootstrapError: no such plugin; the message lists the known ones.
+    """
+    try:
+        return stevedore_driver.DriverManager(
+            namespace, name, invoke_on_load=True, invoke_args=args,
+            on_load_failure_callback=_reraise).driver
+    except stevedore_exc.NoMatches:
+        known = sorted(extension.ExtensionManager(namespace).names())
+        raise BootstrapError(
+            f'Unknown {what} driver "{name}" (namespace {namespace}); '
+            f'available: {", ".join(known) or "none"}.') from None
+
+
+def _reraise(manager, entrypoint, exc) -> None:
+    raise exc
+
+
+def resolve_sqlite_default(conf: cfg.ConfigOpts) -> str | None:
+    """Point unset SQL store URIs at one SQLite file in ``state_path``.
+
+    Returns:
+        The URI used, or None when every SQL store has a URI.
+    """
+    groups = []
+    if conf.drivers.message_store == 'sqlalchemy':
+        groups.append(sqlalchemy_stores.MESSAGE_GROUP)
+    if conf.drivers.management_store == 'sqlalchemy':
+        groups.append(sqlalchemy_stores.MANAGEMENT_GROUP)
+    unset = [g for g in groups if not conf[g].uri]
+    if not unset:
+        return None
+    state = os.path.abspath(conf.state_path)
+    os.makedirs(state, mode=0o750, exist_ok=True)
+    uri = f'sqlite:///{os.path.join(state, SQLITE_FILE)}'
+    for group in unset:
+        conf.set_override('uri', uri, group=group)
+    return uri
+
+
+def load_stores(conf: cfg.ConfigOpts) -> Stores:
+    """The data and control drivers ``[drivers]`` names."""
+    data = load_driver(DATA_NAMESPACE, conf.drivers.message_store,
+                       'message store', conf)
+    control = load_driver(CONTROL_NAMESPACE, conf.drivers.management_store,
+                          'management store', conf)
+    return Stores(control=control, data=data)
+
+
+def make_api(conf: cfg.ConfigOpts) -> Api:
+    """The API service over freshly loaded stores."""
+    return Api(conf, load_stores(conf), policy.make_enforcer(conf))
+
+
+def load_transport(conf: cfg.ConfigOpts) -> TransportBase:
+    """The transport ``[drivers] transport`` names, ready to listen."""
+    return load_driver(TRANSPORT_NAMESPACE, conf.drivers.transport,
+                       'transport', conf, lambda: make_api(conf))

@@ -1,0 +1,51 @@
+"""``zaqar-server``: run the configured transport."""
+
+import sys
+
+from oslo_config import cfg
+from oslo_log import log
+
+from zaqar_core import bootstrap
+from zaqar_core.cmd import common
+from zaqar_core.storage import errors as storage_errors
+
+LOG = log.getLogger(__name__)
+
+CLI_OPTS = [
+    cfg.BoolOpt('admin_mode', dest='cli_admin_mode', default=False,
+                help='Enable the administrative API (same as [DEFAULT] '
+                     'admin_mode = true).'),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    conf = common.parse_config(argv, CLI_OPTS)
+    if conf.cli_admin_mode:
+        conf.set_override('admin_mode', True)
+    try:
+        uri = bootstrap.resolve_sqlite_default(conf)
+        if uri:
+            LOG.info('Storing data in %s', uri)
+        _auto_upgrade(conf)
+        transport = bootstrap.load_transport(conf)
+    except (bootstrap.BootstrapError, storage_errors.StorageError) as exc:
+        print(f'zaqar-server: {exc}', file=sys.stderr)
+        return 1
+    transport.listen()
+    return 0
+
+
+def _auto_upgrade(conf: cfg.ConfigOpts) -> None:
+    """Embedded stores (SQLite) have no operator: bring them to head."""
+    stores = bootstrap.load_stores(conf)
+    try:
+        for driver in (stores.control, stores.data):
+            if driver.auto_upgrade:
+                driver.upgrade()
+    finally:
+        # Connections must not cross into the forked workers.
+        stores.close()
+
+
+if __name__ == '__main__':
+    sys.exit(main())

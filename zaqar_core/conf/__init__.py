@@ -1,0 +1,34 @@
+"""Configuration options, one module per group.
+
+Each module has ``GROUP`` (``None`` for ``[DEFAULT]``), ``OPTS`` and
+``register_opts(conf)``; :func:`register_opts` here registers them all on
+the ``ConfigOpts`` object that bootstrap passes around (no global CONF).
+Group and option names are upstream Zaqar's, so its config files work.
+"""
+
+from oslo_config import cfg
+
+from zaqar_core.conf import default
+from zaqar_core.conf import drivers
+from zaqar_core.conf import drivers_transport_wsgi
+from zaqar_core.conf import signed_url
+from zaqar_core.conf import sqlalchemy_stores
+from zaqar_core.conf import storage
+from zaqar_core.conf import transport
+
+MODULES = (
+    default,
+    drivers,
+    drivers_transport_wsgi,
+    signed_url,
+    sqlalchemy_stores,
+    storage,
+    transport,
+)
+
+
+def register_opts(conf: cfg.ConfigOpts) -> cfg.ConfigOpts:
+    """Register every option of this project on ``conf`` and return it."""
+    for module in MODULES:
+        module.register_opts(conf)
+    return conf

@@ -1,0 +1,26 @@
+"""``[drivers:transport:wsgi]``: the HTTP server."""
+
+from oslo_config import cfg
+
+GROUP = 'drivers:transport:wsgi'
+
+OPTS = [
+    cfg.HostAddressOpt('bind', default='127.0.0.1',
+                       help='Address on which the HTTP server listens.'),
+    cfg.PortOpt('port', default=8888,
+                help='Port on which the HTTP server listens.'),
+    cfg.IntOpt('workers', min=1,
+               sample_default='<number of CPUs>',
+               help='Number of server processes. Defaults to the number of '
+                    'CPUs.'),
+    cfg.IntOpt('threads', default=4, min=1,
+               help='Threads per server process.'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts() -> dict:
+    return {GROUP: OPTS}

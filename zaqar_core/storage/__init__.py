@@ -1,0 +1,19 @@
+"""The storage contracts and errors that plugins implement and raise."""
+
+from zaqar_core.storage import errors
+from zaqar_core.storage.base import ClaimControllerBase
+from zaqar_core.storage.base import ClaimInfo
+from zaqar_core.storage.base import ControlDriverBase
+from zaqar_core.storage.base import DataDriverBase
+from zaqar_core.storage.base import DeadLetter
+from zaqar_core.storage.base import Message
+from zaqar_core.storage.base import MessageControllerBase
+from zaqar_core.storage.base import NewMessage
+from zaqar_core.storage.base import QueueControllerBase
+from zaqar_core.storage.base import QueueStats
+
+__all__ = [
+    'ClaimControllerBase', 'ClaimInfo', 'ControlDriverBase',
+    'DataDriverBase', 'DeadLetter', 'Message', 'MessageControllerBase',
+    'NewMessage', 'QueueControllerBase', 'QueueStats', 'errors',
+]

@@ -1,0 +1,317 @@
+"""Storage contracts.
+
+Two kinds of driver, loaded through stevedore by
+:mod:`zaqar_core.bootstrap`:
+
+* a **control driver** (``zaqar_core.storage.control``) holds the queue
+  catalogue and each queue's metadata;
+* a **data driver** (``zaqar_core.storage.data``) holds messages and claims,
+  keyed by ``(project, queue name)``; it never needs the catalogue.
+
+Controllers take plain values and return plain dicts, so that the API layer
+can serialise them without knowing the driver. Times are seconds since the
+epoch (``float``) unless stated. ``project`` is the tenant id, or ``''``
+when the deployment has none.
+"""
+
+import abc
+from typing import Any
+from typing import NotRequired
+from typing import TypedDict
+
+from oslo_config import cfg
+
+
+class Message(TypedDict):
+    """A message as controllers return it."""
+
+    id: str
+    ttl: int  # current TTL: claims may raise it
+    age: int  # whole seconds since it was posted
+    body: Any
+    claim_id: str | None  # set only while a live claim holds it
+    claim_count: int
+    client_uuid: str
+    checksum: NotRequired[str]
+
+
+class NewMessage(TypedDict):
+    """A validated message to store."""
+
+    body: Any
+    ttl: int
+    delay: int
+    checksum: NotRequired[str]
+
+
+class MessageEnds(TypedDict):
+    """The oldest or newest message, for queue stats."""
+
+    id: str
+    age: int
+    created: float
+
+
+class QueueStats(TypedDict):
+    claimed: int
+    free: int
+    total: int
+    oldest: NotRequired[MessageEnds]
+    newest: NotRequired[MessageEnds]
+
+
+class ClaimInfo(TypedDict):
+    id: str
+    ttl: int
+    age: int
+
+
+class DeadLetter(TypedDict):
+    """Where messages claimed too often go (from the queue's metadata)."""
+
+    max_claim_count: int
+    queue: str
+    ttl: int | None  # new TTL on arrival, or None to keep it
+
+
+class QueueControllerBase(abc.ABC):
+    """The queue catalogue of one control driver."""
+
+    @abc.abstractmethod
+    def list(self, project: str, marker: str | None = None,
+             limit: int = 10, detailed: bool = False) -> list[dict]:
+        """Queues of ``project`` with names after ``marker``, by name.
+
+        Returns:
+            Up to ``limit`` dicts ``{"name"}``, with ``"metadata"`` too
+            when ``detailed``.
+        """
+
+    @abc.abstractmethod
+    def count(self, project: str) -> int:
+        """Number of queues of ``project``."""
+
+    @abc.abstractmethod
+    def get_metadata(self, project: str, name: str) -> dict:
+        """Stored metadata of a queue.
+
+        Raises:
+            QueueDoesNotExist: no such queue.
+        """
+
+    @abc.abstractmethod
+    def create(self, project: str, name: str,
+               metadata: dict | None = None) -> bool:
+        """Create a queue unless it exists; never changes an existing one.
+
+        Returns:
+            True when the queue was created, False when it existed.
+        """
+
+    @abc.abstractmethod
+    def set_metadata(self, project: str, name: str, metadata: dict) -> None:
+        """Replace a queue's metadata.
+
+        Raises:
+            QueueDoesNotExist: no such queue.
+        """
+
+    @abc.abstractmethod
+    def delete(self, project: str, name: str) -> None:
+        """Remove a queue from the catalogue; a missing one is fine."""
+
+
+class MessageControllerBase(abc.ABC):
+    """Messages of one data driver."""
+
+    @abc.abstractmethod
+    def post(self, project: str, queue: str, messages: list[NewMessage],
+             client_uuid: str) -> list[str]:
+        """Store ``messages`` atomically, in order.
+
+        Returns:
+            Their ids, in the order given. Ids are opaque and increase
+            within a queue (FIFO).
+        """
+
+    @abc.abstractmethod
+    def list(self, project: str, queue: str, marker: str | None = None,
+             limit: int = 10, echo: bool = False,
+             client_uuid: str | None = None, include_claimed: bool = False,
+             include_delayed: bool = False) -> tuple[list[Message],
+                                                     str | None]:
+        """Live messages after ``marker``, oldest first.
+
+        Args:
+            echo: include messages posted by ``client_uuid``.
+            include_claimed: include messages held by a live claim.
+            include_delayed: include messages whose delay has not passed.
+
+        Returns:
+            ``(messages, next_marker)``; ``next_marker`` is None when the
+            page is empty. A marker lists what comes after the position it
+            encodes, whether or not that message still exists; a malformed
+            one lists from the start.
+        """
+
+    @abc.abstractmethod
+    def get(self, project: str, queue: str, message_id: str) -> Message:
+        """One live message.
+
+        Raises:
+            MessageDoesNotExist: unknown, malformed or expired id.
+        """
+
+    @abc.abstractmethod
+    def bulk_get(self, project: str, queue: str,
+                 message_ids: list[str]) -> list[Message]:
+        """Live messages among ``message_ids``; unknown ids are skipped."""
+
+    @abc.abstractmethod
+    def delete(self, project: str, queue: str, message_id: str,
+               claim_id: str | None = None) -> None:
+        """Delete one message; a missing one is fine.
+
+        Raises:
+            MessageIsClaimed: a live claim holds it and ``claim_id`` is
+                None or another claim's id.
+            MessageNotClaimed: ``claim_id`` given but no live claim holds
+                the message.
+            ClaimDoesNotMatch: ``claim_id`` names no live claim.
+        """
+
+    @abc.abstractmethod
+    def bulk_delete(self, project: str, queue: str, message_ids: list[str],
+                    claim_ids: list[str] | None = None) -> None:
+        """Delete messages by id, claimed or not; unknown ids are skipped.
+
+        With ``claim_ids``, a claimed message is deleted only when its
+        claim is among them; otherwise it raises MessageIsClaimed.
+        """
+
+    @abc.abstractmethod
+    def pop(self, project: str, queue: str, limit: int) -> list[Message]:
+        """Atomically take and delete up to ``limit`` free messages."""
+
+    @abc.abstractmethod
+    def stats(self, project: str, queue: str) -> QueueStats:
+        """Counts of live messages; oldest/newest only when total > 0."""
+
+    @abc.abstractmethod
+    def purge(self, project: str, queue: str) -> None:
+        """Delete every message and claim of a queue."""
+
+
+class ClaimControllerBase(abc.ABC):
+    """Claims of one data driver.
+
+    A claim holds messages until ``ttl`` seconds pass. No message is ever
+    held by two live claims: drivers must make claiming atomic under
+    concurrent callers. A claimed message lives at least ``ttl + grace``.
+    """
+
+    @abc.abstractmethod
+    def create(self, project: str, queue: str, ttl: int, grace: int,
+               limit: int, dead_letter: DeadLetter | None = None
+               ) -> tuple[str | None, list[Message], int]:
+        """Claim up to ``limit`` free, undelayed messages, oldest first.
+
+        With ``dead_letter``, a message already claimed
+        ``max_claim_count`` times moves to the dead-letter queue instead
+        of being claimed, and the claim count of the others grows by one.
+
+        Returns:
+            ``(claim_id, messages, moved)``: claim_id is None when nothing
+            was claimed; ``moved`` counts messages sent to the dead-letter
+            queue.
+        """
+
+    @abc.abstractmethod
+    def get(self, project: str, queue: str,
+            claim_id: str) -> tuple[ClaimInfo, list[Message]]:
+        """A live claim and the messages it holds.
+
+        Raises:
+            ClaimDoesNotExist: unknown, malformed or expired claim.
+        """
+
+    @abc.abstractmethod
+    def update(self, project: str, queue: str, claim_id: str, ttl: int,
+               grace: int) -> None:
+        """Renew a live claim: its age restarts at 0 with ``ttl``.
+
+        Raises:
+            ClaimDoesNotExist: unknown, malformed or expired claim.
+        """
+
+    @abc.abstractmethod
+    def delete(self, project: str, queue: str, claim_id: str) -> None:
+        """Release a claim; its messages are free at once. Idempotent."""
+
+
+class DriverBase(abc.ABC):
+    """What every storage driver has."""
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.conf = conf
+
+    @abc.abstractmethod
+    def is_alive(self) -> bool:
+        """Whether the backend answers now."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections (at shutdown, or before a fork)."""
+
+    # Schema management, for drivers whose backend has a schema. The
+    # defaults suit schemaless backends.
+
+    #: Whether the server may upgrade the schema itself at start (true for
+    #: embedded databases, which have no operator to run migrations).
+    auto_upgrade: bool = False
+
+    def upgrade(self, revision: str = 'head') -> None:
+        """Bring the schema up to ``revision``."""
+        return None
+
+    def stamp(self, revision: str = 'head') -> None:
+        """Record ``revision`` as applied, without running migrations."""
+        return None
+
+    def schema_version(self) -> str | None:
+        """The applied schema revision, or None if none applies."""
+        return None
+
+    def schema_head(self) -> str | None:
+        """The newest schema revision this driver knows."""
+        return None
+
+
+class ControlDriverBase(DriverBase):
+    """Entry class of a ``zaqar_core.storage.control`` plugin."""
+
+    @property
+    @abc.abstractmethod
+    def queue_controller(self) -> QueueControllerBase:
+        """The queue catalogue."""
+
+
+class DataDriverBase(DriverBase):
+    """Entry class of a ``zaqar_core.storage.data`` plugin."""
+
+    @property
+    @abc.abstractmethod
+    def message_controller(self) -> MessageControllerBase:
+        """Messages."""
+
+    @property
+    @abc.abstractmethod
+    def claim_controller(self) -> ClaimControllerBase:
+        """Claims."""
+
+    @abc.abstractmethod
+    def gc(self) -> int:
+        """Remove expired messages and claims; return how many rows went.
+
+        Expired data is already invisible; this reclaims its space.
+        """

@@ -1,0 +1,66 @@
+"""Storage errors, raised by every driver.
+
+The families decide the HTTP status in one table
+(:mod:`zaqar_core.api.errors`); drivers raise the specific classes::
+
+    StorageError
+    ├── DoesNotExist                  -> 404
+    │   ├── QueueDoesNotExist
+    │   ├── MessageDoesNotExist
+    │   └── ClaimDoesNotExist
+    ├── NotPermitted
+    │   ├── MessageIsClaimed          -> 403 (no or wrong claim id)
+    │   ├── MessageNotClaimed         -> 400 (claim id given, not claimed)
+    │   └── ClaimDoesNotMatch         -> 400 (claim unknown or expired)
+    └── Unavailable                   -> 503 (backend down or timing out)
+"""
+
+
+class StorageError(Exception):
+    """Base class of every storage error."""
+
+
+class DoesNotExist(StorageError):
+    """The addressed resource does not exist (or has expired)."""
+
+
+class QueueDoesNotExist(DoesNotExist):
+    def __init__(self, name: str, project: str | None) -> None:
+        super().__init__(f'Queue {name} does not exist for project '
+                         f'{project}.')
+
+
+class MessageDoesNotExist(DoesNotExist):
+    def __init__(self, message_id: str, queue: str) -> None:
+        super().__init__(f'Message {message_id} does not exist in queue '
+                         f'{queue}.')
+
+
+class ClaimDoesNotExist(DoesNotExist):
+    def __init__(self, claim_id: str, queue: str) -> None:
+        super().__init__(f'Claim {claim_id} does not exist in queue '
+                         f'{queue}, or it has expired.')
+
+
+class NotPermitted(StorageError):
+    """The operation conflicts with the state of a message."""
+
+
+class MessageIsClaimed(NotPermitted):
+    def __init__(self, message_id: str) -> None:
+        super().__init__(f'Message {message_id} is claimed.')
+
+
+class MessageNotClaimed(NotPermitted):
+    def __init__(self, message_id: str) -> None:
+        super().__init__(f'Message {message_id} is not claimed.')
+
+
+class ClaimDoesNotMatch(NotPermitted):
+    def __init__(self, message_id: str) -> None:
+        super().__init__(f'The claim given for message {message_id} does '
+                         f'not exist or has expired.')
+
+
+class Unavailable(StorageError):
+    """The backend cannot be reached or did not answer in time."""

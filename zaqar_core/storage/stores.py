@@ -1,0 +1,31 @@
+"""The pair of drivers one deployment runs on."""
+
+import dataclasses
+
+from zaqar_core.storage import base
+
+
+@dataclasses.dataclass
+class Stores:
+    """The control driver (queue catalogue) and the data driver (messages,
+    claims), with their controllers at hand."""
+
+    control: base.ControlDriverBase
+    data: base.DataDriverBase
+
+    @property
+    def queues(self) -> base.QueueControllerBase:
+        return self.control.queue_controller
+
+    @property
+    def messages(self) -> base.MessageControllerBase:
+        return self.data.message_controller
+
+    @property
+    def claims(self) -> base.ClaimControllerBase:
+        return self.data.claim_controller
+
+    def close(self) -> None:
+        self.data.close()
+        if self.control is not self.data:
+            self.control.close()

@@ -1,0 +1,348 @@
+"""Fixtures that run the real server as a separate process.
+
+Each storage backend gets one default server for the whole session; every
+test talks to it with a fresh project id, which keeps tests isolated
+without restarting anything. Tests that need another configuration ask
+``make_server(**sections)``; each distinct configuration starts once per
+backend and is stopped when the backend's tests are done.
+
+Environment:
+
+* ``ZAQAR_TEST_URL``: test an already running server (e.g. upstream zaqar)
+  instead of starting ours. Only the ``external`` backend runs, tests that
+  need ``make_server`` are skipped, and tests marked
+  ``known_upstream_bug`` are expected to fail.
+* ``CI=true``: a backend that cannot be reached fails instead of skipping.
+* ``ZAQAR_TEST_PG_DSN``: admin DSN of the PostgreSQL server
+  (default ``postgresql://postgres@127.0.0.1:5432/test``).
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from .helpers import ApiClient
+from .helpers import Server
+
+EXTERNAL_URL = os.environ.get('ZAQAR_TEST_URL', '').rstrip('/')
+IN_CI = os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
+PG_ADMIN_DSN = os.environ.get(
+    'ZAQAR_TEST_PG_DSN', 'postgresql://postgres@127.0.0.1:5432/test')
+
+BACKENDS = ['external'] if EXTERNAL_URL else ['sqlite', 'postgresql']
+STARTUP_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+
+# section -> option -> value, as written to the ini file.
+Sections = dict[str, dict[str, Any]]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        'markers',
+        'known_upstream_bug(reason): upstream zaqar is known to get this '
+        'wrong (facts 10.1 or found while validating); expected to fail '
+        'under ZAQAR_TEST_URL')
+
+
+def pytest_collection_modifyitems(config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    if not EXTERNAL_URL:
+        return
+    for item in items:
+        marker = item.get_closest_marker('known_upstream_bug')
+        if marker is not None:
+            reason = marker.args[0] if marker.args else 'upstream bug'
+            item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def unavailable(reason: str) -> None:
+    """A backend we cannot use: fail under CI, skip elsewhere."""
+    if IN_CI:
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+class ServerProcess:
+    """One ``zaqar_core.cmd.server`` process and its files."""
+
+    def __init__(self, workdir: Path, sections: Sections) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.conf_path = workdir / 'zaqar.conf'
+        self.log_path = workdir / 'server.log'
+        sections = _merge(sections, {
+            'drivers:transport:wsgi': {'bind': '127.0.0.1',
+                                       'port': self.port},
+        })
+        write_config(self.conf_path, sections)
+        self.proc: subprocess.Popen | None = None
+        self.url = f'http://127.0.0.1:{self.port}'
+
+    def start(self) -> Server:
+        with open(self.log_path, 'ab') as log:
+            # Own process group, so teardown can reach the workers too.
+            self.proc = subprocess.Popen(
+                [sys.executable, '-m', 'zaqar_core.cmd.server',
+                 '--config-file', str(self.conf_path)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=self.workdir, start_new_session=True)
+        self._wait_ready()
+        return Server(self.url, self.conf_path, self.log_path)
+
+    def _wait_ready(self) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self._fail(f'server exited with {self.proc.returncode}')
+            try:
+                requests.get(self.url + '/', timeout=1)
+                return
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.stop()
+        self._fail(f'server not answering after {STARTUP_TIMEOUT:.0f} s')
+
+    def _fail(self, why: str) -> None:
+        pytest.fail(f'{why}; config {self.conf_path}\n--- server output '
+                    f'---\n{tail(self.log_path)}', pytrace=False)
+
+    def stop(self) -> None:
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pass
+        # Whatever is left of our process group (workers included).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(STOP_TIMEOUT)
+
+
+def tail(path: Path, limit: int = 20000) -> str:
+    try:
+        return path.read_text(errors='replace')[-limit:]
+    except OSError as exc:
+        return f'(no output: {exc})'
+
+
+def write_config(path: Path, sections: Sections) -> None:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # keep option names as written
+    for section, options in sections.items():
+        if section != 'DEFAULT':
+            parser.add_section(section)
+        for key, value in options.items():
+            parser.set(section, key, _ini_value(value))
+    with open(path, 'w') as fh:
+        parser.write(fh)
+
+
+def _ini_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return 'True' if value else 'False'
+    if isinstance(value, (list, tuple)):
+        return ','.join(str(v) for v in value)
+    return '' if value is None else str(value)
+
+
+def _merge(base: Sections, extra: Sections) -> Sections:
+    merged = {name: dict(opts) for name, opts in base.items()}
+    for name, opts in extra.items():
+        merged.setdefault(name, {}).update(opts)
+    return merged
+
+
+class PostgresDatabase:
+    """A throw-away database on the shared PostgreSQL server."""
+
+    def __init__(self) -> None:
+        self.name = f'zaqar_test_{uuid.uuid4().hex[:12]}'
+        admin = urlsplit(PG_ADMIN_DSN)
+        host = admin.hostname or '127.0.0.1'
+        port = admin.port or 5432
+        user = admin.username or 'postgres'
+        auth = f'{user}:{admin.password}' if admin.password else user
+        self.uri = (f'postgresql+psycopg2://{auth}@{host}:{port}/'
+                    f'{self.name}')
+
+    def _admin(self):
+        try:
+            import psycopg2
+        except ImportError as exc:
+            unavailable(f'PostgreSQL backend needs psycopg2: {exc}')
+        try:
+            conn = psycopg2.connect(PG_ADMIN_DSN, connect_timeout=5)
+        except psycopg2.Error as exc:
+            unavailable(f'PostgreSQL not reachable at {PG_ADMIN_DSN}: '
+                        f'{exc}'.strip())
+        conn.autocommit = True
+        return conn
+
+    def create(self) -> None:
+        conn = self._admin()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f'CREATE DATABASE "{self.name}"')
+        finally:
+            conn.close()
+
+    def drop(self) -> None:
+        conn = self._admin()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    'SELECT pg_terminate_backend(pid) FROM pg_stat_activity '
+                    'WHERE datname = %s AND pid <> pg_backend_pid()',
+                    (self.name,))
+                cur.execute(f'DROP DATABASE IF EXISTS "{self.name}"')
+        finally:
+            conn.close()
+
+
+class ServerPool:
+    """Servers of one backend, started on demand, one per configuration."""
+
+    def __init__(self, backend: str, root: Path) -> None:
+        self.backend = backend
+        self.root = root
+        self.servers: dict[str, Server] = {}
+        self.failures: dict[str, str] = {}
+        self.processes: list[ServerProcess] = []
+        self.database: PostgresDatabase | None = None
+        self.migrated = False
+
+    def get(self, overrides: Sections | None = None) -> Server:
+        key = json.dumps(overrides or {}, sort_keys=True, default=str)
+        if key in self.failures:
+            pytest.fail(self.failures[key], pytrace=False)
+        if key not in self.servers:
+            try:
+                self.servers[key] = self._start(overrides or {})
+            except pytest.fail.Exception as exc:
+                self.failures[key] = str(exc)
+                raise
+        return self.servers[key]
+
+    def _start(self, overrides: Sections) -> Server:
+        workdir = self.root / f'server{len(self.processes)}'
+        workdir.mkdir(parents=True)
+        sections = _merge(self._base_sections(workdir), overrides)
+        process = ServerProcess(workdir, sections)
+        if self.backend == 'postgresql' and not self.migrated:
+            self._migrate(process.conf_path, workdir)
+        self.processes.append(process)
+        return process.start()
+
+    def _base_sections(self, workdir: Path) -> Sections:
+        if self.backend == 'sqlite':
+            # SQLite migrates itself when the server starts.
+            uri = f'sqlite:///{workdir / "zaqar.sqlite"}'
+        else:
+            if self.database is None:
+                database = PostgresDatabase()
+                database.create()
+                self.database = database
+            uri = self.database.uri
+        return {
+            'DEFAULT': {'auth_strategy': ''},
+            'drivers': {'transport': 'wsgi', 'message_store': 'sqlalchemy',
+                        'management_store': 'sqlalchemy'},
+            'drivers:transport:wsgi': {'workers': 2},
+            'drivers:message_store:sqlalchemy': {'uri': uri},
+            'drivers:management_store:sqlalchemy': {'uri': uri},
+        }
+
+    def _migrate(self, conf_path: Path, workdir: Path) -> None:
+        result = subprocess.run(
+            [sys.executable, '-m', 'zaqar_core.cmd.manage',
+             '--config-file', str(conf_path), 'db', 'upgrade'],
+            cwd=workdir, capture_output=True, text=True, timeout=120,
+            check=False)
+        if result.returncode != 0:
+            pytest.fail(f'db upgrade failed ({result.returncode}):\n'
+                        f'{result.stdout}\n{result.stderr}', pytrace=False)
+        self.migrated = True
+
+    def close(self) -> None:
+        for process in self.processes:
+            process.stop()
+        if self.database is not None:
+            self.database.drop()
+
+
+@pytest.fixture(scope='session', params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope='session')
+def server_pool(backend: str, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[ServerPool | None]:
+    if backend == 'external':
+        yield None
+        return
+    pool = ServerPool(backend, tmp_path_factory.mktemp(f'zaqar-{backend}'))
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest.fixture(scope='session')
+def server(backend: str, server_pool: ServerPool | None) -> Server:
+    if server_pool is None:
+        return Server(EXTERNAL_URL)
+    return server_pool.get()
+
+
+@pytest.fixture
+def make_server(server_pool: ServerPool | None) -> Callable[..., Server]:
+    """``make_server(transport={'min_message_ttl': 1}, ...)``.
+
+    Keyword names are ini sections; values are option dicts. Sections whose
+    names are not identifiers go in with ``**{'oslo_policy': {...}}``.
+    """
+    if server_pool is None:
+        pytest.skip('needs its own server configuration; ZAQAR_TEST_URL '
+                    'points at a fixed server')
+
+    def make(**sections: dict[str, Any]) -> Server:
+        return server_pool.get(sections)
+
+    return make
+
+
+@pytest.fixture
+def client(server: Server) -> ApiClient:
+    """A client in a project of its own, so tests never see each other."""
+    return server.client()

@@ -1,0 +1,1 @@
+"""SQL storage through SQLAlchemy and oslo.db: SQLite, PostgreSQL, MySQL."""

@@ -1,0 +1,114 @@
+"""Entry classes of the SQL plugin (``sqlalchemy`` in both namespaces)."""
+
+import sqlalchemy as sa
+from oslo_config import cfg
+from oslo_log import log
+
+from zaqar_core.conf import sqlalchemy_stores
+from zaqar_core.storage import base
+from zaqar_core.storage import errors
+from zaqar_plugins.storage.sqlalchemy import claims
+from zaqar_plugins.storage.sqlalchemy import engine as txn
+from zaqar_plugins.storage.sqlalchemy import messages
+from zaqar_plugins.storage.sqlalchemy import migration
+from zaqar_plugins.storage.sqlalchemy import queues
+from zaqar_plugins.storage.sqlalchemy import rows
+from zaqar_plugins.storage.sqlalchemy import tables
+
+LOG = log.getLogger(__name__)
+
+# Rows removed per GC statement: keeps each write lock short.
+GC_BATCH = 1000
+
+
+def _engine_for(conf: cfg.ConfigOpts, group: str) -> sa.engine.Engine:
+    opts = conf[group]
+    if not opts.uri:
+        raise errors.Unavailable(f'[{group}] uri is not set')
+    return txn.make_engine(opts.uri, opts.sqlite_busy_timeout,
+                           opts.max_pool_size, opts.max_overflow)
+
+
+class _SQLDriver(base.DriverBase):
+    GROUP: str
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        super().__init__(conf)
+        self.engine = _engine_for(conf, self.GROUP)
+
+    def is_alive(self) -> bool:
+        try:
+            with txn.read(self.engine) as conn:
+                conn.execute(sa.text('SELECT 1'))
+        except (errors.Unavailable, sa.exc.SQLAlchemyError):
+            return False
+        return True
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def auto_upgrade(self) -> bool:
+        return self.engine.dialect.name == 'sqlite'
+
+    def upgrade(self, revision: str = 'head') -> None:
+        migration.upgrade(self.engine, revision)
+
+    def stamp(self, revision: str = 'head') -> None:
+        migration.stamp(self.engine, revision)
+
+    def schema_version(self) -> str | None:
+        return migration.current(self.engine)
+
+    def schema_head(self) -> str | None:
+        return migration.head()
+
+
+class ControlDriver(_SQLDriver, base.ControlDriverBase):
+    GROUP = sqlalchemy_stores.MANAGEMENT_GROUP
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        super().__init__(conf)
+        self._queues = queues.QueueController(self.engine)
+
+    @property
+    def queue_controller(self) -> queues.QueueController:
+        return self._queues
+
+
+class DataDriver(_SQLDriver, base.DataDriverBase):
+    GROUP = sqlalchemy_stores.MESSAGE_GROUP
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        super().__init__(conf)
+        self._messages = messages.MessageController(self.engine)
+        self._claims = claims.ClaimController(self.engine)
+
+    @property
+    def message_controller(self) -> messages.MessageController:
+        return self._messages
+
+    @property
+    def claim_controller(self) -> claims.ClaimController:
+        return self._claims
+
+    def gc(self) -> int:
+        removed = 0
+        for table in (tables.messages, tables.claims):
+            while True:
+                at = rows.now()
+                doomed = sa.select(table.c.id).where(
+                    table.c.expires <= at).limit(GC_BATCH)
+                with txn.write(self.engine) as conn:
+                    if conn.dialect.name == 'mysql':
+                        # MySQL cannot delete from a table it selects from
+                        # in a subquery; fetch the ids first.
+                        doomed = conn.execute(doomed).scalars().all()
+                    count = conn.execute(table.delete().where(
+                        table.c.id.in_(doomed))).rowcount
+                removed += count
+                if count < GC_BATCH:
+                    break
+        if removed:
+            LOG.debug('Garbage collection removed %d rows', removed)
+        return removed

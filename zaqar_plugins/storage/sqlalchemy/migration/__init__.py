@@ -1,0 +1,45 @@
+"""Schema migrations (alembic), run by ``zaqar-manage db ...`` and, for
+SQLite, automatically when the server starts."""
+
+import io
+
+import sqlalchemy as sa
+from alembic import command
+from alembic import config as alembic_config
+from alembic import migration as alembic_migration
+from alembic import script as alembic_script
+
+SCRIPT_LOCATION = 'zaqar_plugins.storage.sqlalchemy:migration'
+
+
+def _config(connection: sa.engine.Connection | None = None,
+            output: io.StringIO | None = None) -> alembic_config.Config:
+    config = alembic_config.Config(stdout=output or io.StringIO())
+    config.set_main_option('script_location', SCRIPT_LOCATION)
+    config.attributes['connection'] = connection
+    return config
+
+
+def upgrade(engine: sa.engine.Engine, revision: str = 'head') -> None:
+    """Bring the schema at ``engine`` up to ``revision``."""
+    with engine.begin() as conn:
+        command.upgrade(_config(conn), revision)
+
+
+def stamp(engine: sa.engine.Engine, revision: str = 'head') -> None:
+    """Record ``revision`` as current without running migrations."""
+    with engine.begin() as conn:
+        command.stamp(_config(conn), revision)
+
+
+def current(engine: sa.engine.Engine) -> str | None:
+    """The revision the database is at, or None before the first one."""
+    with engine.connect() as conn:
+        return alembic_migration.MigrationContext.configure(
+            conn).get_current_revision()
+
+
+def head() -> str:
+    """The newest revision this release knows."""
+    scripts = alembic_script.ScriptDirectory.from_config(_config())
+    return scripts.get_current_head()

@@ -1,0 +1,92 @@
+"""What messages.py and claims.py share: id parsing, the columns a message
+is read with, the "free" condition and the row-to-dict mapping."""
+
+import json
+import math
+import time
+import uuid
+
+import sqlalchemy as sa
+
+from zaqar_core.storage import base
+from zaqar_plugins.storage.sqlalchemy import tables
+
+_m = tables.messages
+
+# Largest id a BIGINT holds; longer strings cannot name a message.
+_MAX_ID = 2 ** 63 - 1
+
+MESSAGE_COLUMNS = (_m.c.id, _m.c.body, _m.c.ttl, _m.c.created,
+                   _m.c.client_uuid, _m.c.claim_id, _m.c.claim_expires,
+                   _m.c.claim_count, _m.c.checksum)
+
+
+def now() -> float:
+    return time.time()
+
+
+def new_claim_id() -> str:
+    return uuid.uuid4().hex
+
+
+def parse_id(message_id: str | None) -> int | None:
+    """The row id a public message id or marker names, or None."""
+    if not message_id or not message_id.isascii() or \
+            not message_id.isdigit() or len(message_id) > 19:
+        return None
+    value = int(message_id)
+    return value if 0 < value <= _MAX_ID else None
+
+
+def parse_ids(message_ids: list[str]) -> list[int]:
+    return [i for i in map(parse_id, message_ids) if i is not None]
+
+
+def in_queue(project: str, queue: str) -> sa.ColumnElement[bool]:
+    return sa.and_(_m.c.project == project, _m.c.queue == queue)
+
+
+def live(at: float) -> sa.ColumnElement[bool]:
+    return _m.c.expires > at
+
+
+def free(at: float) -> sa.ColumnElement[bool]:
+    """Live, unclaimed and past its delay: what a claim may take."""
+    return sa.and_(_m.c.expires > at, _m.c.claim_expires <= at,
+                   _m.c.visible_at <= at)
+
+
+def to_message(row: sa.Row, at: float,
+               claim_id: str | None = None) -> base.Message:
+    """A row read with MESSAGE_COLUMNS as a :class:`base.Message`.
+
+    ``claim_id`` overrides the stored claim (for rows claimed just now).
+    """
+    if claim_id is None and row.claim_expires > at:
+        claim_id = row.claim_id
+    message: base.Message = {
+        'id': str(row.id),
+        'ttl': row.ttl,
+        'age': max(0, int(at - row.created)),
+        'body': json.loads(row.body),
+        'claim_id': claim_id,
+        'claim_count': row.claim_count,
+        'client_uuid': row.client_uuid,
+    }
+    if row.checksum:
+        message['checksum'] = row.checksum
+    return message
+
+
+def extend_for_claim(conn: sa.engine.Connection, ids: list[int],
+                     claim_expires: float, grace: int) -> None:
+    """Make claimed messages outlive their claim by ``grace`` seconds."""
+    keep_until = claim_expires + grace
+    conn.execute(_m.update().where(
+        _m.c.id.in_(ids), _m.c.expires < keep_until).values(
+        expires=keep_until,
+        ttl=sa.cast(sa.func.round(keep_until - _m.c.created), sa.Integer)))
+
+
+def ceil_ttl(seconds: float) -> int:
+    return int(math.ceil(seconds))

@@ -1,0 +1,1 @@
+"""The REST transport: a Pecan application served over WSGI."""

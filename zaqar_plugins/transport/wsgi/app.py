@@ -1,0 +1,79 @@
+"""The WSGI application: Pecan and its middleware, assembled in one place.
+
+Order, outermost first, and why:
+
+1. CORS: answers preflight requests before anything else looks at them.
+2. HTTPProxyToWSGI: trusts X-Forwarded-* from a reverse proxy, so that
+   what follows sees the client's scheme and host.
+3. RequestId: every response, errors included, carries
+   x-openstack-request-id.
+4. keystonemiddleware auth_token (``auth_strategy = keystone``), skipped
+   for ``GET /`` (version discovery never needs a token).
+5. Pecan, routed by the API's table.
+"""
+
+import inspect
+
+from keystonemiddleware import auth_token
+from oslo_config import cfg
+from oslo_middleware import cors
+from oslo_middleware import http_proxy_to_wsgi
+from oslo_middleware import request_id
+from pecan import core
+
+from zaqar_core.api.service import Api
+from zaqar_plugins.transport.wsgi import controllers
+from zaqar_plugins.transport.wsgi import hooks
+
+
+class Application(core.ExplicitPecan):
+    """Pecan with the API's route table in place of object dispatch.
+
+    Routing, content negotiation and form parsing of stock Pecan are
+    skipped: the route table answers 404/405, the adapter checks Accept,
+    and bodies are decoded once, after their size is checked (stock
+    Pecan would decode any JSON body first, whatever its size).
+    """
+
+    def find_controller(self, state):
+        req = state.request
+        req.pecan['routing_path'] = req.path_info
+        self.handle_hooks(self.hooks, 'on_route', state)
+        controller = self.root.dispatch
+        state.controller = controller
+        req.pecan['content_type'] = controllers.JSON
+        args = [req, state.response]
+        state.arguments = inspect.Arguments(args, [], {})
+        self.handle_hooks(self.determine_hooks(controller), 'before', state)
+        return controller, args, {}
+
+
+class _RootWithoutAuth:
+    """Sends ``/`` straight to the app, everything else through auth."""
+
+    def __init__(self, app, authenticated) -> None:
+        self.app = app
+        self.authenticated = authenticated
+
+    def __call__(self, environ, start_response):
+        if environ.get('PATH_INFO', '') in ('', '/'):
+            return self.app(environ, start_response)
+        return self.authenticated(environ, start_response)
+
+
+def setup_app(conf: cfg.ConfigOpts, api: Api):
+    """The full WSGI application for ``api``."""
+    app = Application(
+        controllers.RootController(api),
+        hooks=[hooks.ErrorHook(), hooks.ContextHook()],
+        force_canonical=False,
+        guess_content_type_from_ext=False,
+        use_context_locals=False,
+    )
+    if conf.auth_strategy == 'keystone':
+        app = _RootWithoutAuth(app, auth_token.AuthProtocol(
+            app, {'oslo_config_config': conf}))
+    app = request_id.RequestId(app)
+    app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
+    app = cors.CORS(app, conf)
+    return app

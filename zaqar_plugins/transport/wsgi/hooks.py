@@ -1,0 +1,47 @@
+"""Pecan hooks: request context, and errors rendered as JSON."""
+
+from oslo_context import context as oslo_context
+from oslo_log import log
+from pecan import hooks
+
+from zaqar_core.api import errors
+from zaqar_core.api.request import Result
+from zaqar_plugins.transport.wsgi import controllers
+
+LOG = log.getLogger(__name__)
+
+
+class ContextHook(hooks.PecanHook):
+    """Builds the oslo.context request context from the auth headers
+    (set by keystonemiddleware when Keystone is on)."""
+
+    priority = 10
+
+    def before(self, state) -> None:
+        environ = state.request.environ
+        environ['zaqar.context'] = oslo_context.RequestContext.from_environ(
+            environ)
+
+
+class ErrorHook(hooks.PecanHook):
+    """Every error becomes ``{"title", "description"}`` with its status;
+    anything unexpected is logged and answered 500 without details."""
+
+    priority = 1
+
+    def on_error(self, state, exc: Exception):
+        if isinstance(exc, errors.ApiError):
+            error = exc
+        else:
+            LOG.exception('Unexpected error in %s %s',
+                          state.request.method, state.request.path)
+            error = errors.ApiError(
+                'An unexpected error prevented the server from fulfilling '
+                'your request.')
+        response = controllers.render(Result(
+            error.status, error.to_dict(), error.headers))
+        if error.status == 406:
+            # Whoever cannot read JSON gets no body at all.
+            response.body = b''
+            response.content_type = None
+        return response
