@@ -14,6 +14,8 @@ epoch (``float``) unless stated. ``project`` is the tenant id, or ``''``
 when the deployment has none.
 """
 
+from __future__ import annotations
+
 import abc
 from typing import Any
 from typing import NotRequired

@@ -18,9 +18,6 @@ from sqlalchemy.dialects import sqlite
 
 from zaqar_core.storage import errors
 
-_IMMEDIATE = 'zaqar_sqlite_immediate'
-
-
 def make_engine(uri: str, busy_timeout_ms: int = 10000,
                 max_pool_size: int = 10,
                 max_overflow: int = 20) -> sa.engine.Engine:
@@ -46,14 +43,6 @@ def _tune_sqlite(engine: sa.engine.Engine, busy_timeout_ms: int) -> None:
         dbapi_con.execute('PRAGMA journal_mode = WAL')
         dbapi_con.execute('PRAGMA synchronous = NORMAL')
 
-    # Inserted first so that it runs before oslo.db's own "begin" listener,
-    # which emits a plain BEGIN unless "in_transaction" is already set.
-    @sa.event.listens_for(engine, 'begin', insert=True)
-    def _on_begin(conn):
-        if conn.get_execution_options().get(_IMMEDIATE):
-            conn.exec_driver_sql('BEGIN IMMEDIATE')
-            conn.info['in_transaction'] = True
-
 
 def insert_ignoring_duplicates(table: sa.Table,
                                dialect: str) -> sa.Insert:
@@ -71,8 +60,15 @@ def insert_ignoring_duplicates(table: sa.Table,
 def write(engine: sa.engine.Engine) -> Iterator[sa.engine.Connection]:
     """A transaction that will write; commits on success."""
     with _translated(), engine.connect() as conn:
-        conn = conn.execution_options(**{_IMMEDIATE: True})
+        if conn.dialect.name != 'sqlite':
+            with conn.begin():
+                yield conn
+            return
+        # oslo.db's "begin" listener emits a plain BEGIN unless this key is
+        # set (its commit/rollback listeners clear it again).
+        conn.info['in_transaction'] = True
         with conn.begin():
+            conn.exec_driver_sql('BEGIN IMMEDIATE')
             yield conn
 
 

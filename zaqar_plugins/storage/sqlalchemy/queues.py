@@ -1,5 +1,7 @@
 """The queue catalogue on SQL."""
 
+from __future__ import annotations
+
 import json
 
 import sqlalchemy as sa

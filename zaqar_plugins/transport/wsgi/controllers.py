@@ -54,9 +54,17 @@ def _read_body(api: Api, name: str, req: webob.Request) -> tuple[Any, int]:
     return jsonbody.decode(raw), len(raw)
 
 
+class Response(webob.Response):
+    """A response whose Location stays relative, as Zaqar sends it (WebOb
+    would make it absolute from the request's host)."""
+
+    def _abs_headerlist(self, environ):
+        return list(self._headerlist)
+
+
 def render(result: Result) -> webob.Response:
     """The HTTP response for an action's result."""
-    response = webob.Response(status=result.status)
+    response = Response(status=result.status)
     if result.body is not None and result.status != 204:
         response.body = json.dumps(result.body).encode()
         response.content_type = JSON

@@ -23,7 +23,9 @@ class _Server(gunicorn_base.BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self._options.items():
-            self.cfg.set(key, value)
+            # Settings newer than the installed gunicorn are skipped.
+            if key in self.cfg.settings:
+                self.cfg.set(key, value)
 
     def load(self):
         return self._load()
@@ -75,6 +77,8 @@ class Driver(base.DriverBase):
             # each worker.
             'preload_app': False,
             'graceful_timeout': 10,
+            # One control socket per user would clash between servers.
+            'control_socket_disable': True,
         }
         LOG.info('Serving the Zaqar v2 API on http://%s with %d workers',
                  _bind(opts.bind, opts.port), workers)
