@@ -47,7 +47,7 @@ def _int_in(metadata: dict, key: str, low: int, high: int,
     if not _is_int(value):
         raise errors.BadRequest(f'{key} must be integer.')
     if not low <= value <= high:
-        raise errors.BadRequest(message)
+        raise errors.BadRequest(f'{key}: {message}')
 
 
 def validate(conf: cfg.ConfigOpts, metadata: Any) -> None:
@@ -56,8 +56,10 @@ def validate(conf: cfg.ConfigOpts, metadata: Any) -> None:
         raise errors.invalid_body('Queue metadata must be a JSON object.')
     limits = conf.transport
     post_size = metadata.get('_max_messages_post_size')
-    if post_size and (not _is_int(post_size) or
-                      not 0 < post_size <= limits.max_messages_post_size):
+    # Unlike the other keys, 0 is refused here: it would block every post.
+    if post_size is not None and (
+            not _is_int(post_size) or
+            not 0 < post_size <= limits.max_messages_post_size):
         raise errors.BadRequest(
             f'_max_messages_post_size can not exceed '
             f'{limits.max_messages_post_size}, and must be at least greater '

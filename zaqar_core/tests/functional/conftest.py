@@ -24,7 +24,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -40,6 +39,7 @@ import requests
 
 from .helpers import ApiClient
 from .helpers import Server
+from .helpers import free_port
 
 EXTERNAL_URL = os.environ.get('ZAQAR_TEST_URL', '').rstrip('/')
 IN_CI = os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
@@ -71,12 +71,6 @@ def pytest_collection_modifyitems(config: pytest.Config,
         if marker is not None:
             reason = marker.args[0] if marker.args else 'upstream bug'
             item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def unavailable(reason: str) -> None:

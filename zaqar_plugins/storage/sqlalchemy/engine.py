@@ -18,6 +18,7 @@ from sqlalchemy.dialects import sqlite
 
 from zaqar_core.storage import errors
 
+
 def make_engine(uri: str, busy_timeout_ms: int = 10000,
                 max_pool_size: int = 10,
                 max_overflow: int = 20) -> sa.engine.Engine:

@@ -119,19 +119,10 @@ class MessageController(base.MessageControllerBase):
                 if claimed:
                     raise errors.MessageIsClaimed(message_id)
             elif not claimed:
-                if self._claim_is_live(conn, project, queue, claim_id, at):
-                    raise errors.MessageNotClaimed(message_id)
-                raise errors.ClaimDoesNotMatch(message_id)
+                raise errors.MessageNotClaimed(message_id)
             elif row.claim_id != claim_id:
-                raise errors.MessageIsClaimed(message_id)
+                raise errors.ClaimDoesNotMatch(message_id)
             conn.execute(_m.delete().where(*where))
-
-    @staticmethod
-    def _claim_is_live(conn: sa.engine.Connection, project: str, queue: str,
-                       claim_id: str, at: float) -> bool:
-        return conn.execute(sa.select(_c.c.id).where(
-            _c.c.id == claim_id, _c.c.project == project,
-            _c.c.queue == queue, _c.c.expires > at)).first() is not None
 
     def bulk_delete(self, project: str, queue: str, message_ids: list[str],
                     claim_ids: list[str] | None = None) -> None:

@@ -10,10 +10,14 @@ Order, outermost first, and why:
 4. keystonemiddleware auth_token (``auth_strategy = keystone``), skipped
    for ``GET /`` (version discovery never needs a token).
 5. Pecan, routed by the API's table.
+
+Around it all, :class:`RelativeLocation` undoes WebOb's habit of making
+Location absolute: Zaqar sends relative paths.
 """
 
 import inspect
 
+import webob
 from keystonemiddleware import auth_token
 from oslo_config import cfg
 from oslo_middleware import cors
@@ -61,6 +65,29 @@ class _RootWithoutAuth:
         return self.authenticated(environ, start_response)
 
 
+class RelativeLocation:
+    """Strips this server's own origin from Location headers.
+
+    Every WebOb layer (Pecan, each oslo middleware) rewrites a relative
+    Location as an absolute URL built from the request; Zaqar's contract
+    is the relative path.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        origin = webob.Request(environ).host_url
+
+        def relative(status, headers, exc_info=None):
+            headers = [(k, v[len(origin):])
+                       if k.lower() == 'location' and v.startswith(origin)
+                       else (k, v) for k, v in headers]
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, relative)
+
+
 def setup_app(conf: cfg.ConfigOpts, api: Api):
     """The full WSGI application for ``api``."""
     app = Application(
@@ -76,4 +103,4 @@ def setup_app(conf: cfg.ConfigOpts, api: Api):
     app = request_id.RequestId(app)
     app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
     app = cors.CORS(app, conf)
-    return app
+    return RelativeLocation(app)

@@ -34,17 +34,52 @@ def _query(req: webob.Request) -> dict[str, Any]:
     return params
 
 
+# Media ranges that admit a JSON answer.
+_JSON_RANGES = frozenset(('*/*', 'application/*', JSON))
+
+# A refused body up to this size is read and dropped before answering, so
+# that the client, still sending, sees the 400 rather than a reset.
+DRAIN_LIMIT = 8 * 1024 * 1024
+
+
+def _accepts_json(accept: str) -> bool:
+    for media_range in accept.split(','):
+        media_type, *params = [p.strip() for p in media_range.split(';')]
+        if media_type.lower() not in _JSON_RANGES:
+            continue
+        quality = [p for p in params if p.replace(' ', '').startswith('q=')]
+        if not quality or quality[0].split('=', 1)[1].strip() not in (
+                '0', '0.0', '0.00', '0.000'):
+            return True
+    return False
+
+
 def _check_accept(req: webob.Request) -> None:
     accept = req.headers.get('Accept')
-    if accept and not req.accept.acceptable_offers([JSON]):
+    if accept and not _accepts_json(accept):
         raise errors.NotAcceptable()
+
+
+def _drain(req: webob.Request, size: int) -> None:
+    if size > DRAIN_LIMIT:
+        return
+    stream = req.body_file_raw
+    while size > 0:
+        chunk = stream.read(min(size, 65536))
+        if not chunk:
+            return
+        size -= len(chunk)
 
 
 def _read_body(api: Api, name: str, req: webob.Request) -> tuple[Any, int]:
     size = req.content_length or 0
     if size <= 0:
         return None, 0
-    api.check_body_size(name, size)
+    try:
+        api.check_body_size(name, size)
+    except errors.ApiError:
+        _drain(req, size)
+        raise
     raw = req.body
     if not raw.strip():
         return None, len(raw)
@@ -54,17 +89,9 @@ def _read_body(api: Api, name: str, req: webob.Request) -> tuple[Any, int]:
     return jsonbody.decode(raw), len(raw)
 
 
-class Response(webob.Response):
-    """A response whose Location stays relative, as Zaqar sends it (WebOb
-    would make it absolute from the request's host)."""
-
-    def _abs_headerlist(self, environ):
-        return list(self._headerlist)
-
-
 def render(result: Result) -> webob.Response:
     """The HTTP response for an action's result."""
-    response = Response(status=result.status)
+    response = webob.Response(status=result.status)
     if result.body is not None and result.status != 204:
         response.body = json.dumps(result.body).encode()
         response.content_type = JSON

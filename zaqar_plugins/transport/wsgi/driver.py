@@ -10,6 +10,7 @@ from oslo_log import log
 
 from zaqar_core.transport import base
 from zaqar_plugins.transport.wsgi import app as wsgi_app
+from zaqar_plugins.transport.wsgi import worker
 
 LOG = log.getLogger(__name__)
 GROUP = 'drivers:transport:wsgi'
@@ -67,7 +68,7 @@ class Driver(base.DriverBase):
         options = {
             'bind': [_bind(opts.bind, opts.port)],
             'workers': workers,
-            'worker_class': 'gthread',
+            'worker_class': f'{worker.__name__}.ThreadWorker',
             'threads': opts.threads,
             'proc_name': 'zaqar-server',
             'accesslog': None,

@@ -1,0 +1,208 @@
+"""Size limits at their exact boundaries, and expiry of messages and claims.
+
+Expiry tests need TTLs of a second, which only our ``min_message_ttl``,
+``min_claim_ttl`` and ``min_claim_grace`` options allow, so they run on a
+server of their own. They poll instead of sleeping a fixed time, and give
+up after a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import pytest
+
+from .helpers import ApiClient
+from .helpers import Server
+from .helpers import assert_error
+from .helpers import ids_of
+
+MAX_POST = 262144
+MAX_METADATA = 65536
+SHORT_TTLS = {'min_message_ttl': 1, 'min_claim_ttl': 1, 'min_claim_grace': 0}
+
+
+def padded_document(size: int, build: Callable[[str], object]) -> bytes:
+    """A JSON document of exactly ``size`` bytes, padded in a string."""
+    empty = len(json.dumps(build('')).encode())
+    data = json.dumps(build('x' * (size - empty))).encode()
+    assert len(data) == size
+    return data
+
+
+def eventually(check: Callable[[], bool], timeout: float = 3.0) -> bool:
+    """Poll ``check`` until it holds or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if check():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def short(make_server) -> ApiClient:
+    """A client of a server that allows 1-second TTLs and zero grace."""
+    server: Server = make_server(transport=SHORT_TTLS)
+    return server.client()
+
+
+# -- size boundaries ----------------------------------------------------------
+
+def test_message_post_of_exactly_max_size_is_accepted(client: ApiClient
+                                                      ) -> None:
+    data = padded_document(MAX_POST,
+                           lambda pad: {'messages': [{'body': pad}]})
+    resp = client.post('/v2/queues/exact/messages', data=data,
+                       headers={'Content-Type': 'application/json'})
+    assert resp.status_code == 201, resp.text
+
+
+def test_message_post_one_byte_over_max_is_400(client: ApiClient) -> None:
+    data = padded_document(MAX_POST + 1,
+                           lambda pad: {'messages': [{'body': pad}]})
+    client.create_queue('over')
+    resp = client.post('/v2/queues/over/messages', data=data,
+                       headers={'Content-Type': 'application/json'})
+    assert_error(resp, 400, description='too large')
+    assert client.stats('over')['total'] == 0
+
+
+def test_queue_post_size_limit_is_exact(client: ApiClient) -> None:
+    client.create_queue('qsize', {'_max_messages_post_size': 1000})
+
+    def post(size: int):
+        data = padded_document(size,
+                               lambda pad: {'messages': [{'body': pad}]})
+        return client.post('/v2/queues/qsize/messages', data=data,
+                           headers={'Content-Type': 'application/json'})
+
+    assert post(1000).status_code == 201
+    assert_error(post(1001), 400)
+    assert client.stats('qsize')['total'] == 1
+
+
+def test_metadata_of_exactly_max_size_is_accepted(client: ApiClient) -> None:
+    data = padded_document(MAX_METADATA, lambda pad: {'pad': pad})
+    resp = client.put('/v2/queues/bigmeta', data=data,
+                      headers={'Content-Type': 'application/json'})
+    assert resp.status_code == 201, resp.text
+
+
+def test_metadata_one_byte_over_max_is_400(client: ApiClient) -> None:
+    data = padded_document(MAX_METADATA + 1, lambda pad: {'pad': pad})
+    resp = client.put('/v2/queues/toobig', data=data,
+                      headers={'Content-Type': 'application/json'})
+    assert_error(resp, 400, description='too large')
+    assert client.get('/v2/queues').json()['queues'] == []
+
+
+def test_sixty_is_the_smallest_ttl_by_default(client: ApiClient) -> None:
+    assert client.post('/v2/queues/min/messages',
+                       json={'messages': [{'body': 1, 'ttl': 1}]}
+                       ).status_code == 400
+    assert client.post('/v2/queues/min/claims',
+                       json={'ttl': 1, 'grace': 60}).status_code == 400
+    assert client.post('/v2/queues/min/claims',
+                       json={'ttl': 60, 'grace': 0}).status_code == 400
+
+
+# -- the min_* options --------------------------------------------------------
+
+def test_short_ttls_are_accepted_when_configured(short: ApiClient) -> None:
+    [msg_id] = short.post_messages('tiny', 1, ttl=1)
+    claim_id, claimed = short.claim('tiny', ttl=1, grace=0)
+    assert ids_of(claimed) == [msg_id]
+    assert claim_id is not None
+
+
+def test_zero_ttl_is_still_rejected(short: ApiClient) -> None:
+    resp = short.post('/v2/queues/zero/messages',
+                      json={'messages': [{'body': 1, 'ttl': 0}]})
+    assert_error(resp, 400)
+    assert_error(short.post('/v2/queues/zero/claims',
+                            json={'ttl': 0, 'grace': 0}), 400)
+
+
+# -- message expiry -----------------------------------------------------------
+
+def test_message_with_ttl_1_disappears(short: ApiClient) -> None:
+    [gone] = short.post_messages('expiring', 'short', ttl=1)
+    [kept] = short.post_messages('expiring', 'long', ttl=60)
+    assert eventually(lambda: short.get(
+        f'/v2/queues/expiring/messages/{gone}').status_code == 404)
+    assert ids_of(short.list_messages('expiring')) == [kept]
+    assert short.stats('expiring')['total'] == 1
+    resp = short.get(f'/v2/queues/expiring/messages?ids={gone}')
+    assert resp.status_code == 404
+
+
+def test_expired_message_is_not_claimed_or_popped(short: ApiClient) -> None:
+    short.post_messages('expired', 'short', ttl=1)
+    assert eventually(lambda: short.stats('expired')['total'] == 0)
+    assert short.claim('expired') == (None, [])
+    popped = short.delete('/v2/queues/expired/messages', params={'pop': 5})
+    assert popped.json() == {'messages': []}
+
+
+# -- claim expiry -------------------------------------------------------------
+
+def test_expired_claim_frees_its_messages(short: ApiClient) -> None:
+    [msg_id] = short.post_messages('reclaim', 'job', ttl=60)
+    claim_id, _ = short.claim('reclaim', ttl=1, grace=0)
+    assert short.claim('reclaim') == (None, [])
+    assert eventually(lambda: short.get(
+        f'/v2/queues/reclaim/claims/{claim_id}').status_code == 404)
+    new_claim, claimed = short.claim('reclaim')
+    assert ids_of(claimed) == [msg_id]
+    assert new_claim != claim_id
+
+
+def test_expired_claim_id_cannot_delete(short: ApiClient) -> None:
+    [msg_id] = short.post_messages('stale', 'job', ttl=60)
+    claim_id, _ = short.claim('stale', ttl=1, grace=0)
+    assert eventually(lambda: short.stats('stale')['claimed'] == 0)
+    resp = short.delete(f'/v2/queues/stale/messages/{msg_id}',
+                        params={'claim_id': claim_id})
+    assert_error(resp, 400)
+    # Now unclaimed, it can be deleted without a claim id.
+    assert short.delete(f'/v2/queues/stale/messages/{msg_id}'
+                        ).status_code == 204
+
+
+def test_expired_claim_cannot_be_renewed(short: ApiClient) -> None:
+    short.post_messages('renew', 'job', ttl=60)
+    claim_id, _ = short.claim('renew', ttl=1, grace=0)
+    assert eventually(lambda: short.get(
+        f'/v2/queues/renew/claims/{claim_id}').status_code == 404)
+    resp = short.patch(f'/v2/queues/renew/claims/{claim_id}',
+                       json={'ttl': 60})
+    assert resp.status_code == 404
+
+
+def test_renewed_claim_outlives_its_first_ttl(short: ApiClient) -> None:
+    [msg_id] = short.post_messages('kept', 'job', ttl=60)
+    claim_id, _ = short.claim('kept', ttl=1, grace=0)
+    assert short.patch(f'/v2/queues/kept/claims/{claim_id}',
+                       json={'ttl': 60, 'grace': 0}).status_code == 204
+    time.sleep(1.5)
+    claim = short.get(f'/v2/queues/kept/claims/{claim_id}')
+    assert claim.status_code == 200
+    assert ids_of(claim.json()['messages']) == [msg_id]
+    assert short.claim('kept') == (None, [])
+
+
+def test_claim_keeps_short_message_alive(short: ApiClient) -> None:
+    # A 1 s message claimed for 2 s (+1 s grace) must not expire under
+    # its claim.
+    [msg_id] = short.post_messages('alive', 'job', ttl=1)
+    claim_id, _ = short.claim('alive', ttl=2, grace=1)
+    time.sleep(1.5)
+    resp = short.get(f'/v2/queues/alive/messages/{msg_id}')
+    assert resp.status_code == 200
+    assert resp.json()['ttl'] >= 3
+    assert short.delete(f'/v2/queues/alive/messages/{msg_id}',
+                        params={'claim_id': claim_id}).status_code == 204
