@@ -52,6 +52,38 @@ class Application(core.ExplicitPecan):
         return controller, args, {}
 
 
+class _AuthErrorsAsJson:
+    """Reshapes auth_token's refusals (HTML, or ``{"error": {...}}``) into
+    Zaqar's ``{"title", "description"}``, keeping their status and
+    headers (WWW-Authenticate)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        response = webob.Request(environ).get_response(self.app)
+        if response.status_int >= 400 and not _zaqar_error(response):
+            reason = response.status.split(' ', 1)[-1]
+            description = f'{reason}.'
+            try:
+                description = response.json['error']['message']
+            except (ValueError, KeyError, TypeError):
+                pass
+            response.json = {'title': reason, 'description': description}
+            response.content_type = controllers.JSON
+            response.charset = None
+        return response(environ, start_response)
+
+
+def _zaqar_error(response: webob.Response) -> bool:
+    if response.content_type != controllers.JSON:
+        return False
+    try:
+        return 'title' in response.json
+    except ValueError:
+        return False
+
+
 class _RootWithoutAuth:
     """Sends ``/`` straight to the app, everything else through auth."""
 
@@ -98,8 +130,8 @@ def setup_app(conf: cfg.ConfigOpts, api: Api):
         use_context_locals=False,
     )
     if conf.auth_strategy == 'keystone':
-        app = _RootWithoutAuth(app, auth_token.AuthProtocol(
-            app, {'oslo_config_config': conf}))
+        app = _RootWithoutAuth(app, _AuthErrorsAsJson(auth_token.AuthProtocol(
+            app, {'oslo_config_config': conf})))
     app = request_id.RequestId(app)
     app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
     app = cors.CORS(app, conf)
