@@ -85,56 +85,69 @@ class ServerProcess:
 
     def __init__(self, workdir: Path, sections: Sections) -> None:
         self.workdir = workdir
-        self.port = free_port()
+        self.sections = sections
         self.conf_path = workdir / 'zaqar.conf'
         self.log_path = workdir / 'server.log'
-        sections = _merge(sections, {
-            'drivers:transport:wsgi': {'bind': '127.0.0.1',
-                                       'port': self.port},
-        })
-        write_config(self.conf_path, sections)
         self.proc: subprocess.Popen | None = None
-        self.url = f'http://127.0.0.1:{self.port}'
+        self.url = ''
+        self._configure(free_port())
 
-    def start(self) -> Server:
-        with open(self.log_path, 'ab') as log:
-            # Own process group, so teardown can reach the workers too.
-            self.proc = subprocess.Popen(
-                [sys.executable, '-m', 'zaqar_core.cmd.server',
-                 '--config-file', str(self.conf_path)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                cwd=self.workdir, start_new_session=True)
-        self._wait_ready()
-        return Server(self.url, self.conf_path, self.log_path)
+    def _configure(self, port: int) -> None:
+        self.url = f'http://127.0.0.1:{port}'
+        write_config(self.conf_path, _merge(self.sections, {
+            'drivers:transport:wsgi': {'bind': '127.0.0.1', 'port': port},
+        }))
 
-    def _wait_ready(self) -> None:
+    def start(self, attempts: int = 3) -> Server:
+        for attempt in range(1, attempts + 1):
+            with open(self.log_path, 'ab') as log:
+                # Own process group, so teardown reaches the workers too.
+                self.proc = subprocess.Popen(
+                    [sys.executable, '-m', 'zaqar_core.cmd.server',
+                     '--config-file', str(self.conf_path)],
+                    stdout=log, stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL, cwd=self.workdir,
+                    start_new_session=True)
+            problem = self._wait_ready()
+            if problem is None:
+                return Server(self.url, self.conf_path, self.log_path)
+            self.stop()
+            if 'exited' not in problem or attempt == attempts:
+                break
+            # Most likely another test process took the port meanwhile.
+            self._configure(free_port())
+        pytest.fail(f'{problem}; config {self.conf_path}\n--- server '
+                    f'output ---\n{tail(self.log_path)}', pytrace=False)
+
+    def _wait_ready(self) -> str | None:
+        """None once the server answers ``GET /``, else what went wrong."""
         assert self.proc is not None
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                self._fail(f'server exited with {self.proc.returncode}')
+                return f'server exited with {self.proc.returncode}'
             try:
                 requests.get(self.url + '/', timeout=1)
-                return
             except requests.RequestException:
                 time.sleep(0.1)
-        self.stop()
-        self._fail(f'server not answering after {STARTUP_TIMEOUT:.0f} s')
-
-    def _fail(self, why: str) -> None:
-        pytest.fail(f'{why}; config {self.conf_path}\n--- server output '
-                    f'---\n{tail(self.log_path)}', pytrace=False)
+                continue
+            # Still alive a moment later: the answer was not from some
+            # other process that holds the port while ours failed to bind.
+            time.sleep(0.3)
+            if self.proc.poll() is not None:
+                return f'server exited with {self.proc.returncode}'
+            return None
+        return f'server not answering after {STARTUP_TIMEOUT:.0f} s'
 
     def stop(self) -> None:
         proc = self.proc
-        if proc is None or proc.poll() is not None:
+        if proc is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            pass
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(STOP_TIMEOUT)
         # Whatever is left of our process group (workers included).
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -300,16 +313,31 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope='session')
-def server_pool(backend: str, tmp_path_factory: pytest.TempPathFactory
-                ) -> Iterator[ServerPool | None]:
-    if backend == 'external':
-        yield None
-        return
-    pool = ServerPool(backend, tmp_path_factory.mktemp(f'zaqar-{backend}'))
+def server_pools(tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[dict[str, ServerPool]]:
+    """Every backend's servers, kept until the session ends.
+
+    Not tied to the ``backend`` parameter: under pytest-xdist a worker may
+    switch backends several times, and servers should survive that.
+    """
+    pools: dict[str, ServerPool] = {}
     try:
-        yield pool
+        yield pools
     finally:
-        pool.close()
+        for pool in pools.values():
+            pool.close()
+
+
+@pytest.fixture(scope='session')
+def server_pool(backend: str, server_pools: dict[str, ServerPool],
+                tmp_path_factory: pytest.TempPathFactory
+                ) -> ServerPool | None:
+    if backend == 'external':
+        return None
+    if backend not in server_pools:
+        server_pools[backend] = ServerPool(
+            backend, tmp_path_factory.mktemp(f'zaqar-{backend}'))
+    return server_pools[backend]
 
 
 @pytest.fixture(scope='session')
