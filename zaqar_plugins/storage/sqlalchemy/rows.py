@@ -2,7 +2,6 @@
 is read with, the "free" condition and the row-to-dict mapping."""
 
 import json
-import math
 import time
 import uuid
 
@@ -87,6 +86,3 @@ def extend_for_claim(conn: sa.engine.Connection, ids: list[int],
         expires=keep_until,
         ttl=sa.cast(sa.func.round(keep_until - _m.c.created), sa.Integer)))
 
-
-def ceil_ttl(seconds: float) -> int:
-    return int(math.ceil(seconds))
