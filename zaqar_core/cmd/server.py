@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     conf = common.parse_config(argv, CLI_OPTS)
     if conf.cli_admin_mode:
         conf.set_override('admin_mode', True)
+    if conf.pooling:
+        LOG.warning('pooling = true is accepted for compatibility, but this '
+                    'release has no pools: every queue lives in the '
+                    'configured message store.')
     try:
         uri = bootstrap.resolve_sqlite_default(conf)
         if uri:
