@@ -6,7 +6,6 @@ import os
 from oslo_config import cfg
 from oslo_log import log
 from stevedore import driver as stevedore_driver
-from stevedore import exception as stevedore_exc
 from stevedore import extension
 
 from zaqar_core import policy
@@ -34,15 +33,16 @@ def load_driver(namespace: str, name: str, what: str, *args):
     Raises:
         BootstrapError: no such plugin; the message lists the known ones.
     """
-    try:
-        return stevedore_driver.DriverManager(
-            namespace, name, invoke_on_load=True, invoke_args=args,
-            on_load_failure_callback=_reraise).driver
-    except stevedore_exc.NoMatches:
-        known = sorted(extension.ExtensionManager(namespace).names())
+    # Checked first so that the error is this one line, not stevedore's
+    # warning followed by a traceback.
+    known = sorted(extension.ExtensionManager(namespace).names())
+    if name not in known:
         raise BootstrapError(
             f'Unknown {what} driver "{name}" (namespace {namespace}); '
-            f'available: {", ".join(known) or "none"}.') from None
+            f'available: {", ".join(known) or "none"}.')
+    return stevedore_driver.DriverManager(
+        namespace, name, invoke_on_load=True, invoke_args=args,
+        on_load_failure_callback=_reraise).driver
 
 
 def _reraise(manager, entrypoint, exc) -> None:
