@@ -58,6 +58,33 @@ ROUTES = [
 ]
 
 
+def _find(path: str, admin_mode: bool) -> tuple[Route, re.Match] | None:
+    for route in ROUTES:
+        if route.admin_only and not admin_mode:
+            continue
+        found = route.pattern.match(path)
+        if found is not None:
+            return route, found
+    return None
+
+
+def _not_found() -> errors.NotFound:
+    return errors.NotFound('The resource could not be found.',
+                           title='404 Not Found')
+
+
+def allowed_methods(path: str, admin_mode: bool = False) -> list[str]:
+    """The methods ``path`` answers, for OPTIONS.
+
+    Raises:
+        NotFound: no route has this path.
+    """
+    found = _find(path, admin_mode)
+    if found is None:
+        raise _not_found()
+    return sorted(found[0].methods)
+
+
 def match(method: str, path: str, query: dict[str, Any],
           admin_mode: bool = False) -> tuple[str, dict[str, str]]:
     """The action for ``method`` on ``path``, and the path parameters.
@@ -67,19 +94,14 @@ def match(method: str, path: str, query: dict[str, Any],
         MethodNotAllowed: the route exists but not for this method; its
             Allow header lists the methods that are.
     """
-    for route in ROUTES:
-        if route.admin_only and not admin_mode:
-            continue
-        found = route.pattern.match(path)
-        if found is None:
-            continue
-        target = route.methods.get(method)
-        if target is None:
-            allowed = ', '.join(sorted(route.methods))
-            raise errors.MethodNotAllowed(
-                f'{method} is not allowed on {route.template}.',
-                headers={'Allow': allowed})
-        name = target if isinstance(target, str) else target(query)
-        return name, found.groupdict()
-    raise errors.NotFound('The resource could not be found.',
-                          title='404 Not Found')
+    found = _find(path, admin_mode)
+    if found is None:
+        raise _not_found()
+    route, params = found
+    target = route.methods.get(method)
+    if target is None:
+        raise errors.MethodNotAllowed(
+            f'{method} is not allowed on {route.template}.',
+            headers={'Allow': ', '.join(sorted(route.methods))})
+    name = target if isinstance(target, str) else target(query)
+    return name, params.groupdict()

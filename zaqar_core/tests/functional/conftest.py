@@ -112,9 +112,10 @@ class ServerProcess:
             if problem is None:
                 return Server(self.url, self.conf_path, self.log_path)
             self.stop()
-            if 'exited' not in problem or attempt == attempts:
+            # Retry only when another test process took the port meanwhile.
+            if 'in use' not in tail(self.log_path, 2000).lower() or \
+                    attempt == attempts:
                 break
-            # Most likely another test process took the port meanwhile.
             self._configure(free_port())
         pytest.fail(f'{problem}; config {self.conf_path}\n--- server '
                     f'output ---\n{tail(self.log_path)}', pytrace=False)

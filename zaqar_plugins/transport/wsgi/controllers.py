@@ -113,6 +113,12 @@ class RootController:
     def dispatch(self, req: webob.Request,
                  resp: webob.Response) -> webob.Response:
         _check_accept(req)
+        if req.method == 'OPTIONS':
+            # What the path allows, as an HTTP server answers it (CORS
+            # preflights were answered by the CORS middleware already).
+            methods = routes.allowed_methods(req.path_info,
+                                             self.api.conf.admin_mode)
+            return render(Result(200, headers={'Allow': ', '.join(methods)}))
         query = _query(req)
         name, path_params = routes.match(req.method, req.path_info, query,
                                          self.api.conf.admin_mode)
