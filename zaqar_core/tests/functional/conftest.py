@@ -4,7 +4,9 @@ Each storage backend gets one default server for the whole session; every
 test talks to it with a fresh project id, which keeps tests isolated
 without restarting anything. Tests that need another configuration ask
 ``make_server(**sections)``; each distinct configuration starts once per
-backend and is stopped when the backend's tests are done.
+backend (and per pytest-xdist worker) and runs until the session ends.
+PostgreSQL servers of one session share a throw-away database; SQLite
+servers each get their own file.
 
 Environment:
 

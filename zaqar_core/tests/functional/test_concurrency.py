@@ -88,8 +88,8 @@ def post_all(api: ApiClient) -> list[str]:
     'redis only, not in facts 10.1: GET stats racing with deletes gives a '
     'few 503s (KeyError "newest"); delivery itself is exactly once')
 def test_eight_consumers_drain_5000_messages_exactly_once(
-        server: Server, client: ApiClient, capsys: pytest.CaptureFixture
-        ) -> None:
+        backend: str, server: Server, client: ApiClient,
+        capsys: pytest.CaptureFixture) -> None:
     started = time.monotonic()
     posted = post_all(client)
     post_seconds = time.monotonic() - started
@@ -111,7 +111,7 @@ def test_eight_consumers_drain_5000_messages_exactly_once(
     errors = [e for r in reports for e in r.errors]
 
     with capsys.disabled():
-        print(f'\n[{server.url}] posted {MESSAGES} in {post_seconds:.1f} s '
+        print(f'\n[{backend}] posted {MESSAGES} in {post_seconds:.1f} s '
               f'({MESSAGES / post_seconds:.0f} msg/s); drained by '
               f'{CONSUMERS} consumers in {drain_seconds:.1f} s '
               f'({MESSAGES / drain_seconds:.0f} msg/s); statuses '

@@ -14,7 +14,6 @@ import requests
 from .helpers import ApiClient
 from .helpers import Server
 from .helpers import assert_error
-from .helpers import free_port
 
 POLICY = '''\
 "queues:delete": "!"
@@ -35,8 +34,9 @@ def policy_server(make_server, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture
 def keystone_server(make_server) -> Server:
-    # Nothing listens on this port: every token check fails to connect.
-    dead = f'http://127.0.0.1:{_dead_port()}'
+    # Nothing listens on port 1 (and no test server is ever given a
+    # privileged port): every token check fails to connect.
+    dead = 'http://127.0.0.1:1'
     return make_server(
         DEFAULT={'auth_strategy': 'keystone'},
         keystone_authtoken={
@@ -50,16 +50,6 @@ def keystone_server(make_server) -> Server:
             'http_connect_timeout': 1,
             'http_request_max_retries': 1,
         })
-
-
-_DEAD_PORT: list[int] = []
-
-
-def _dead_port() -> int:
-    # Chosen once so that every test asks for the same configuration.
-    if not _DEAD_PORT:
-        _DEAD_PORT.append(free_port())
-    return _DEAD_PORT[0]
 
 
 def queue_names(api: ApiClient) -> list[str]:

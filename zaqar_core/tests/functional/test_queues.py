@@ -596,3 +596,33 @@ def test_patch_metadata_over_64k_is_400(client: ApiClient) -> None:
                                 'value': 'x' * 70000}])
     assert_error(resp, 400)
     assert 'big' not in metadata(client, 'p')
+
+
+# -- lazy resources (facts 1.6) -------------------------------------------
+
+# (method, path under /v2/queues/absent, expected status). None of these
+# may create the queue.
+LAZY_MATRIX = [
+    ('GET', '', 200),
+    ('GET', '/stats', 200),
+    ('DELETE', '', 204),
+    ('GET', '/messages', 200),
+    ('GET', '/messages?ids=0123456789abcdef01234567', 404),
+    ('GET', '/messages/0123456789abcdef01234567', 404),
+    ('DELETE', '/messages?ids=0123456789abcdef01234567', 204),
+    ('DELETE', '/messages/0123456789abcdef01234567', 204),
+    ('DELETE', '/messages?pop=1', 200),
+    ('POST', '/claims', 204),
+    ('GET', '/claims/0123456789abcdef01234567', 404),
+    ('PATCH', '/claims/0123456789abcdef01234567', 404),
+    ('DELETE', '/claims/0123456789abcdef01234567', 204),
+]
+
+
+@pytest.mark.parametrize(('method', 'suffix', 'status'), LAZY_MATRIX)
+def test_operations_on_missing_queue(client: ApiClient, method: str,
+                                     suffix: str, status: int) -> None:
+    body = {'ttl': 100} if method in ('POST', 'PATCH') else None
+    resp = client.request(method, f'/v2/queues/absent{suffix}', json=body)
+    assert resp.status_code == status, resp.text
+    assert list_names(client) == []
