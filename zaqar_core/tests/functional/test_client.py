@@ -156,6 +156,18 @@ def test_claim_without_limit_takes_ten(zaqar) -> None:
     assert bodies(claim) == list(range(10))
 
 
+def test_claim_with_client_defaults_uses_server_defaults(
+        zaqar, raw: ApiClient) -> None:
+    # The client sends "ttl": null and "grace": null when they are left
+    # out; the server's defaults (300 s, 60 s) apply.
+    queue = zaqar.queue('nulls', force_create=True)
+    queue.post([{'body': 'x'}])
+    claim = queue.claim(limit=1)
+    assert bodies(claim) == ['x']
+    shown = raw.get(f'/v2/queues/nulls/claims/{claim.id}').json()
+    assert shown['ttl'] == 300
+
+
 def test_empty_claim_has_no_messages(zaqar) -> None:
     queue = zaqar.queue('none', force_create=True)
     claim = queue.claim(ttl=60, grace=60)
