@@ -1,6 +1,7 @@
 """Decoding request bodies: strict JSON that cannot hurt the server."""
 
 import json
+import math
 from typing import Any
 
 from zaqar_core.api import errors
@@ -15,6 +16,14 @@ def _check_int(text: str) -> int:
     value = int(text)
     if not _INT_MIN <= value <= _INT_MAX:
         raise errors.invalid_body('JSON contains integer that is too large.')
+    return value
+
+
+def _check_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise errors.invalid_body('JSON contains a number that is too '
+                                  'large.')
     return value
 
 
@@ -66,6 +75,7 @@ def decode(raw: bytes) -> Any:
             f'Request body is nested deeper than {MAX_DEPTH} levels.')
     try:
         document = json.loads(text, parse_int=_check_int,
+                              parse_float=_check_float,
                               parse_constant=_reject_constant)
     except ValueError:
         raise errors.invalid_body(

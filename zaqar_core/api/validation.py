@@ -47,7 +47,7 @@ def get_int(params: dict[str, Any], name: str,
     if value is None:
         return default
     value = value.strip()
-    if not value.lstrip('-').isdigit() or not value.isascii() or \
+    if not value.removeprefix('-').isdigit() or not value.isascii() or \
             len(value) > 19:
         raise errors.invalid_parameter(
             f'The value of the "{name}" query parameter must be an '
@@ -85,7 +85,7 @@ def limit_param(params: dict[str, Any], name: str, default: int,
 
 
 def check_queue_name(name: str) -> None:
-    if not QUEUE_NAME.match(name):
+    if not QUEUE_NAME.fullmatch(name):
         raise errors.BadRequest(
             'The format of the submitted queue name or project id is not '
             'valid.', title='Invalid queue identification')

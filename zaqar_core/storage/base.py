@@ -175,11 +175,12 @@ class MessageControllerBase(abc.ABC):
         """Delete one message; a missing one is fine.
 
         Raises:
-            MessageIsClaimed: a live claim holds it and ``claim_id`` is
-                None or another claim's id.
+            MessageIsClaimed: a live claim holds it and no ``claim_id``
+                was given.
             MessageNotClaimed: ``claim_id`` given but no live claim holds
                 the message.
-            ClaimDoesNotMatch: ``claim_id`` names no live claim.
+            ClaimDoesNotMatch: a live claim holds it, but not the one
+                ``claim_id`` names.
         """
 
     @abc.abstractmethod

@@ -62,7 +62,7 @@ def _find(path: str, admin_mode: bool) -> tuple[Route, re.Match] | None:
     for route in ROUTES:
         if route.admin_only and not admin_mode:
             continue
-        found = route.pattern.match(path)
+        found = route.pattern.fullmatch(path)
         if found is not None:
             return route, found
     return None

@@ -21,6 +21,7 @@ class ClaimController(base.ClaimControllerBase):
     def __init__(self, engine: sa.engine.Engine) -> None:
         self._engine = engine
 
+    @txn.retry_on_deadlock
     def create(self, project: str, queue: str, ttl: int, grace: int,
                limit: int, dead_letter: base.DeadLetter | None = None
                ) -> tuple[str | None, list[base.Message], int]:
@@ -89,6 +90,7 @@ class ClaimController(base.ClaimControllerBase):
             raise errors.ClaimDoesNotExist(claim_id, queue)
         return claim
 
+    @txn.retry_on_deadlock
     def update(self, project: str, queue: str, claim_id: str, ttl: int,
                grace: int) -> None:
         at = rows.now()
@@ -108,6 +110,7 @@ class ClaimController(base.ClaimControllerBase):
                     claim_expires=expires))
                 rows.extend_for_claim(conn, held, expires, grace)
 
+    @txn.retry_on_deadlock
     def delete(self, project: str, queue: str, claim_id: str) -> None:
         with txn.write(self._engine) as conn:
             conn.execute(_m.update().where(

@@ -11,12 +11,25 @@ import contextlib
 from collections.abc import Iterator
 
 import sqlalchemy as sa
+from oslo_db import api as db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import engines
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
 from zaqar_core.storage import errors
+
+
+class Deadlock(errors.Unavailable):
+    """The database broke a deadlock by aborting this transaction."""
+
+
+# Claims and pops on MySQL/MariaDB lock the rows they scan, so concurrent
+# consumers can deadlock; the victim's transaction is simply run again.
+retry_on_deadlock = db_api.wrap_db_retry(
+    max_retries=5, retry_interval=0.01, inc_retry_interval=True,
+    max_retry_interval=0.2, jitter=True,
+    exception_checker=lambda exc: isinstance(exc, Deadlock))
 
 
 def make_engine(uri: str, busy_timeout_ms: int = 10000,
@@ -85,7 +98,9 @@ def _translated() -> Iterator[None]:
     """Turn database outages into :class:`errors.Unavailable` (503)."""
     try:
         yield
-    except (db_exc.DBConnectionError, db_exc.DBDeadlock) as exc:
+    except db_exc.DBDeadlock as exc:
+        raise Deadlock(str(exc)) from exc
+    except db_exc.DBConnectionError as exc:
         raise errors.Unavailable(str(exc)) from exc
     except sa.exc.OperationalError as exc:
         # SQLite "database is locked" after the busy timeout, lost server.

@@ -24,16 +24,16 @@ def select_free(project: str, queue: str, at: float,
     different messages instead of queueing behind each other; SQLite has a
     single writer, so it needs no row locks.
     """
-    return (sa.select(*rows.MESSAGE_COLUMNS)
+    return (rows.in_fifo_order(sa.select(*rows.MESSAGE_COLUMNS))
             .where(rows.in_queue(project, queue), rows.free(at))
-            .order_by(_m.c.id).limit(limit)
-            .with_for_update(skip_locked=True))
+            .limit(limit).with_for_update(skip_locked=True))
 
 
 class MessageController(base.MessageControllerBase):
     def __init__(self, engine: sa.engine.Engine) -> None:
         self._engine = engine
 
+    @txn.retry_on_deadlock
     def post(self, project: str, queue: str, messages: list[base.NewMessage],
              client_uuid: str) -> list[str]:
         at = rows.now()
@@ -66,18 +66,18 @@ class MessageController(base.MessageControllerBase):
              include_delayed: bool = False) -> tuple[list[base.Message],
                                                      str | None]:
         at = rows.now()
-        query = sa.select(*rows.MESSAGE_COLUMNS).where(
+        query = rows.in_fifo_order(sa.select(*rows.MESSAGE_COLUMNS)).where(
             rows.in_queue(project, queue), rows.live(at))
         after = rows.parse_id(marker)
         if after is not None:
-            query = query.where(_m.c.id > after)
+            query = query.where(tables.FIFO > after)
         if not include_claimed:
             query = query.where(_m.c.claim_expires <= at)
         if not include_delayed:
             query = query.where(_m.c.visible_at <= at)
         if not echo and client_uuid is not None:
             query = query.where(_m.c.client_uuid != client_uuid)
-        query = query.order_by(_m.c.id).limit(limit)
+        query = query.limit(limit)
         with txn.read(self._engine) as conn:
             found = conn.execute(query).all()
         messages = [rows.to_message(r, at) for r in found]
@@ -101,6 +101,7 @@ class MessageController(base.MessageControllerBase):
         with txn.read(self._engine) as conn:
             return [rows.to_message(r, at) for r in conn.execute(query)]
 
+    @txn.retry_on_deadlock
     def delete(self, project: str, queue: str, message_id: str,
                claim_id: str | None = None) -> None:
         row_id = rows.parse_id(message_id)
@@ -124,6 +125,7 @@ class MessageController(base.MessageControllerBase):
                 raise errors.ClaimDoesNotMatch(message_id)
             conn.execute(_m.delete().where(*where))
 
+    @txn.retry_on_deadlock
     def bulk_delete(self, project: str, queue: str, message_ids: list[str],
                     claim_ids: list[str] | None = None) -> None:
         ids = rows.parse_ids(message_ids)
@@ -140,6 +142,7 @@ class MessageController(base.MessageControllerBase):
                     raise errors.MessageIsClaimed(str(held.id))
             conn.execute(_m.delete().where(*where))
 
+    @txn.retry_on_deadlock
     def pop(self, project: str, queue: str, limit: int) -> list[base.Message]:
         at = rows.now()
         with txn.write(self._engine) as conn:
@@ -175,6 +178,7 @@ class MessageController(base.MessageControllerBase):
                                   'created': created}
         return stats
 
+    @txn.retry_on_deadlock
     def purge(self, project: str, queue: str) -> None:
         with txn.write(self._engine) as conn:
             conn.execute(_m.delete().where(rows.in_queue(project, queue)))

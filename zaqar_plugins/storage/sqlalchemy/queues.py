@@ -47,6 +47,7 @@ class QueueController(base.QueueControllerBase):
             raise errors.QueueDoesNotExist(name, project)
         return json.loads(raw)
 
+    @txn.retry_on_deadlock
     def create(self, project: str, name: str,
                metadata: dict | None = None) -> bool:
         values = {'project': project, 'name': name,
@@ -56,6 +57,7 @@ class QueueController(base.QueueControllerBase):
                 _q, conn.dialect.name).values(**values))
         return result.rowcount == 1
 
+    @txn.retry_on_deadlock
     def set_metadata(self, project: str, name: str, metadata: dict) -> None:
         with txn.write(self._engine) as conn:
             result = conn.execute(_q.update().where(
@@ -64,6 +66,7 @@ class QueueController(base.QueueControllerBase):
         if result.rowcount == 0:
             raise errors.QueueDoesNotExist(name, project)
 
+    @txn.retry_on_deadlock
     def delete(self, project: str, name: str) -> None:
         with txn.write(self._engine) as conn:
             conn.execute(_q.delete().where(

@@ -51,8 +51,13 @@ def upgrade() -> None:
         sa.Column('checksum', sa.String(64), nullable=True),
         sqlite_autoincrement=True,
     )
+    # See tables.fifo_position: on PostgreSQL the queue index orders by
+    # (id + 0) so that claims cannot be planned over the primary key.
+    position = 'id'
+    if op.get_bind().dialect.name == 'postgresql':
+        position = sa.text('(id + 0)')
     op.create_index('ix_messages_queue_id', 'messages',
-                    ['project', 'queue', 'id'])
+                    ['project', 'queue', position])
     op.create_index('ix_messages_claim_id', 'messages', ['claim_id'])
     op.create_index('ix_messages_expires', 'messages', ['expires'])
     op.create_table(
