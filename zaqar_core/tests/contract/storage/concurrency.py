@@ -1,0 +1,54 @@
+"""Concurrent claimers never share a message."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent import futures
+
+from zaqar_core.storage.stores import Stores
+from zaqar_core.tests.contract.storage.helpers import PROJECT
+from zaqar_core.tests.contract.storage.helpers import QUEUE
+from zaqar_core.tests.contract.storage.helpers import claim
+from zaqar_core.tests.contract.storage.helpers import drain
+from zaqar_core.tests.contract.storage.helpers import post
+
+
+def run_together(workers: int, task: Callable[[], list[str]]) -> list[str]:
+    """Run ``task()`` in ``workers`` threads released at the same moment;
+    everything they returned."""
+    start = threading.Barrier(workers)
+
+    def run() -> list[str]:
+        start.wait(timeout=30)
+        return task()
+
+    with futures.ThreadPoolExecutor(workers) as pool:
+        running = [pool.submit(run) for _ in range(workers)]
+        return [i for future in running for i in future.result()]
+
+
+class ConcurrencyContract:
+    workers = 8
+    messages = 200
+
+    def test_concurrent_claims_never_share_a_message(self, stores: Stores
+                                                     ) -> None:
+        ids = post(stores, self.messages)
+
+        def claim_until_empty() -> list[str]:
+            return drain(lambda: claim(stores, limit=5)[1])
+
+        taken = run_together(self.workers, claim_until_empty)
+        assert sorted(taken) == sorted(ids)
+
+    def test_concurrent_pops_never_share_a_message(self, stores: Stores
+                                                   ) -> None:
+        ids = post(stores, self.messages)
+
+        def pop_until_empty() -> list[str]:
+            return drain(lambda: [m['id'] for m in
+                                  stores.messages.pop(PROJECT, QUEUE, 5)])
+
+        taken = run_together(self.workers, pop_until_empty)
+        assert sorted(taken) == sorted(ids)
