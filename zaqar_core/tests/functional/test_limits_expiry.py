@@ -8,11 +8,13 @@ up after a few seconds.
 
 from __future__ import annotations
 
+import configparser
 import json
 import time
 from collections.abc import Callable
 
 import pytest
+import sqlalchemy as sa
 
 from .helpers import ApiClient
 from .helpers import Server
@@ -206,3 +208,31 @@ def test_claim_keeps_short_message_alive(short: ApiClient) -> None:
     assert resp.json()['ttl'] >= 3
     assert short.delete(f'/v2/queues/alive/messages/{msg_id}',
                         params={'claim_id': claim_id}).status_code == 204
+
+
+# -- garbage collection -------------------------------------------------------
+
+def stored_rows(server: Server, project: str) -> int:
+    """Rows of ``project`` in the server's messages table, expired or not."""
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(server.conf_path)
+    engine = sa.create_engine(
+        config['drivers:message_store:sqlalchemy']['uri'])
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(
+                'SELECT count(*) FROM messages WHERE project = :p'),
+                {'p': project}).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_server_collects_expired_messages(make_server) -> None:
+    # Invisible at once is tested above; here the rows must go too.
+    server: Server = make_server(transport=SHORT_TTLS,
+                                 storage={'gc_interval': 1})
+    client = server.client()
+    client.post_messages('gc', *range(3), ttl=1)
+    assert stored_rows(server, client.project_id) == 3
+    assert eventually(lambda: stored_rows(server, client.project_id) == 0,
+                      timeout=6.0)
