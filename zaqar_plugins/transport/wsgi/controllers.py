@@ -118,7 +118,7 @@ class RootController:
             # preflights were answered by the CORS middleware already).
             methods = routes.allowed_methods(req.path_info,
                                              self.api.conf.admin_mode)
-            return render(Result(200, headers={'Allow': ', '.join(methods)}))
+            return render(Result(204, headers={'Allow': ', '.join(methods)}))
         query = _query(req)
         name, path_params = routes.match(req.method, req.path_info, query,
                                          self.api.conf.admin_mode)
