@@ -29,24 +29,21 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import requests
+
+from zaqar_core.tests.databases import PostgresDatabase
 
 from .helpers import ApiClient
 from .helpers import Server
 from .helpers import free_port
 
 EXTERNAL_URL = os.environ.get('ZAQAR_TEST_URL', '').rstrip('/')
-IN_CI = os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
-PG_ADMIN_DSN = os.environ.get(
-    'ZAQAR_TEST_PG_DSN', 'postgresql://postgres@127.0.0.1:5432/test')
 
 BACKENDS = ['external'] if EXTERNAL_URL else ['sqlite', 'postgresql']
 STARTUP_TIMEOUT = 30.0
@@ -73,13 +70,6 @@ def pytest_collection_modifyitems(config: pytest.Config,
         if marker is not None:
             reason = marker.args[0] if marker.args else 'upstream bug'
             item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
-
-
-def unavailable(reason: str) -> None:
-    """A backend we cannot use: fail under CI, skip elsewhere."""
-    if IN_CI:
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
 
 
 class ServerProcess:
@@ -192,53 +182,6 @@ def _merge(base: Sections, extra: Sections) -> Sections:
     return merged
 
 
-class PostgresDatabase:
-    """A throw-away database on the shared PostgreSQL server."""
-
-    def __init__(self) -> None:
-        self.name = f'zaqar_test_{uuid.uuid4().hex[:12]}'
-        admin = urlsplit(PG_ADMIN_DSN)
-        host = admin.hostname or '127.0.0.1'
-        port = admin.port or 5432
-        user = admin.username or 'postgres'
-        auth = f'{user}:{admin.password}' if admin.password else user
-        self.uri = (f'postgresql+psycopg2://{auth}@{host}:{port}/'
-                    f'{self.name}')
-
-    def _admin(self):
-        try:
-            import psycopg2
-        except ImportError as exc:
-            unavailable(f'PostgreSQL backend needs psycopg2: {exc}')
-        try:
-            conn = psycopg2.connect(PG_ADMIN_DSN, connect_timeout=5)
-        except psycopg2.Error as exc:
-            unavailable(f'PostgreSQL not reachable at {PG_ADMIN_DSN}: '
-                        f'{exc}'.strip())
-        conn.autocommit = True
-        return conn
-
-    def create(self) -> None:
-        conn = self._admin()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f'CREATE DATABASE "{self.name}"')
-        finally:
-            conn.close()
-
-    def drop(self) -> None:
-        conn = self._admin()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(
-                    'SELECT pg_terminate_backend(pid) FROM pg_stat_activity '
-                    'WHERE datname = %s AND pid <> pg_backend_pid()',
-                    (self.name,))
-                cur.execute(f'DROP DATABASE IF EXISTS "{self.name}"')
-        finally:
-            conn.close()
-
-
 class ServerPool:
     """Servers of one backend, started on demand, one per configuration."""
 
@@ -279,9 +222,7 @@ class ServerPool:
             uri = f'sqlite:///{workdir / "zaqar.sqlite"}'
         else:
             if self.database is None:
-                database = PostgresDatabase()
-                database.create()
-                self.database = database
+                self.database = PostgresDatabase()
             uri = self.database.uri
         return {
             'DEFAULT': {'auth_strategy': ''},
