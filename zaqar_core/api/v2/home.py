@@ -20,11 +20,12 @@ def _entry(template: str, variables: dict[str, str], allow: list[str],
 _QUEUE = {'queue_name': 'param/queue_name'}
 _MESSAGE = dict(_QUEUE, message_id='param/message_id')
 _CLAIM = dict(_QUEUE, claim_id='param/claim_id')
-_SUBSCRIPTION = dict(_QUEUE, subscription_id='param/subscription_id')
 _Q = '/v2/queues/{queue_name}'
 
 
 def document(admin_mode: bool) -> dict[str, Any]:
+    """The resources this server has (each one is routed; a test checks
+    it), under upstream's relation names."""
     resources = {
         'queues': _entry('/v2/queues{?marker,limit,detailed}',
                          {'marker': 'param/marker',
@@ -32,7 +33,6 @@ def document(admin_mode: bool) -> dict[str, Any]:
                           'detailed': 'param/detailed'}, ['GET']),
         'queue': _entry(_Q, _QUEUE, ['GET', 'PUT', 'DELETE', 'PATCH']),
         'queue_stats': _entry(_Q + '/stats', _QUEUE, ['GET']),
-        'queue_share': _entry(_Q + '/share', _QUEUE, ['POST'], True),
         'queue_purge': _entry(_Q + '/purge', _QUEUE, ['POST'], True),
         'messages': _entry(
             _Q + '/messages{?marker,limit,echo,include_claimed}',
@@ -56,17 +56,6 @@ def document(admin_mode: bool) -> dict[str, Any]:
                               True),
         'delete_claim': _entry(_Q + '/claims/{claim_id}', _CLAIM,
                                ['DELETE']),
-        'subscriptions_get': _entry(
-            _Q + '/subscriptions{?marker,limit}',
-            dict(_QUEUE, marker='param/marker',
-                 limit='param/subscription_limit'), ['GET']),
-        'subscriptions_post': _entry(_Q + '/subscriptions', _QUEUE,
-                                     ['POST'], True),
-        'subscription': _entry(_Q + '/subscriptions/{subscriptions_id}',
-                               _SUBSCRIPTION, ['GET', 'DELETE']),
-        'subscription_patch': _entry(
-            _Q + '/subscriptions/{subscriptions_id}', _SUBSCRIPTION,
-            ['PATCH'], True),
         'ping': _entry('/v2/ping', {}, ['GET']),
     }
     if admin_mode:
