@@ -10,7 +10,6 @@
     ├── MethodNotAllowed       405
     ├── NotAcceptable          406
     ├── Conflict               409
-    ├── PayloadTooLarge        413 (only for bodies past any sane size)
     ├── UnsupportedMediaType   415
     └── ServiceUnavailable     503
 
@@ -71,11 +70,6 @@ class NotAcceptable(ApiError):
 class Conflict(ApiError):
     status = 409
     title = 'Resource conflict'
-
-
-class PayloadTooLarge(ApiError):
-    status = 413
-    title = 'Request entity too large'
 
 
 class UnsupportedMediaType(ApiError):

@@ -27,5 +27,4 @@ class Stores:
 
     def close(self) -> None:
         self.data.close()
-        if self.control is not self.data:
-            self.control.close()
+        self.control.close()

@@ -1,5 +1,7 @@
 """Entry classes of the SQL plugin (``sqlalchemy`` in both namespaces)."""
 
+import os
+
 import sqlalchemy as sa
 from oslo_config import cfg
 from oslo_log import log
@@ -21,12 +23,21 @@ LOG = log.getLogger(__name__)
 GC_BATCH = 1000
 
 
+# Engines of this process by settings: the message and management stores
+# usually share one database, and so share one connection pool. The pid
+# keeps a forked child from reusing its parent's connections.
+_ENGINES: dict[tuple, sa.engine.Engine] = {}
+
+
 def _engine_for(conf: cfg.ConfigOpts, group: str) -> sa.engine.Engine:
     opts = conf[group]
     if not opts.uri:
         raise errors.Unavailable(f'[{group}] uri is not set')
-    return txn.make_engine(opts.uri, opts.sqlite_busy_timeout,
-                           opts.max_pool_size, opts.max_overflow)
+    key = (os.getpid(), opts.uri, opts.sqlite_busy_timeout,
+           opts.max_pool_size, opts.max_overflow)
+    if key not in _ENGINES:
+        _ENGINES[key] = txn.make_engine(*key[1:])
+    return _ENGINES[key]
 
 
 class _SQLDriver(base.DriverBase):
