@@ -11,6 +11,7 @@ from oslo_config import cfg
 from zaqar_core.conf import default
 from zaqar_core.conf import drivers
 from zaqar_core.conf import drivers_transport_wsgi
+from zaqar_core.conf import redis_stores
 from zaqar_core.conf import signed_url
 from zaqar_core.conf import sqlalchemy_stores
 from zaqar_core.conf import storage
@@ -20,6 +21,7 @@ MODULES = (
     default,
     drivers,
     drivers_transport_wsgi,
+    redis_stores,
     signed_url,
     sqlalchemy_stores,
     storage,

@@ -1,0 +1,48 @@
+"""``[drivers:message_store:redis]`` and ``[drivers:management_store:redis]``.
+
+URI forms (see :mod:`zaqar_plugins.storage.redis.connection`):
+
+* ``redis://[[user]:password@]host[:port][/db][?options]``
+* ``redis://[:password@]/path/to/redis.sock[?options]`` (unix socket)
+* ``redis://[:password@]h1[:p1],h2[:p2]?master=name`` (Sentinel)
+* ``redis+cluster://[[user]:password@]h1[:p1][,h2[:p2]...][?options]``
+  (Redis Cluster; any reachable nodes, the rest are discovered)
+
+Query options: ``dbid``, ``socket_timeout``, ``master``,
+``sentinel_username``, ``sentinel_password``.
+"""
+
+from oslo_config import cfg
+
+MESSAGE_GROUP = 'drivers:message_store:redis'
+MANAGEMENT_GROUP = 'drivers:management_store:redis'
+
+
+def _opts(what: str) -> list:
+    return [
+        cfg.StrOpt('uri', default='redis://127.0.0.1:6379', secret=True,
+                   help=f'Redis URI of the {what} store: '
+                        'redis://[[user]:password@]host[:port][?dbid=N], '
+                        'a unix socket redis://[:password@]/path.sock, '
+                        'Sentinel redis://h1:p1,h2:p2?master=name, or '
+                        'Redis Cluster redis+cluster://h1:p1,h2:p2.'),
+        cfg.IntOpt('max_reconnect_attempts', default=10, min=0,
+                   help='Times a command is retried when the connection '
+                        'to Redis fails.'),
+        cfg.FloatOpt('reconnect_sleep', default=1.0, min=0,
+                     help='Seconds to wait before the first reconnection '
+                          'attempt; later attempts back off.'),
+    ]
+
+
+MESSAGE_OPTS = _opts('message')
+MANAGEMENT_OPTS = _opts('management')
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(MESSAGE_OPTS, group=MESSAGE_GROUP)
+    conf.register_opts(MANAGEMENT_OPTS, group=MANAGEMENT_GROUP)
+
+
+def list_opts() -> dict:
+    return {MESSAGE_GROUP: MESSAGE_OPTS, MANAGEMENT_GROUP: MANAGEMENT_OPTS}
