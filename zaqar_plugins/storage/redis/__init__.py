@@ -1,0 +1,1 @@
+"""Redis storage driver (``redis`` in both storage namespaces)."""

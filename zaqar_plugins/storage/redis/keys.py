@@ -1,0 +1,80 @@
+"""Key names.
+
+Every key of a project carries the hash tag ``{p:<project>}``, so that a
+project's queues, its catalogue and its id counter live in one Redis
+Cluster slot: a script touching a queue and its dead-letter queue stays
+on one node and runs atomically. Projects spread over the cluster; one
+project is bounded by one node.
+
+Per queue (prefix ``z:{p:<project>}:<queue>``; names hold no ``:``):
+
+========  =====  ==========================================================
+suffix    type   holds
+========  =====  ==========================================================
+msgs      hash   id -> record (see :mod:`.records`)
+all       zset   every message id, scored by id (FIFO)
+exp       zset   id by expiry time
+avail     zset   ids a claim may take (unclaimed, undelayed), by id
+delayed   zset   id by the time its delay ends
+claimed   zset   id by the expiry of the claim that holds it
+cid       hash   id -> id of the claim that holds (or held) it
+count     hash   id -> claim count (absent while 0)
+claims    hash   claim id -> "ttl grace created expires"
+cexp      zset   claim id by expiry time
+cmsg      zset   "<claim id>:<message id>", for a claim's messages
+========  =====  ==========================================================
+
+Per project: ``seq`` (the message id counter, shared by the project's
+queues so that a message keeps its id when it moves to a dead-letter
+queue), ``queues`` (zset of queue names, for paging by name) and
+``qmeta`` (hash name -> metadata JSON).
+"""
+
+from __future__ import annotations
+
+PREFIX = 'z:'
+
+#: Suffixes of a queue's keys, in the order scripts receive them.
+QUEUE_KEYS = ('msgs', 'all', 'exp', 'avail', 'delayed', 'claimed', 'cid',
+              'count', 'claims', 'cexp', 'cmsg')
+
+#: SCAN patterns that find every queue holding data (for the GC).
+GC_PATTERNS = (f'{PREFIX}*:exp', f'{PREFIX}*:cexp')
+
+
+def project_prefix(project: str) -> str:
+    return f'{PREFIX}{{p:{project}}}'
+
+
+def queue_prefix(project: str, queue: str) -> str:
+    return f'{project_prefix(project)}:{queue}'
+
+
+def queue_keys(prefix: str) -> list[str]:
+    """The keys of the queue at ``prefix``, in QUEUE_KEYS order."""
+    return [f'{prefix}:{suffix}' for suffix in QUEUE_KEYS]
+
+
+def seq_key(project_prefix_: str) -> str:
+    return f'{project_prefix_}:seq'
+
+
+def catalogue_keys(project: str) -> list[str]:
+    """``[queues, qmeta]`` of a project."""
+    base = project_prefix(project)
+    return [f'{base}:queues', f'{base}:qmeta']
+
+
+def queue_prefix_of(key: str) -> str | None:
+    """The queue prefix of a key found by a GC pattern, or None."""
+    for suffix in (':exp', ':cexp'):
+        if key.endswith(suffix):
+            prefix = key[:-len(suffix)]
+            # z:{p:<project>}:<queue>; the queue part holds no ":".
+            return prefix if '}:' in prefix else None
+    return None
+
+
+def project_of_queue_prefix(prefix: str) -> str:
+    """``z:{p:<project>}`` from ``z:{p:<project>}:<queue>``."""
+    return prefix.rpartition(':')[0]

@@ -1,0 +1,112 @@
+-- Helpers every script starts with (scripts.py prepends this file).
+-- A queue's keys arrive in KEYS in keys.QUEUE_KEYS order; queue(n)
+-- names the n-th queue's keys (the second one is a dead-letter queue).
+
+local SUFFIXES = {'msgs', 'all', 'exp', 'avail', 'delayed', 'claimed',
+                  'cid', 'count', 'claims', 'cexp', 'cmsg'}
+
+local function queue(first)
+    local k = {}
+    for i, suffix in ipairs(SUFFIXES) do
+        k[suffix] = KEYS[first + i - 1]
+    end
+    return k
+end
+
+local function score(key, id)
+    local s = redis.call('ZSCORE', key, id)
+    if s then return tonumber(s) end
+    return nil
+end
+
+-- Claims that ran out free their messages again, and delays that ended
+-- make theirs claimable: each message passes here once per claim or
+-- delay, so the cost is spread over the calls that caused it.
+local function reap(k, now)
+    local due = redis.call('ZRANGEBYSCORE', k.claimed, '-inf', now)
+    for _, id in ipairs(due) do
+        redis.call('ZREM', k.claimed, id)
+        redis.call('ZADD', k.avail, id, id)
+    end
+    local ready = redis.call('ZRANGEBYSCORE', k.delayed, '-inf', now)
+    for _, id in ipairs(ready) do
+        redis.call('ZREM', k.delayed, id)
+        redis.call('ZADD', k.avail, id, id)
+    end
+end
+
+-- {id, record, expires, live claim id or '', claim count}, or nil when
+-- the message is gone or expired.
+local function describe(k, id, now)
+    local expires = score(k.exp, id)
+    if not expires or expires <= now then return nil end
+    local record = redis.call('HGET', k.msgs, id)
+    if not record then return nil end
+    local claim = ''
+    local until_ = score(k.claimed, id)
+    if until_ and until_ > now then
+        claim = redis.call('HGET', k.cid, id) or ''
+    end
+    local count = redis.call('HGET', k.count, id) or 0
+    return {id, record, tostring(expires), claim, count}
+end
+
+-- Forget a message everywhere in its queue.
+local function remove(k, id)
+    local claim = redis.call('HGET', k.cid, id)
+    if claim then
+        redis.call('ZREM', k.cmsg, claim .. ':' .. id)
+        redis.call('HDEL', k.cid, id)
+    end
+    redis.call('HDEL', k.msgs, id)
+    redis.call('HDEL', k.count, id)
+    for _, key in ipairs({k.all, k.exp, k.avail, k.delayed, k.claimed}) do
+        redis.call('ZREM', key, id)
+    end
+end
+
+-- Make a claimed message outlive its claim by the grace period.
+local function extend(k, id, keep_until)
+    local expires = score(k.exp, id)
+    if expires and expires < keep_until then
+        redis.call('ZADD', k.exp, keep_until, id)
+    end
+end
+
+-- Message ids a claim holds now.
+local function held(k, claim, now)
+    local ids = {}
+    local members = redis.call('ZRANGEBYLEX', k.cmsg, '[' .. claim .. ':',
+                               '[' .. claim .. ':\255')
+    for _, member in ipairs(members) do
+        local id = string.sub(member, #claim + 2)
+        local until_ = score(k.claimed, id)
+        if until_ and until_ > now and
+                redis.call('HGET', k.cid, id) == claim then
+            ids[#ids + 1] = id
+        end
+    end
+    return ids
+end
+
+-- "ttl grace created expires" of a live claim, as numbers, or nil.
+local function live_claim(k, claim, now)
+    local info = redis.call('HGET', k.claims, claim)
+    if not info then return nil end
+    local ttl, grace, created, expires = string.match(
+        info, '^(%S+) (%S+) (%S+) (%S+)$')
+    expires = tonumber(expires)
+    if expires <= now then return nil end
+    return {tonumber(ttl), tonumber(grace), tonumber(created), expires}
+end
+
+-- Drop a claim and its membership index (not its messages' state).
+local function forget_claim(k, claim)
+    local members = redis.call('ZRANGEBYLEX', k.cmsg, '[' .. claim .. ':',
+                               '[' .. claim .. ':\255')
+    for _, member in ipairs(members) do
+        redis.call('ZREM', k.cmsg, member)
+    end
+    redis.call('HDEL', k.claims, claim)
+    redis.call('ZREM', k.cexp, claim)
+end

@@ -1,0 +1,63 @@
+"""The Lua scripts, loaded once per client and run with EVALSHA.
+
+Every multi-key operation is one script, so it is atomic and takes one
+round trip; a script only touches keys of one project (one hash tag), so
+it runs unchanged on Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+from importlib import resources
+from typing import Any
+
+import redis
+
+from zaqar_core.storage import errors
+from zaqar_plugins.storage.redis import connection
+
+# Scripts over the catalogue keys; the rest work on queue keys and start
+# with common.lua's helpers.
+_CATALOGUE = {'queue_create', 'queue_set_metadata', 'queue_delete',
+              'queue_list'}
+
+
+@functools.cache
+def source(name: str) -> str:
+    folder = resources.files(__package__) / 'lua'
+    text = (folder / f'{name}.lua').read_text()
+    if name in _CATALOGUE:
+        return text
+    return (folder / 'common.lua').read_text() + '\n' + text
+
+
+@contextlib.contextmanager
+def translated() -> Iterator[None]:
+    """Redis failures as storage errors (503 to clients)."""
+    try:
+        yield
+    except (redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError) as exc:
+        raise errors.Unavailable(f'Redis is unavailable: {exc}') from exc
+    except redis.exceptions.RedisError as exc:
+        raise errors.Unavailable(f'Redis error: {exc}') from exc
+
+
+class Scripts:
+    """Callable scripts of one client, by name."""
+
+    def __init__(self, client: connection.Client) -> None:
+        self._client = client
+        self._scripts: dict[str, Any] = {}
+
+    def run(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        script = self._scripts.get(name)
+        if script is None:
+            # register_script reloads the script when the server lost it
+            # (restart, SCRIPT FLUSH, failover).
+            script = self._scripts[name] = self._client.register_script(
+                source(name))
+        with translated():
+            return script(keys=keys, args=args)
