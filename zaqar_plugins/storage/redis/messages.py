@@ -65,7 +65,8 @@ class MessageController(base.MessageControllerBase):
             return
         outcome = self._scripts.run(
             'delete', queue_keys(project, queue),
-            [repr(records.now()), message_id, claim_id or ''])
+            [repr(records.now()), message_id,
+             *(['0'] if claim_id is None else ['1', claim_id])])
         if outcome == 1:
             raise errors.MessageIsClaimed(message_id)
         if outcome == 2:
