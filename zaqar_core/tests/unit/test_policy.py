@@ -92,3 +92,18 @@ def test_every_rule_an_action_names_is_registered(conf: cfg.ConfigOpts,
     enforcer = enforcer_with(conf, tmp_path)
     named = {a.rule for a in registry.ACTIONS.values() if a.rule}
     assert named - set(enforcer.registered_rules) == set()
+
+
+def test_policy_file_edits_apply_without_a_restart(
+        conf: cfg.ConfigOpts, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    enforcer = enforcer_with(conf, tmp_path, '"messages:create": "!"\n')
+    with pytest.raises(errors.Forbidden):
+        policy.authorize(enforcer, 'messages:create', member_of('a'), 'a')
+    (tmp_path / 'policy.yaml').write_text('"messages:create": ""\n')
+    # Within the interval the file is not looked at again...
+    with pytest.raises(errors.Forbidden):
+        policy.authorize(enforcer, 'messages:create', member_of('a'), 'a')
+    # ...after it, the edit applies.
+    monkeypatch.setattr(policy, 'RELOAD_CHECK_INTERVAL', 0.0)
+    policy.authorize(enforcer, 'messages:create', member_of('a'), 'a')
