@@ -623,3 +623,54 @@ def test_out_of_range_pop_is_400(client: ApiClient, pop: str) -> None:
     resp = client.delete('/v2/queues/popq/messages', params={'pop': pop})
     assert_error(resp, 400)
     assert client.stats('popq')['total'] == 1
+
+
+# -- CORS (oslo.middleware, configured in [cors]) ----------------------------
+
+ORIGIN = 'https://dashboard.example.org'
+
+
+@pytest.fixture
+def cors_server(make_server) -> Server:
+    return make_server(cors={'allowed_origin': ORIGIN})
+
+
+def test_cors_headers_for_an_allowed_origin(cors_server: Server) -> None:
+    client = cors_server.client()
+    resp = client.get('/v2/queues', headers={'Origin': ORIGIN})
+    assert resp.status_code == 200
+    assert resp.headers['Access-Control-Allow-Origin'] == ORIGIN
+    assert 'X-OpenStack-Request-ID' in \
+        resp.headers['Access-Control-Expose-Headers']
+
+
+def test_no_cors_headers_for_other_origins(cors_server: Server) -> None:
+    client = cors_server.client()
+    resp = client.get('/v2/queues',
+                      headers={'Origin': 'https://evil.example.org'})
+    assert resp.status_code == 200
+    assert 'Access-Control-Allow-Origin' not in resp.headers
+    assert 'Access-Control-Allow-Origin' not in \
+        client.get('/v2/queues').headers
+
+
+def test_cors_preflight_allows_the_api_headers(cors_server: Server) -> None:
+    client = cors_server.client()
+    resp = client.request('OPTIONS', '/v2/queues/q/messages', headers={
+        'Origin': ORIGIN, 'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'Client-ID, X-Auth-Token'})
+    assert resp.status_code in (200, 204)
+    assert resp.headers['Access-Control-Allow-Origin'] == ORIGIN
+    assert 'POST' in resp.headers['Access-Control-Allow-Methods']
+    allowed = resp.headers['Access-Control-Allow-Headers'].lower()
+    assert 'client-id' in allowed and 'x-auth-token' in allowed
+
+
+def test_a_global_request_id_is_accepted_alongside_ours(
+        client: ApiClient) -> None:
+    inbound = f'req-{uuid.uuid4()}'
+    resp = client.get('/v2/queues',
+                      headers={'X-Openstack-Request-Id': inbound})
+    assert resp.status_code == 200
+    ours = resp.headers['x-openstack-request-id']
+    assert REQUEST_ID_RE.match(ours) and ours != inbound

@@ -2,9 +2,11 @@
 
 Order, outermost first, and why:
 
-1. CORS: answers preflight requests before anything else looks at them.
-2. HTTPProxyToWSGI: trusts X-Forwarded-* from a reverse proxy, so that
-   what follows sees the client's scheme and host.
+1. CORS: answers preflight requests before anything else looks at them
+   (only requests with an Origin header, and OPTIONS, pass through it).
+2. HTTPProxyToWSGI, when ``[oslo_middleware] enable_proxy_headers_parsing``
+   is on: trusts X-Forwarded-* from a reverse proxy, so that what follows
+   sees the client's scheme and host.
 3. RequestId: every response, errors included, carries
    x-openstack-request-id.
 4. keystonemiddleware auth_token (``auth_strategy = keystone``), skipped
@@ -17,17 +19,16 @@ Location absolute: Zaqar sends relative paths.
 
 import inspect
 
-import webob
 from keystonemiddleware import auth_token
 from oslo_config import cfg
 from oslo_middleware import cors
 from oslo_middleware import http_proxy_to_wsgi
-from oslo_middleware import request_id
 from pecan import core
 
 from zaqar_core.api.service import Api
 from zaqar_plugins.transport.wsgi import controllers
 from zaqar_plugins.transport.wsgi import hooks
+from zaqar_plugins.transport.wsgi import middleware
 
 
 class Application(core.ExplicitPecan):
@@ -58,87 +59,25 @@ class Application(core.ExplicitPecan):
         state.response = controller(*args)
 
 
-class _AuthErrorsAsJson:
-    """Reshapes auth_token's refusals (HTML, or ``{"error": {...}}``) into
-    Zaqar's ``{"title", "description"}``, keeping their status and
-    headers (WWW-Authenticate)."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    def __call__(self, environ, start_response):
-        response = webob.Request(environ).get_response(self.app)
-        if response.status_int >= 400 and not _zaqar_error(response):
-            reason = response.status.split(' ', 1)[-1]
-            description = f'{reason}.'
-            try:
-                description = response.json['error']['message']
-            except (ValueError, KeyError, TypeError):
-                pass
-            response.json = {'title': reason, 'description': description}
-            response.content_type = controllers.JSON
-            response.charset = None
-        return response(environ, start_response)
-
-
-def _zaqar_error(response: webob.Response) -> bool:
-    if response.content_type != controllers.JSON:
-        return False
-    try:
-        return 'title' in response.json
-    except ValueError:
-        return False
-
-
-class _RootWithoutAuth:
-    """Sends ``/`` straight to the app, everything else through auth."""
-
-    def __init__(self, app, authenticated) -> None:
-        self.app = app
-        self.authenticated = authenticated
-
-    def __call__(self, environ, start_response):
-        if environ.get('PATH_INFO', '') in ('', '/'):
-            return self.app(environ, start_response)
-        return self.authenticated(environ, start_response)
-
-
-class RelativeLocation:
-    """Strips this server's own origin from Location headers.
-
-    Every WebOb layer (Pecan, each oslo middleware) rewrites a relative
-    Location as an absolute URL built from the request; Zaqar's contract
-    is the relative path.
-    """
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    def __call__(self, environ, start_response):
-        origin = webob.Request(environ).host_url
-
-        def relative(status, headers, exc_info=None):
-            headers = [(k, v[len(origin):])
-                       if k.lower() == 'location' and v.startswith(origin)
-                       else (k, v) for k, v in headers]
-            return start_response(status, headers, exc_info)
-
-        return self.app(environ, relative)
-
-
 def setup_app(conf: cfg.ConfigOpts, api: Api):
     """The full WSGI application for ``api``."""
-    app = Application(
+    pecan_app = Application(
         controllers.RootController(api),
         hooks=[hooks.ErrorHook(), hooks.ContextHook()],
         force_canonical=False,
         guess_content_type_from_ext=False,
         use_context_locals=False,
     )
+    app = pecan_app
     if conf.auth_strategy == 'keystone':
-        app = _RootWithoutAuth(app, _AuthErrorsAsJson(auth_token.AuthProtocol(
-            app, {'oslo_config_config': conf})))
-    app = request_id.RequestId(app)
-    app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
-    app = cors.CORS(app, conf)
-    return RelativeLocation(app)
+        app = middleware.RootWithoutAuth(
+            pecan_app, middleware.AuthErrorsAsJson(
+                auth_token.AuthProtocol(pecan_app,
+                                        {'oslo_config_config': conf})))
+    app = middleware.RequestId(app)
+    proxied = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
+    # It does nothing unless enabled; skip it then.
+    if proxied._conf_get('enable_proxy_headers_parsing'):
+        app = proxied
+    app = middleware.CrossOrigin(app, cors.CORS(app, conf))
+    return middleware.RelativeLocation(app)
