@@ -1,6 +1,7 @@
 """The policy enforcer: rules in code, overridable by policy.yaml."""
 
 import time
+from typing import Any
 
 from oslo_config import cfg
 from oslo_context import context as oslo_context
@@ -14,13 +15,27 @@ from zaqar_core.api import errors
 RELOAD_CHECK_INTERVAL = 1.0
 
 
+#: Most decisions remembered between two looks at the policy files.
+MAX_DECISIONS = 10000
+
+
+def _frozen(values: dict) -> tuple:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                        for k, v in values.items()))
+
+
 class Enforcer(policy.Enforcer):
     """oslo.policy's enforcer, looking for policy file changes at most once
     a second instead of at every check (a search of the config directories
-    and a stat per request: 5% of a message post's time). Edits to
-    policy.yaml still apply without a restart."""
+    and a stat per request), and remembering its decisions in between (a
+    check inspects each rule's signature: 15% of a message post). Edits to
+    policy.yaml still apply without a restart, within a second."""
 
     _checked_at: float | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._decisions: dict[tuple, bool] = {}
 
     def load_rules(self, force_reload: bool = False) -> None:
         at = time.monotonic()
@@ -29,13 +44,33 @@ class Enforcer(policy.Enforcer):
             return
         super().load_rules(force_reload)
         self._checked_at = at
+        # The rules may have changed.
+        self._decisions.clear()
 
     def clear(self) -> None:
         super().clear()
         self._checked_at = None
+        self._decisions.clear()
+
+    def allows(self, rule: str, target: dict,
+               context: oslo_context.RequestContext) -> bool:
+        """Whether ``context`` may apply ``rule`` to ``target``; the same
+        decision as :meth:`enforce`, which sees only the context's policy
+        values."""
+        self.load_rules()
+        key = (rule, _frozen(target), _frozen(context.to_policy_values()))
+        allowed = self._decisions.get(key)
+        if allowed is None:
+            try:
+                allowed = bool(self.enforce(rule, target, context))
+            except policy.InvalidScope:
+                allowed = False
+            if len(self._decisions) < MAX_DECISIONS:
+                self._decisions[key] = allowed
+        return allowed
 
 
-def make_enforcer(conf: cfg.ConfigOpts) -> policy.Enforcer:
+def make_enforcer(conf: cfg.ConfigOpts) -> Enforcer:
     """An enforcer knowing every rule; reads ``[oslo_policy] policy_file``
     (``policy.yaml`` by default) if present."""
     policy_opts.set_defaults(conf, 'policy.yaml')
@@ -51,17 +86,13 @@ def get_enforcer() -> policy.Enforcer:
     return make_enforcer(conf)
 
 
-def authorize(enforcer: policy.Enforcer, rule: str,
+def authorize(enforcer: Enforcer, rule: str,
               context: oslo_context.RequestContext | None,
               project_id: str) -> None:
     """Raise Forbidden unless ``context`` may apply ``rule`` to resources
     of ``project_id``."""
     context = context or oslo_context.RequestContext(project_id=project_id)
     target = {'project_id': project_id}
-    try:
-        allowed = enforcer.enforce(rule, target, context)
-    except policy.InvalidScope:
-        allowed = False
-    if not allowed:
+    if not enforcer.allows(rule, target, context):
         raise errors.Forbidden(
             'You are not authorized to complete this action.')

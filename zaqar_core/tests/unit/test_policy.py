@@ -107,3 +107,20 @@ def test_policy_file_edits_apply_without_a_restart(
     # ...after it, the edit applies.
     monkeypatch.setattr(policy, 'RELOAD_CHECK_INTERVAL', 0.0)
     policy.authorize(enforcer, 'messages:create', member_of('a'), 'a')
+
+
+def test_remembered_decisions_are_per_credentials_and_target(
+        conf: cfg.ConfigOpts, tmp_path: Path) -> None:
+    enforcer = enforcer_with(conf, tmp_path,
+                             '"messages:create": "role:admin or '
+                             'project_id:%(project_id)s"\n')
+    for _ in range(2):  # the second round is answered from memory
+        policy.authorize(enforcer, 'messages:create', member_of('a'), 'a')
+        policy.authorize(enforcer, 'messages:create',
+                         member_of('b', 'admin'), 'a')
+        with pytest.raises(errors.Forbidden):
+            policy.authorize(enforcer, 'messages:create', member_of('b'),
+                             'a')
+        with pytest.raises(errors.Forbidden):
+            policy.authorize(enforcer, 'messages:create', member_of('a'),
+                             'c')
