@@ -35,17 +35,42 @@ retry_on_deadlock = db_api.wrap_db_retry(
 def make_engine(uri: str, busy_timeout_ms: int = 10000,
                 max_pool_size: int = 10,
                 max_overflow: int = 20) -> sa.engine.Engine:
-    """An engine for ``uri``; SQLite gets WAL and a busy timeout."""
+    """An engine for ``uri``; SQLite gets WAL, a busy timeout and a pool."""
+    options = {}
+    if sa.engine.make_url(uri).get_backend_name() == 'sqlite':
+        options['_engine_target'] = _pooled_sqlite(
+            busy_timeout_ms, max_pool_size, max_overflow)
     try:
         engine = engines.create_engine(
             uri, max_pool_size=max_pool_size, max_overflow=max_overflow,
-            max_retries=3, retry_interval=1)
+            max_retries=3, retry_interval=1, **options)
     except db_exc.DBError as exc:
         raise errors.Unavailable(f'Cannot connect to the database: '
                                  f'{exc}') from exc
-    if engine.dialect.name == 'sqlite':
-        _tune_sqlite(engine, busy_timeout_ms)
     return engine
+
+
+def _pooled_sqlite(busy_timeout_ms: int, pool_size: int, max_overflow: int):
+    """oslo.db's engine factory for SQLite: keeps connections open, and
+    tunes each one before oslo.db's first test connection.
+
+    oslo.db gives file databases a NullPool: a new connection for every
+    transaction, and a WAL checkpoint each time the last one closes (two
+    thirds of a message post's time). Pooled connections avoid both; a
+    connection is used by one thread at a time, whichever thread.
+    """
+    def create(url: sa.engine.URL, **engine_args) -> tuple:
+        if url.database not in (None, '', ':memory:'):
+            engine_args.update(
+                poolclass=sa.pool.QueuePool, pool_size=pool_size,
+                max_overflow=max_overflow,
+                # A local file needs no liveness probe.
+                pool_pre_ping=False)
+            engine_args['connect_args']['check_same_thread'] = False
+        engine = sa.create_engine(url, **engine_args)
+        _tune_sqlite(engine, busy_timeout_ms)
+        return engine, engine
+    return create
 
 
 def _tune_sqlite(engine: sa.engine.Engine, busy_timeout_ms: int) -> None:
@@ -53,8 +78,12 @@ def _tune_sqlite(engine: sa.engine.Engine, busy_timeout_ms: int) -> None:
     def _on_connect(dbapi_con, record):
         dbapi_con.execute(f'PRAGMA busy_timeout = {int(busy_timeout_ms)}')
         # WAL lets readers run beside the one writer; NORMAL sync is
-        # durable across process crashes in WAL mode.
-        dbapi_con.execute('PRAGMA journal_mode = WAL')
+        # durable across process crashes in WAL mode. The mode is kept in
+        # the file: setting it again while others write fails at once
+        # with "database is locked", busy timeout or not.
+        mode = dbapi_con.execute('PRAGMA journal_mode').fetchone()[0]
+        if mode.lower() != 'wal':
+            dbapi_con.execute('PRAGMA journal_mode = WAL')
         dbapi_con.execute('PRAGMA synchronous = NORMAL')
 
 
