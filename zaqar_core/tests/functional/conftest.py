@@ -6,7 +6,10 @@ without restarting anything. Tests that need another configuration ask
 ``make_server(**sections)``; each distinct configuration starts once per
 backend (and per pytest-xdist worker) and runs until the session ends.
 PostgreSQL servers of one session share a throw-away database; SQLite
-servers each get their own file.
+servers each get their own file. The ``redis`` and ``redis-cluster``
+backends start one private Redis server or 3-master Redis Cluster per
+pool, shared by both stores of all its servers (see
+:mod:`zaqar_core.tests.redis_servers`).
 
 Environment:
 
@@ -17,6 +20,8 @@ Environment:
 * ``CI=true``: a backend that cannot be reached fails instead of skipping.
 * ``ZAQAR_TEST_PG_DSN``: admin DSN of the PostgreSQL server
   (default ``postgresql://postgres@127.0.0.1:5432/test``).
+* ``ZAQAR_TEST_REDIS_SERVER``: the ``redis-server`` binary (default: the
+  one on ``PATH``).
 """
 
 from __future__ import annotations
@@ -38,6 +43,11 @@ import pytest
 import requests
 
 from zaqar_core.tests.databases import PostgresDatabase
+from zaqar_core.tests.databases import unavailable
+from zaqar_core.tests.redis_servers import REDIS_BACKENDS
+from zaqar_core.tests.redis_servers import RedisBackend
+from zaqar_core.tests.redis_servers import RedisCluster
+from zaqar_core.tests.redis_servers import RedisServer
 
 from .helpers import ApiClient
 from .helpers import Server
@@ -45,7 +55,8 @@ from .helpers import free_port
 
 EXTERNAL_URL = os.environ.get('ZAQAR_TEST_URL', '').rstrip('/')
 
-BACKENDS = ['external'] if EXTERNAL_URL else ['sqlite', 'postgresql']
+BACKENDS = ['external'] if EXTERNAL_URL else [
+    'sqlite', 'postgresql', *REDIS_BACKENDS]
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
@@ -81,6 +92,7 @@ class ServerProcess:
         self.conf_path = workdir / 'zaqar.conf'
         self.log_path = workdir / 'server.log'
         self.proc: subprocess.Popen | None = None
+        self.terminated = False
         self.url = ''
         self._configure(free_port())
 
@@ -92,6 +104,7 @@ class ServerProcess:
 
     def start(self, attempts: int = 3) -> Server:
         for attempt in range(1, attempts + 1):
+            self.terminated = False
             with open(self.log_path, 'ab') as log:
                 # Own process group, so teardown reaches the workers too.
                 self.proc = subprocess.Popen(
@@ -132,13 +145,21 @@ class ServerProcess:
             return None
         return f'server not answering after {STARTUP_TIMEOUT:.0f} s'
 
+    def terminate(self) -> None:
+        """Ask the server to shut down, without waiting for it."""
+        proc = self.proc
+        if proc is not None and proc.poll() is None and \
+                not self.terminated:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            self.terminated = True
+
     def stop(self) -> None:
         proc = self.proc
         if proc is None:
             return
         if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
+            self.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(STOP_TIMEOUT)
         # Whatever is left of our process group (workers included).
@@ -193,14 +214,22 @@ class ServerPool:
         self.processes: list[ServerProcess] = []
         self.database: PostgresDatabase | None = None
         self.migrated = False
+        self.redis: RedisBackend | None = None
 
     def get(self, overrides: Sections | None = None) -> Server:
         key = json.dumps(overrides or {}, sort_keys=True, default=str)
         if key in self.failures:
             pytest.fail(self.failures[key], pytrace=False)
+        if self.backend in self.failures:
+            # The backend itself is missing: skip (or fail) like the
+            # first test did, without trying to start it again.
+            unavailable(self.failures[self.backend])
         if key not in self.servers:
             try:
                 self.servers[key] = self._start(overrides or {})
+            except pytest.skip.Exception as exc:
+                self.failures[self.backend] = exc.msg
+                raise
             except pytest.fail.Exception as exc:
                 self.failures[key] = str(exc)
                 raise
@@ -217,21 +246,31 @@ class ServerPool:
         return process.start()
 
     def _base_sections(self, workdir: Path) -> Sections:
-        if self.backend == 'sqlite':
-            # SQLite migrates itself when the server starts.
-            uri = f'sqlite:///{workdir / "zaqar.sqlite"}'
-        else:
-            if self.database is None:
-                self.database = PostgresDatabase()
-            uri = self.database.uri
+        driver, uri = self._store(workdir)
         return {
             'DEFAULT': {'auth_strategy': ''},
-            'drivers': {'transport': 'wsgi', 'message_store': 'sqlalchemy',
-                        'management_store': 'sqlalchemy'},
+            'drivers': {'transport': 'wsgi', 'message_store': driver,
+                        'management_store': driver},
             'drivers:transport:wsgi': {'workers': 2},
-            'drivers:message_store:sqlalchemy': {'uri': uri},
-            'drivers:management_store:sqlalchemy': {'uri': uri},
+            f'drivers:message_store:{driver}': {'uri': uri},
+            f'drivers:management_store:{driver}': {'uri': uri},
         }
+
+    def _store(self, workdir: Path) -> tuple[str, str]:
+        """The stores' driver name and the URI both stores use."""
+        if self.backend == 'sqlite':
+            # SQLite migrates itself when the server starts.
+            return 'sqlalchemy', f'sqlite:///{workdir / "zaqar.sqlite"}'
+        if self.backend == 'postgresql':
+            if self.database is None:
+                self.database = PostgresDatabase()
+            return 'sqlalchemy', self.database.uri
+        if self.redis is None:
+            directory = self.root / 'redis'
+            self.redis = RedisServer(directory).start() \
+                if self.backend == 'redis' else \
+                RedisCluster(directory).start()
+        return 'redis', self.redis.uri
 
     def _migrate(self, conf_path: Path, workdir: Path) -> None:
         result = subprocess.run(
@@ -244,11 +283,19 @@ class ServerPool:
                         f'{result.stdout}\n{result.stderr}', pytrace=False)
         self.migrated = True
 
+    def terminate(self) -> None:
+        for process in self.processes:
+            process.terminate()
+
     def close(self) -> None:
+        # All shut down at once: each takes a few seconds.
+        self.terminate()
         for process in self.processes:
             process.stop()
         if self.database is not None:
             self.database.drop()
+        if self.redis is not None:
+            self.redis.stop()
 
 
 @pytest.fixture(scope='session', params=BACKENDS)
@@ -268,6 +315,8 @@ def server_pools(tmp_path_factory: pytest.TempPathFactory
     try:
         yield pools
     finally:
+        for pool in pools.values():
+            pool.terminate()
         for pool in pools.values():
             pool.close()
 
@@ -292,18 +341,30 @@ def server(backend: str, server_pool: ServerPool | None) -> Server:
 
 
 @pytest.fixture
-def make_server(server_pool: ServerPool | None) -> Callable[..., Server]:
+def make_server(backend: str, server_pool: ServerPool | None,
+                server_pools: dict[str, ServerPool],
+                tmp_path_factory: pytest.TempPathFactory
+                ) -> Callable[..., Server]:
     """``make_server(transport={'min_message_ttl': 1}, ...)``.
 
     Keyword names are ini sections; values are option dicts. Sections whose
     names are not identifiers go in with ``**{'oslo_policy': {...}}``.
+    ``private_store=True`` gives the server a store no other server uses
+    (a database or Redis of its own), for tests that watch the whole store,
+    such as garbage collection.
     """
     if server_pool is None:
         pytest.skip('needs its own server configuration; ZAQAR_TEST_URL '
                     'points at a fixed server')
 
-    def make(**sections: dict[str, Any]) -> Server:
-        return server_pool.get(sections)
+    def make(private_store: bool = False,
+             **sections: dict[str, Any]) -> Server:
+        pool = server_pool
+        if private_store:
+            name = f'{backend}-private-{len(server_pools)}'
+            pool = server_pools[name] = ServerPool(
+                backend, tmp_path_factory.mktemp(f'zaqar-{name}'))
+        return pool.get(sections)
 
     return make
 
