@@ -19,11 +19,11 @@ def uris(conf: cfg.ConfigOpts) -> list[str | None]:
 def test_an_unknown_driver_names_the_available_ones(conf: cfg.ConfigOpts
                                                     ) -> None:
     with pytest.raises(bootstrap.BootstrapError) as caught:
-        bootstrap.load_driver(bootstrap.DATA_NAMESPACE, 'redis',
+        bootstrap.load_driver(bootstrap.DATA_NAMESPACE, 'mongodb',
                               'message store', conf)
     assert str(caught.value) == (
-        'Unknown message store driver "redis" (namespace '
-        'zaqar_core.storage.data); available: sqlalchemy.')
+        'Unknown message store driver "mongodb" (namespace '
+        'zaqar_core.storage.data); available: redis, sqlalchemy.')
 
 
 def test_an_empty_namespace_says_none_are_available(conf: cfg.ConfigOpts
