@@ -51,7 +51,7 @@ end
 local out = {moved}
 if #taken == 0 then return out end
 redis.call('HSET', k.claims, claim,
-           ttl .. ' ' .. grace .. ' ' .. now .. ' ' .. expires)
+           claim_record(ARGV[3], ARGV[4], ARGV[1], expires))
 redis.call('ZADD', k.cexp, expires, claim)
 for _, id in ipairs(taken) do
     redis.call('ZADD', k.claimed, expires, id)

@@ -5,7 +5,7 @@ local now = tonumber(ARGV[1])
 local claim = ARGV[2]
 local info = live_claim(k, claim, now)
 if not info then return {} end
-local out = {tostring(info[1]), tostring(info[3])}
+local out = {info[1], info[3]}
 for _, id in ipairs(held(k, claim, now)) do
     local m = describe(k, id, now)
     if m then out[#out + 1] = m end

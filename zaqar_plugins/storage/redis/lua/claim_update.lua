@@ -9,7 +9,7 @@ if not live_claim(k, claim, now) then return 0 end
 local expires = now + ttl
 local ids = held(k, claim, now)
 redis.call('HSET', k.claims, claim,
-           ttl .. ' ' .. grace .. ' ' .. now .. ' ' .. expires)
+           claim_record(ARGV[3], ARGV[4], ARGV[1], expires))
 redis.call('ZADD', k.cexp, expires, claim)
 for _, id in ipairs(ids) do
     redis.call('ZADD', k.claimed, expires, id)

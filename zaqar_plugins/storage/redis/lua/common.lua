@@ -13,6 +13,13 @@ local function queue(first)
     return k
 end
 
+-- Lua's own number-to-string keeps 14 digits: a millisecond of an epoch
+-- time. Times that scripts store or return go through this instead
+-- (redis.call arguments are converted exactly already).
+local function exact(x)
+    return string.format('%.17g', x)
+end
+
 local function score(key, id)
     local s = redis.call('ZSCORE', key, id)
     if s then return tonumber(s) end
@@ -38,8 +45,8 @@ end
 -- {id, record, expires, live claim id or '', claim count}, or nil when
 -- the message is gone or expired.
 local function describe(k, id, now)
-    local expires = score(k.exp, id)
-    if not expires or expires <= now then return nil end
+    local expires = redis.call('ZSCORE', k.exp, id)
+    if not expires or tonumber(expires) <= now then return nil end
     local record = redis.call('HGET', k.msgs, id)
     if not record then return nil end
     local claim = ''
@@ -48,7 +55,7 @@ local function describe(k, id, now)
         claim = redis.call('HGET', k.cid, id) or ''
     end
     local count = redis.call('HGET', k.count, id) or 0
-    return {id, record, tostring(expires), claim, count}
+    return {id, record, expires, claim, count}
 end
 
 -- Forget a message everywhere in its queue.
@@ -89,15 +96,19 @@ local function held(k, claim, now)
     return ids
 end
 
--- "ttl grace created expires" of a live claim, as numbers, or nil.
+-- {ttl, grace, created, expires} of a live claim, as stored (strings),
+-- or nil.
 local function live_claim(k, claim, now)
     local info = redis.call('HGET', k.claims, claim)
     if not info then return nil end
     local ttl, grace, created, expires = string.match(
         info, '^(%S+) (%S+) (%S+) (%S+)$')
-    expires = tonumber(expires)
-    if expires <= now then return nil end
-    return {tonumber(ttl), tonumber(grace), tonumber(created), expires}
+    if tonumber(expires) <= now then return nil end
+    return {ttl, grace, created, expires}
+end
+
+local function claim_record(ttl, grace, created, expires)
+    return ttl .. ' ' .. grace .. ' ' .. created .. ' ' .. exact(expires)
 end
 
 -- Drop a claim and its membership index (not its messages' state).

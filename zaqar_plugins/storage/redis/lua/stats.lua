@@ -3,8 +3,8 @@
 -- record or '', newest id}.
 local k = queue(1)
 local now = tonumber(ARGV[1])
-local total = redis.call('ZCOUNT', k.exp, '(' .. now, '+inf')
-local claimed = redis.call('ZCOUNT', k.claimed, '(' .. now, '+inf')
+local total = redis.call('ZCOUNT', k.exp, '(' .. ARGV[1], '+inf')
+local claimed = redis.call('ZCOUNT', k.claimed, '(' .. ARGV[1], '+inf')
 local function first_live(rev)
     local start = 0
     while true do
