@@ -1,0 +1,348 @@
+"""Side-by-side throughput of this server, upstream Zaqar and a bare Pecan
+app, with ``zaqar-bench``, targets taking turns round by round.
+
+Every target gets the same worker count, the same private Redis server
+(its own database number each) and the same load. Upstream runs from a
+scratch virtualenv holding PyPI's ``zaqar`` (never a dependency of this
+project) under gunicorn with gevent workers, its best configuration here::
+
+    python3 -m venv /tmp/upstream && /tmp/upstream/bin/pip install \\
+        zaqar==23.0.1 gunicorn gevent
+    python tools/perf/compare.py --upstream-venv /tmp/upstream \\
+        --rounds 3 --time 10 --json-out results.json
+
+Targets: ``redis``, ``sqlite``, ``postgresql`` (with ``--pg-dsn``; a
+throw-away database), ``upstream`` (with ``--upstream-venv``) and
+``bare`` (tools/perf/bare_pecan.py). Scenarios: ``post-1`` and ``post-10``
+(producers posting batches of 1 and 10) and ``claim-delete`` (consumers
+claiming 10 at a time from a prefilled queue, deleting each message).
+Prints a Markdown table of medians and the ratios the performance
+document reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+
+SCENARIOS = {
+    # name: (zaqar-bench arguments, the operation whose rates count)
+    'post-1': (['--batch', '1', '--consumer-processes', '0',
+                '--observer-processes', '0'], 'post'),
+    'post-10': (['--batch', '10', '--consumer-processes', '0',
+                 '--observer-processes', '0'], 'post'),
+    'claim-delete': (['--batch', '10', '--producer-processes', '0',
+                      '--observer-processes', '0'], 'claim'),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, log: Path,
+              timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    problem = f'not answering after {timeout} s'
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            problem = f'exited with {proc.returncode}'
+            break
+        try:
+            # Our own loopback URL, never a user-supplied scheme.
+            urllib.request.urlopen(url + '/v2/ping', timeout=1)  # noqa: S310
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f'{url}: server {problem}; its log ends:\n'
+                     f'{log.read_text(errors="replace")[-3000:]}')
+
+
+@contextlib.contextmanager
+def process(args: list[str], log: Path, **kwargs) -> Iterator[
+        subprocess.Popen]:
+    with open(log, 'ab') as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL,
+                                start_new_session=True, **kwargs)
+    try:
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def write_ini(path: Path, sections: dict[str, dict[str, object]]) -> None:
+    lines = []
+    for name, options in sections.items():
+        lines.append(f'[{name}]')
+        lines += [f'{k} = {v}' for k, v in options.items()]
+    path.write_text('\n'.join(lines) + '\n')
+
+
+class Targets:
+    """Servers to measure, started once for the whole comparison."""
+
+    def __init__(self, work: Path, workers: int, stack: contextlib.ExitStack,
+                 redis_port: int) -> None:
+        self.work = work
+        self.workers = workers
+        self.stack = stack
+        self.redis = f'redis://127.0.0.1:{redis_port}'
+        self.urls: dict[str, str] = {}
+
+    def _ours(self, name: str, stores: dict[str, dict], script: list[str]
+              ) -> None:
+        port = free_port()
+        conf = self.work / f'{name}.conf'
+        write_ini(conf, {
+            'DEFAULT': {'auth_strategy': '',
+                        'state_path': self.work / f'{name}-state'},
+            'drivers:transport:wsgi': {'bind': '127.0.0.1', 'port': port,
+                                       'workers': self.workers},
+            **stores})
+        if 'drivers:message_store:sqlalchemy' in stores and \
+                'postgresql' in stores['drivers:message_store:sqlalchemy'][
+                    'uri']:
+            subprocess.run([str(BIN / 'zaqar-manage'), '--config-file',
+                            str(conf), 'db', 'upgrade'], check=True,
+                           capture_output=True)
+        log = self.work / f'{name}.log'
+        proc = self.stack.enter_context(process(
+            [*script, '--config-file', str(conf)], log))
+        url = f'http://127.0.0.1:{port}'
+        wait_http(url, proc, log)
+        self.urls[name] = url
+
+    def redis_store(self, db: int) -> dict[str, dict]:
+        uri = f'{self.redis}?dbid={db}'
+        return {'drivers': {'message_store': 'redis',
+                            'management_store': 'redis'},
+                'drivers:message_store:redis': {'uri': uri},
+                'drivers:management_store:redis': {'uri': uri}}
+
+    def start(self, name: str, args: argparse.Namespace) -> None:
+        server = [str(BIN / 'zaqar-server')]
+        if name == 'redis':
+            self._ours(name, self.redis_store(1), server)
+        elif name == 'sqlite':
+            uri = f'sqlite:///{self.work / "zaqar.sqlite"}'
+            self._ours(name, {
+                'drivers:message_store:sqlalchemy': {'uri': uri},
+                'drivers:management_store:sqlalchemy': {'uri': uri}},
+                server)
+        elif name == 'postgresql':
+            uri = self.stack.enter_context(pg_database(args.pg_dsn))
+            self._ours(name, {
+                'drivers:message_store:sqlalchemy': {'uri': uri},
+                'drivers:management_store:sqlalchemy': {'uri': uri}},
+                server)
+        elif name == 'bare':
+            self._ours(name, {}, [sys.executable,
+                                  str(HERE / 'bare_pecan.py')])
+        elif name == 'upstream':
+            self._upstream(args.upstream_venv)
+        else:
+            raise SystemExit(f'unknown target {name}')
+
+    def _upstream(self, venv: str) -> None:
+        # Upstream reads ~/.zaqar/zaqar.conf; give it a home of its own.
+        home = self.work / 'upstream-home'
+        (home / '.zaqar').mkdir(parents=True, exist_ok=True)
+        uri = f'{self.redis}?dbid=2'
+        write_ini(home / '.zaqar' / 'zaqar.conf', {
+            'DEFAULT': {'auth_strategy': '', 'unreliable': 'True'},
+            'drivers': {'transport': 'wsgi', 'message_store': 'redis',
+                        'management_store': 'redis'},
+            'drivers:message_store:redis': {'uri': uri},
+            'drivers:management_store:redis': {'uri': uri}})
+        port = free_port()
+        proc = self.stack.enter_context(process(
+            [str(Path(venv) / 'bin' / 'gunicorn'), '-w', str(self.workers),
+             '-k', 'gevent', '-b', f'127.0.0.1:{port}',
+             'zaqar.transport.wsgi.app:app'],
+            self.work / 'upstream.log', env={**os.environ, 'HOME': str(home)},
+            cwd=home))
+        url = f'http://127.0.0.1:{port}'
+        wait_http(url, proc, self.work / 'upstream.log')
+        self.urls['upstream'] = url
+
+
+@contextlib.contextmanager
+def redis_server(work: Path) -> Iterator[int]:
+    port = free_port()
+    with process(['redis-server', '--port', str(port), '--bind',
+                  '127.0.0.1', '--save', '', '--appendonly', 'no',
+                  '--dir', str(work)], work / 'redis.log'):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), \
+                    socket.create_connection(('127.0.0.1', port), 1) as s:
+                s.sendall(b'PING\r\n')
+                if s.recv(16).startswith(b'+PONG'):
+                    break
+            time.sleep(0.05)
+        yield port
+
+
+@contextlib.contextmanager
+def pg_database(admin_dsn: str) -> Iterator[str]:
+    import sqlalchemy as sa
+    name = f'zaqar_perf_{uuid.uuid4().hex[:8]}'
+    admin = sa.create_engine(admin_dsn, isolation_level='AUTOCOMMIT')
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.engine.make_url(admin_dsn).set(
+        drivername='postgresql+psycopg2', database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(
+                'SELECT pg_terminate_backend(pid) FROM pg_stat_activity '
+                'WHERE datname = :name'), {'name': name})
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.dispose()
+
+
+def bench(url: str, scenario: str, args: argparse.Namespace,
+          round_no: int) -> dict:
+    extra, _ = SCENARIOS[scenario]
+    load = ['--producer-processes', str(args.processes),
+            '--producer-workers', str(args.concurrency),
+            '--consumer-processes', str(args.processes),
+            '--consumer-workers', str(args.concurrency)]
+    if scenario == 'claim-delete':
+        # Enough backlog that consumers never run dry.
+        load += ['--prefill', str(args.prefill)]
+    command = [str(BIN / 'zaqar-bench'), '--url', url, '--time',
+               str(args.time), '--message-size', str(args.message_size),
+               '--queue-prefix', f'{scenario}-{round_no}', '--json',
+               '--quiet', *load, *extra]
+    result = subprocess.run(command, capture_output=True, text=True,
+                            check=False, timeout=args.time * 4 + 600)
+    if result.returncode != 0:
+        raise SystemExit(f'zaqar-bench failed on {url}:\n{result.stderr}')
+    return json.loads(result.stdout)
+
+
+def summarise(runs: list[dict], op: str) -> dict:
+    stats = [r['ops'][op] for r in runs if op in r['ops']]
+
+    def median(get) -> float:
+        return statistics.median(get(s) for s in stats)
+
+    return {
+        'messages_per_s': median(lambda s: s['messages_per_s']),
+        'requests_per_s': median(lambda s: s['requests_per_s']),
+        'p50_ms': median(lambda s: s['latency_ms']['p50']),
+        'p99_ms': median(lambda s: s['latency_ms']['p99']),
+        'errors': sum(sum(v for k, v in s['errors'].items()
+                          if k != 'by_status') for s in stats),
+        'rounds': len(stats),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--targets', default='redis,sqlite,upstream,bare')
+    parser.add_argument('--scenarios', default=','.join(SCENARIOS))
+    parser.add_argument('--upstream-venv')
+    parser.add_argument('--pg-dsn',
+                        default='postgresql://postgres@127.0.0.1:5432/test')
+    parser.add_argument('--workers', type=int, default=2,
+                        help='server processes of every target')
+    parser.add_argument('--processes', type=int, default=1,
+                        help='zaqar-bench processes per role')
+    parser.add_argument('--concurrency', type=int, default=16,
+                        help='zaqar-bench workers per process')
+    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--time', type=float, default=10)
+    parser.add_argument('--message-size', type=int, default=256)
+    parser.add_argument('--prefill', type=int, default=60000)
+    parser.add_argument('--json-out')
+    args = parser.parse_args(argv)
+    targets = args.targets.split(',')
+    if 'upstream' in targets and not args.upstream_venv:
+        parser.error('target upstream needs --upstream-venv')
+    if shutil.which('redis-server') is None:
+        parser.error('redis-server is not installed')
+    results: dict[str, dict[str, list[dict]]] = {}
+    with tempfile.TemporaryDirectory(prefix='zaqar-perf-') as tmp, \
+            contextlib.ExitStack() as stack:
+        work = Path(tmp)
+        port = stack.enter_context(redis_server(work))
+        servers = Targets(work, args.workers, stack, port)
+        for name in targets:
+            servers.start(name, args)
+        for round_no in range(args.rounds):
+            for scenario in args.scenarios.split(','):
+                for name in targets:
+                    if name == 'bare' and scenario != 'post-1':
+                        continue  # the ceiling is one constant answer
+                    run = bench(servers.urls[name], scenario, args, round_no)
+                    results.setdefault(scenario, {}).setdefault(
+                        name, []).append(run)
+                    op = SCENARIOS[scenario][1]
+                    got = run['ops'].get(op, {})
+                    print(f'round {round_no + 1} {scenario:12} {name:10} '
+                          f'{got.get("messages_per_s", 0):9.1f} msg/s '
+                          f'p50 {got.get("latency_ms", {}).get("p50", 0)} '
+                          f'p99 {got.get("latency_ms", {}).get("p99", 0)}',
+                          file=sys.stderr, flush=True)
+    summary = {scenario: {name: summarise(runs, SCENARIOS[scenario][1])
+                          for name, runs in by_target.items()}
+               for scenario, by_target in results.items()}
+    print(markdown(summary))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(
+            {'args': vars(args), 'summary': summary, 'runs': results},
+            indent=1))
+    return 0
+
+
+def markdown(summary: dict) -> str:
+    lines = ['| scenario | target | msg/s | req/s | p50 ms | p99 ms | errors '
+             '| vs upstream | vs bare |', '|' + '---|' * 9]
+    for scenario, by_target in summary.items():
+        upstream = by_target.get('upstream', {}).get('messages_per_s')
+        bare = summary.get('post-1', {}).get('bare', {}).get(
+            'requests_per_s')
+        for name, s in by_target.items():
+            vs_up = f'{s["messages_per_s"] / upstream:.2f}x' \
+                if upstream and name != 'upstream' else ''
+            vs_bare = f'{s["requests_per_s"] / bare:.0%}' \
+                if bare and scenario == 'post-1' and name != 'bare' else ''
+            lines.append(
+                f'| {scenario} | {name} | {s["messages_per_s"]:,.0f} | '
+                f'{s["requests_per_s"]:,.0f} | {s["p50_ms"]:.1f} | '
+                f'{s["p99_ms"]:.1f} | {s["errors"]} | {vs_up} | {vs_bare} |')
+    return '\n'.join(lines)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
