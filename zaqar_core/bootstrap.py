@@ -71,6 +71,23 @@ def resolve_sqlite_default(conf: cfg.ConfigOpts) -> str | None:
     return uri
 
 
+def upgrade_embedded_stores(conf: cfg.ConfigOpts) -> None:
+    """Bring embedded stores (SQLite), which have no operator to run
+    migrations, to the newest schema; other stores are left alone.
+
+    Safe in several processes at once (each worker of a WSGI server may
+    start with it): the store serialises concurrent upgrades.
+    """
+    stores = load_stores(conf)
+    try:
+        for driver in (stores.control, stores.data):
+            if driver.auto_upgrade:
+                driver.upgrade()
+    finally:
+        # Connections must not cross into forked workers.
+        stores.close()
+
+
 def load_stores(conf: cfg.ConfigOpts) -> Stores:
     """The data and control drivers ``[drivers]`` names."""
     data = load_driver(DATA_NAMESPACE, conf.drivers.message_store,
@@ -85,7 +102,9 @@ def make_api(conf: cfg.ConfigOpts) -> Api:
     return Api(conf, load_stores(conf), policy.make_enforcer(conf))
 
 
-def load_transport(conf: cfg.ConfigOpts) -> TransportBase:
-    """The transport ``[drivers] transport`` names, ready to listen."""
-    return load_driver(TRANSPORT_NAMESPACE, conf.drivers.transport,
+def load_transport(conf: cfg.ConfigOpts,
+                   name: str | None = None) -> TransportBase:
+    """The transport ``name`` (default: the one ``[drivers] transport``
+    names), ready to listen."""
+    return load_driver(TRANSPORT_NAMESPACE, name or conf.drivers.transport,
                        'transport', conf, lambda: make_api(conf))

@@ -13,13 +13,19 @@ PROJECT = 'zaqar'
 
 
 def parse_config(argv: list[str] | None = None,
-                 cli_opts: list | None = None) -> cfg.ConfigOpts:
+                 cli_opts: list | None = None,
+                 prog: str | None = None) -> cfg.ConfigOpts:
+    """Options registered, config files read, logging set up.
+
+    ``prog`` (default: this program's name) is also a config file name
+    oslo.config searches for, beside ``zaqar.conf``.
+    """
     conf = cfg.ConfigOpts()
     zconf.register_opts(conf)
     log.register_options(conf)
     opts.set_defaults()
     if cli_opts:
         conf.register_cli_opts(cli_opts)
-    conf(sys.argv[1:] if argv is None else argv, project=PROJECT)
+    conf(sys.argv[1:] if argv is None else argv, project=PROJECT, prog=prog)
     log.setup(conf, PROJECT)
     return conf

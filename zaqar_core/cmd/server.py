@@ -30,25 +30,13 @@ def main(argv: list[str] | None = None) -> int:
         uri = bootstrap.resolve_sqlite_default(conf)
         if uri:
             LOG.info('Storing data in %s', uri)
-        _auto_upgrade(conf)
+        bootstrap.upgrade_embedded_stores(conf)
         transport = bootstrap.load_transport(conf)
     except (bootstrap.BootstrapError, storage_errors.StorageError) as exc:
         print(f'zaqar-server: {exc}', file=sys.stderr)
         return 1
     transport.listen()
     return 0
-
-
-def _auto_upgrade(conf: cfg.ConfigOpts) -> None:
-    """Embedded stores (SQLite) have no operator: bring them to head."""
-    stores = bootstrap.load_stores(conf)
-    try:
-        for driver in (stores.control, stores.data):
-            if driver.auto_upgrade:
-                driver.upgrade()
-    finally:
-        # Connections must not cross into the forked workers.
-        stores.close()
 
 
 if __name__ == '__main__':

@@ -274,7 +274,12 @@ class DriverBase(abc.ABC):
     auto_upgrade: bool = False
 
     def upgrade(self, revision: str = 'head') -> None:
-        """Bring the schema up to ``revision``."""
+        """Bring the schema up to ``revision``.
+
+        May run in several processes at once (each worker of a WSGI server
+        upgrades an ``auto_upgrade`` store when it starts): the driver
+        serialises them.
+        """
         return None
 
     def stamp(self, revision: str = 'head') -> None:

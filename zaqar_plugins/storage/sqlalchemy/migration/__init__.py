@@ -9,6 +9,8 @@ from alembic import config as alembic_config
 from alembic import migration as alembic_migration
 from alembic import script as alembic_script
 
+from zaqar_plugins.storage.sqlalchemy import engine as sql_engine
+
 SCRIPT_LOCATION = 'zaqar_plugins.storage.sqlalchemy:migration'
 
 
@@ -21,8 +23,13 @@ def _config(connection: sa.engine.Connection | None = None,
 
 
 def upgrade(engine: sa.engine.Engine, revision: str = 'head') -> None:
-    """Bring the schema at ``engine`` up to ``revision``."""
-    with engine.begin() as conn:
+    """Bring the schema at ``engine`` up to ``revision``.
+
+    Safe in several processes at once: on SQLite, whose workers each
+    upgrade at start, the first takes the write lock up front and the
+    others wait, then find the schema current.
+    """
+    with sql_engine.write(engine) as conn:
         command.upgrade(_config(conn), revision)
 
 

@@ -1,0 +1,247 @@
+"""The server processes themselves, on SQLite: ``zaqar-server`` (uWSGI in
+process) and ``zaqar_core.wsgi`` under ``etc/uwsgi.ini``.
+
+Each test starts its own processes, in their own process group, and stops
+them the way the other fixtures do (SIGTERM to the group, then SIGKILL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from .conftest import EXTERNAL_URL
+from .conftest import tail
+from .conftest import write_config
+from .helpers import ApiClient
+from .helpers import free_port
+
+pytestmark = pytest.mark.skipif(
+    bool(EXTERNAL_URL), reason='starts its own servers')
+
+UWSGI_INI = Path(__file__).parents[3] / 'etc' / 'uwsgi.ini'
+# uWSGI from the pyuwsgi wheel, in this interpreter.
+UWSGI = [sys.executable, '-c',
+         'import sys, pyuwsgi; pyuwsgi.run(*sys.argv[1:])']
+SERVER = [sys.executable, '-m', 'zaqar_core.cmd.server']
+
+
+class Process:
+    """A server command in its own process group, output to a log."""
+
+    def __init__(self, command: list[str], workdir: Path,
+                 env: dict[str, str] | None = None) -> None:
+        self.log_path = workdir / 'server.log'
+        with open(self.log_path, 'ab') as log:
+            self.proc = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, cwd=workdir,
+                env={**os.environ, **(env or {})}, start_new_session=True)
+
+    @property
+    def log(self) -> str:
+        return tail(self.log_path)
+
+    def wait_ready(self, url: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f'exited with {self.proc.returncode}:\n'
+                            f'{self.log}', pytrace=False)
+            try:
+                requests.get(url + '/', timeout=1)
+                return
+            except requests.RequestException:
+                time.sleep(0.1)
+        pytest.fail(f'not answering after {timeout} s:\n{self.log}',
+                    pytrace=False)
+
+    def wait_exit(self, timeout: float = 30.0) -> int:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f'still running after {timeout} s:\n{self.log}',
+                        pytrace=False)
+
+    def terminate(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Process]]:
+    started: list[Process] = []
+    yield started
+    for process in started:
+        process.kill()
+
+
+def sqlite_sections(workdir: Path, port: int, **extra: dict) -> dict:
+    uri = f'sqlite:///{workdir / "zaqar.sqlite"}'
+    return {
+        'DEFAULT': {'auth_strategy': ''},
+        'drivers:transport:wsgi': {'bind': '127.0.0.1', 'port': port,
+                                   'workers': 2},
+        'drivers:message_store:sqlalchemy': {'uri': uri},
+        'drivers:management_store:sqlalchemy': {'uri': uri},
+        **extra,
+    }
+
+
+def uwsgi_ini(workdir: Path, port: int, config_files: str,
+              **changes: str) -> Path:
+    """etc/uwsgi.ini with its socket, config files and ``changes``."""
+    text = UWSGI_INI.read_text()
+    text = re.sub(r'(?m)^http-socket = .*$',
+                  f'http-socket = 127.0.0.1:{port}', text)
+    text = re.sub(r'(?m)^env = ZAQAR_CONFIG_FILE=.*$',
+                  f'env = ZAQAR_CONFIG_FILE={config_files}', text)
+    for key, value in changes.items():
+        text, count = re.subn(rf'(?m)^{key} = .*$', f'{key} = {value}',
+                              text)
+        assert count == 1, key
+    path = workdir / 'uwsgi.ini'
+    path.write_text(text)
+    return path
+
+
+def round_trip(url: str) -> None:
+    client = ApiClient(url)
+    client.create_queue('jobs')
+    ids = client.post_messages('jobs', {'task': 'resize'})
+    assert [m['id'] for m in client.list_messages('jobs')] == ids
+    assert client.list_messages('jobs')[0]['body'] == {'task': 'resize'}
+
+
+def test_wsgi_module_under_uwsgi_ini_on_sqlite(
+        tmp_path: Path, processes: list[Process]) -> None:
+    port = free_port()
+    base = tmp_path / 'zaqar.conf'
+    write_config(base, sqlite_sections(tmp_path, port))
+    # A second file, as ZAQAR_CONFIG_FILE may list several.
+    admin = tmp_path / 'admin.conf'
+    write_config(admin, {'DEFAULT': {'admin_mode': True}})
+    ini = uwsgi_ini(tmp_path, port, f'{base},{admin}')
+    process = Process([*UWSGI, '--ini', str(ini)], tmp_path)
+    processes.append(process)
+    url = f'http://127.0.0.1:{port}'
+    process.wait_ready(url)
+
+    round_trip(url)  # on a schema the first worker created
+    # Routed only with admin_mode, which the second file turns on.
+    health = ApiClient(url).get('/v2/health', headers={'X-Roles': 'admin'})
+    assert health.status_code == 200, health.text
+    assert health.headers['Connection'] == 'close'
+
+    process.terminate()
+    assert process.wait_exit() == 0, process.log
+
+
+def test_uwsgi_stops_while_its_workers_start_on_sqlite(
+        tmp_path: Path, processes: list[Process]) -> None:
+    # Stopped while the workers still import and build the app: they
+    # must not go on serving with the master waiting on them.
+    port = free_port()
+    conf = tmp_path / 'zaqar.conf'
+    write_config(conf, sqlite_sections(tmp_path, port))
+    ini = uwsgi_ini(tmp_path, port, str(conf))
+    process = Process([*UWSGI, '--ini', str(ini)], tmp_path)
+    processes.append(process)
+    deadline = time.monotonic() + 30
+    while process.log.count('(post-fork)') < 6:  # 3 hooks, 2 workers
+        assert time.monotonic() < deadline, process.log
+        time.sleep(0.01)
+    process.terminate()
+    process.wait_exit(timeout=10)
+
+
+def test_wsgi_module_refuses_to_load_in_the_uwsgi_master_on_sqlite(
+        tmp_path: Path, processes: list[Process]) -> None:
+    port = free_port()
+    conf = tmp_path / 'zaqar.conf'
+    write_config(conf, sqlite_sections(tmp_path, port))
+    ini = uwsgi_ini(tmp_path, port, str(conf), **{'lazy-apps': 'false'})
+    process = Process([*UWSGI, '--ini', str(ini)], tmp_path)
+    processes.append(process)
+    assert process.wait_exit() != 0
+    assert 'lazy-apps = true' in process.log
+
+
+def test_zaqar_server_stops_on_sigterm_on_sqlite(
+        tmp_path: Path, processes: list[Process]) -> None:
+    port = free_port()
+    conf = tmp_path / 'zaqar.conf'
+    write_config(conf, sqlite_sections(tmp_path, port))
+    process = Process([*SERVER, '--config-file', str(conf)], tmp_path)
+    processes.append(process)
+    url = f'http://127.0.0.1:{port}'
+    process.wait_ready(url)
+    round_trip(url)
+
+    process.terminate()
+    assert process.wait_exit(timeout=10) == 0, process.log
+    # No worker outlives the master.
+    with pytest.raises(ProcessLookupError):
+        os.killpg(process.proc.pid, 0)
+
+
+def test_zaqar_server_finishes_requests_in_progress_on_sigterm_on_sqlite(
+        tmp_path: Path, processes: list[Process]) -> None:
+    port = free_port()
+    conf = tmp_path / 'zaqar.conf'
+    write_config(conf, sqlite_sections(tmp_path, port))
+    process = Process([*SERVER, '--config-file', str(conf)], tmp_path)
+    processes.append(process)
+    process.wait_ready(f'http://127.0.0.1:{port}')
+    body = json.dumps({'messages': [{'body': 'x' * 1000}]}).encode()
+    head = (f'POST /v2/queues/late/messages HTTP/1.1\r\n'
+            f'Host: 127.0.0.1:{port}\r\n'
+            f'Client-ID: {uuid.uuid4()}\r\nX-Project-Id: p\r\n'
+            f'Content-Type: application/json\r\n'
+            f'Content-Length: {len(body)}\r\n\r\n').encode()
+    with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
+        # In progress: the server reads a body that is still coming.
+        sock.sendall(head + body[:100])
+        time.sleep(0.5)
+        process.terminate()
+        time.sleep(0.5)
+        sock.sendall(body[100:])
+        answer = sock.recv(65536)
+    assert answer.startswith(b'HTTP/1.1 201 '), answer
+    assert process.wait_exit(timeout=10) == 0, process.log
+
+
+def test_zaqar_server_reports_a_port_in_use_on_sqlite(
+        tmp_path: Path, processes: list[Process]) -> None:
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        conf = tmp_path / 'zaqar.conf'
+        write_config(conf, sqlite_sections(tmp_path, port))
+        process = Process([*SERVER, '--config-file', str(conf)], tmp_path)
+        processes.append(process)
+        assert process.wait_exit() != 0
+    assert 'Address already in use' in process.log
