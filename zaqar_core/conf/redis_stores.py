@@ -30,8 +30,8 @@ def _opts(what: str) -> list:
                    help='Times a command is retried when the connection '
                         'to Redis fails.'),
         cfg.FloatOpt('reconnect_sleep', default=1.0, min=0,
-                     help='Seconds to wait before the first reconnection '
-                          'attempt; later attempts back off.'),
+                     help='Seconds to wait between reconnection '
+                          'attempts.'),
     ]
 
 

@@ -138,11 +138,10 @@ def make_client(uri: str, max_reconnect_attempts: int = 10,
                 reconnect_sleep: float = 1.0) -> Client:
     """A client for ``uri``; connections are opened on first use."""
     spec = parse_uri(uri)
-    # Connection failures are retried with backoff; a timeout is not,
-    # because the command may have run.
+    # Connection failures are retried every reconnect_sleep seconds, as
+    # upstream does; a timeout is not, because the command may have run.
     retry = redis.retry.Retry(
-        redis.backoff.ExponentialBackoff(cap=max(reconnect_sleep * 8, 1),
-                                         base=reconnect_sleep or 0.01),
+        redis.backoff.ConstantBackoff(reconnect_sleep),
         max_reconnect_attempts)
     common = {'username': spec.username, 'password': spec.password,
               'socket_timeout': spec.socket_timeout,
