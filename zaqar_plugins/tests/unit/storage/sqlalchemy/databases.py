@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from oslo_config import cfg
-
-from zaqar_core import conf as zconf
 from zaqar_core.conf import sqlalchemy_stores
 from zaqar_core.storage.stores import Stores
+from zaqar_core.tests.contract.storage.processes import conf_for
 from zaqar_core.tests.databases import Database
 from zaqar_plugins.storage.sqlalchemy import driver
 from zaqar_plugins.storage.sqlalchemy import tables
 
 
-def make_conf(uri: str) -> cfg.ConfigOpts:
-    """A configuration pointing both SQL stores at ``uri``."""
-    conf = zconf.register_opts(cfg.ConfigOpts())
-    conf([], project='zaqar', default_config_files=[],
-         default_config_dirs=[])
-    for group in (sqlalchemy_stores.MESSAGE_GROUP,
-                  sqlalchemy_stores.MANAGEMENT_GROUP):
-        conf.set_override('uri', uri, group=group)
-    return conf
-
-
 def make_stores(uri: str) -> Stores:
-    conf = make_conf(uri)
+    """Both SQL stores on ``uri``."""
+    conf = conf_for(uri, (sqlalchemy_stores.MESSAGE_GROUP,
+                          sqlalchemy_stores.MANAGEMENT_GROUP))
     return Stores(control=driver.ControlDriver(conf),
                   data=driver.DataDriver(conf))
 
