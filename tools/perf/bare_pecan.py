@@ -13,7 +13,6 @@ ceiling the API reaches.
 import pecan
 
 from zaqar_core.cmd import common
-from zaqar_plugins.transport.wsgi import server
 
 
 class Root:
@@ -28,6 +27,8 @@ def make_app() -> pecan.Pecan:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Imported here: hotpath.py uses make_app() on trees without it.
+    from zaqar_plugins.transport.wsgi import server
     server.serve(common.parse_config(argv), make_app)
 
 

@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     args, rest = parser.parse_known_args(argv)
     conf = common.parse_config(rest)
     bootstrap.resolve_sqlite_default(conf)
-    bootstrap.upgrade_embedded_stores(conf)
+    # (Older trees, measured for a before/after comparison, lack it.)
+    getattr(bootstrap, 'upgrade_embedded_stores', lambda conf: None)(conf)
     app = wsgi_app.setup_app(conf, bootstrap.make_api(conf))
     bare = bare_pecan.make_app()
 
