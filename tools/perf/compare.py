@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -71,6 +72,8 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path,
             # Our own loopback URL, never a user-supplied scheme.
             urllib.request.urlopen(url + '/v2/ping', timeout=1)  # noqa: S310
             return
+        except urllib.error.HTTPError:
+            return  # an answer, if not a 2xx one (no Client-ID)
         except OSError:
             time.sleep(0.2)
     raise SystemExit(f'{url}: server {problem}; its log ends:\n'
@@ -213,11 +216,12 @@ def redis_server(work: Path) -> Iterator[int]:
 def pg_database(admin_dsn: str) -> Iterator[str]:
     import sqlalchemy as sa
     name = f'zaqar_perf_{uuid.uuid4().hex[:8]}'
-    admin = sa.create_engine(admin_dsn, isolation_level='AUTOCOMMIT')
+    admin_url = sa.engine.make_url(admin_dsn).set(
+        drivername='postgresql+psycopg2')
+    admin = sa.create_engine(admin_url, isolation_level='AUTOCOMMIT')
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(admin_dsn).set(
-        drivername='postgresql+psycopg2', database=name)
+    url = admin_url.set(database=name)
     try:
         yield url.render_as_string(hide_password=False)
     finally:
