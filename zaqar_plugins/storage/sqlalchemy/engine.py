@@ -43,7 +43,10 @@ def make_engine(uri: str, busy_timeout_ms: int = 10000,
     try:
         engine = engines.create_engine(
             uri, max_pool_size=max_pool_size, max_overflow=max_overflow,
-            max_retries=3, retry_interval=1, **options)
+            max_retries=3, retry_interval=1,
+            # oslo.db yielding with a zero sleep at every check-in is for
+            # eventlet; with threads it only costs 75 us per transaction.
+            thread_checkin=False, **options)
     except db_exc.DBError as exc:
         raise errors.Unavailable(f'Cannot connect to the database: '
                                  f'{exc}') from exc
