@@ -23,6 +23,8 @@ from typing import TypedDict
 
 from oslo_config import cfg
 
+from zaqar_core.storage import errors
+
 
 class Message(TypedDict):
     """A message as controllers return it."""
@@ -156,13 +158,16 @@ class MessageControllerBase(abc.ABC):
             one lists from the start.
         """
 
-    @abc.abstractmethod
     def get(self, project: str, queue: str, message_id: str) -> Message:
         """One live message.
 
         Raises:
             MessageDoesNotExist: unknown, malformed or expired id.
         """
+        found = self.bulk_get(project, queue, [message_id])
+        if not found:
+            raise errors.MessageDoesNotExist(message_id, queue)
+        return found[0]
 
     @abc.abstractmethod
     def bulk_get(self, project: str, queue: str,

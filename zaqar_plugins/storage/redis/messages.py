@@ -42,12 +42,6 @@ class MessageController(base.MessageControllerBase):
         messages = [records.unpack(at, entry) for entry in found]
         return messages, (messages[-1]['id'] if messages else None)
 
-    def get(self, project: str, queue: str, message_id: str) -> base.Message:
-        found = self.bulk_get(project, queue, [message_id])
-        if not found:
-            raise errors.MessageDoesNotExist(message_id, queue)
-        return found[0]
-
     def bulk_get(self, project: str, queue: str,
                  message_ids: list[str]) -> list[base.Message]:
         ids = sorted({i for i in message_ids if records.valid_id(i)},

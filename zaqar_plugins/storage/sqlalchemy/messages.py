@@ -83,12 +83,6 @@ class MessageController(base.MessageControllerBase):
         messages = [rows.to_message(r, at) for r in found]
         return messages, (messages[-1]['id'] if messages else None)
 
-    def get(self, project: str, queue: str, message_id: str) -> base.Message:
-        found = self.bulk_get(project, queue, [message_id])
-        if not found:
-            raise errors.MessageDoesNotExist(message_id, queue)
-        return found[0]
-
     def bulk_get(self, project: str, queue: str,
                  message_ids: list[str]) -> list[base.Message]:
         ids = rows.parse_ids(message_ids)
