@@ -5,6 +5,8 @@ from typing import Any
 
 from oslo_context import context as oslo_context
 
+from zaqar_core.api.signed_url import Signed
+
 
 @dataclasses.dataclass
 class Request:
@@ -19,6 +21,8 @@ class Request:
         body_size: the size in bytes of the body as sent.
         content_type: the body's media type, without parameters.
         context: the oslo.context request context, for policy.
+        signed: the URL-* headers, when the request claims a pre-signed
+            URL; ``method`` and ``path`` are then checked against them.
     """
 
     project_id: str | None
@@ -28,6 +32,9 @@ class Request:
     body_size: int = 0
     content_type: str = ''
     context: oslo_context.RequestContext | None = None
+    signed: Signed | None = None
+    method: str = ''
+    path: str = ''
 
 
 @dataclasses.dataclass

@@ -12,6 +12,7 @@ from oslo_policy import policy as oslo_policy
 
 from zaqar_core import policy
 from zaqar_core.api import errors
+from zaqar_core.api import signed_url
 from zaqar_core.api import validation
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
@@ -44,6 +45,11 @@ class Api:
             KeyError: no such action (a transport bug).
         """
         action = registry.ACTIONS[name]
+        if req.signed is not None and not signed_url.allows(
+                self.conf.signed_url.secret_key, req.signed, req.project_id,
+                req.method, req.path):
+            # Whatever is wrong with it, as upstream answers.
+            raise errors.NotFound('The resource could not be found.')
         if not action.anonymous:
             self._check_client_id(req.client_id)
             self._check_project(req.project_id)

@@ -34,6 +34,7 @@ def document(admin_mode: bool) -> dict[str, Any]:
         'queue': _entry(_Q, _QUEUE, ['GET', 'PUT', 'DELETE', 'PATCH']),
         'queue_stats': _entry(_Q + '/stats', _QUEUE, ['GET']),
         'queue_purge': _entry(_Q + '/purge', _QUEUE, ['POST'], True),
+        'queue_share': _entry(_Q + '/share', _QUEUE, ['POST'], True),
         'messages': _entry(
             _Q + '/messages{?marker,limit,echo,include_claimed}',
             dict(_QUEUE, marker='param/marker',

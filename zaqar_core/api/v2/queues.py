@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING
 
 from zaqar_core.api import errors
+from zaqar_core.api import signed_url
 from zaqar_core.api import validation
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
@@ -124,3 +125,57 @@ def queue_purge(api: 'Api', req: Request) -> Result:
         api.stores.messages.purge(req.project_id, req.params['queue_name'])
     # Subscriptions have no store in this release: nothing to purge.
     return Result(204)
+
+
+_SHARE_KEYS = frozenset(('paths', 'methods', 'expires'))
+
+
+@action('queue_share', 'queues:share')
+def queue_share(api: 'Api', req: Request) -> Result:
+    """A pre-signed URL for the queue (it need not exist yet)."""
+    document = req.body
+    if not isinstance(document, dict):
+        raise errors.BadRequest('Request body can not be empty')
+    unknown = set(document) - _SHARE_KEYS
+    if unknown:
+        raise errors.BadRequest(f'Unknown keys: {unknown}')
+    key = api.conf.signed_url.secret_key
+    if not key:
+        raise errors.BadRequest('Pre-signed URLs are not enabled: '
+                                '[signed_url] secret_key is not set.')
+    granted = document.get('paths') or ['messages']
+    if not isinstance(granted, list) or \
+            not all(isinstance(p, str) for p in granted):
+        raise errors.BadRequest('`paths` must be a non-empty list')
+    invalid = set(granted) - set(signed_url.SHAREABLE)
+    if invalid:
+        raise errors.BadRequest(f'Invalid paths: {invalid}')
+    methods = document.get('methods') or ['GET']
+    if not isinstance(methods, list) or \
+            not all(isinstance(m, str) for m in methods):
+        raise errors.BadRequest('`methods` should be a list')
+    expires = document.get('expires')
+    if expires is None:
+        at = signed_url.utcnow() + signed_url.DEFAULT_LIFETIME
+    else:
+        if not isinstance(expires, str) or expires.strip().isdigit():
+            raise errors.BadRequest(
+                f'`expires` should be date format, for example '
+                f'2016-01-01T00:00:00, not integer value: {expires}')
+        try:
+            at = signed_url.parse_expires(expires)
+        except ValueError:
+            raise errors.BadRequest(
+                f'`expires` is not a date: {expires}') from None
+        if at <= signed_url.utcnow():
+            raise errors.BadRequest('`expires` is lower than the current '
+                                    'time')
+    queue = hrefs.queue(req.params['queue_name'])
+    paths = sorted(f'{queue}/{p}' for p in set(granted))
+    expires_text = at.strftime(signed_url.EXPIRES_FORMAT)
+    project = req.project_id or ''
+    return Result(200, {
+        'paths': paths, 'methods': methods, 'project': project,
+        'expires': expires_text,
+        'signature': signed_url.sign(key, paths, methods, project,
+                                     expires_text)})

@@ -47,6 +47,7 @@ ROUTES = [
                'PATCH': 'queue_update', 'DELETE': 'queue_delete'}),
     Route(_Q + '/stats', {'GET': 'queue_get_stats'}),
     Route(_Q + '/purge', {'POST': 'queue_purge'}),
+    Route(_Q + '/share', {'POST': 'queue_share'}),
     Route(_Q + '/messages', {'GET': _by_ids, 'POST': 'message_post',
                              'DELETE': 'message_delete_many'}),
     Route(_Q + '/messages/{message_id}', {'GET': 'message_get',

@@ -14,6 +14,7 @@ import webob
 
 from zaqar_core.api import errors
 from zaqar_core.api import jsonbody
+from zaqar_core.api import signed_url
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
 from zaqar_core.api.service import Api
@@ -102,6 +103,22 @@ def _read_body(api: Api, name: str, environ: dict) -> tuple[Any, int]:
     return jsonbody.decode(raw), len(raw)
 
 
+def _signed(environ: dict) -> signed_url.Signed | None:
+    """The URL-* headers of a pre-signed request, if it is one."""
+    signature = environ.get('HTTP_URL_SIGNATURE')
+    if signature is None:
+        return None
+
+    def listed(name: str) -> list[str]:
+        return [v.strip() for v in environ.get(name, '').split(',')
+                if v.strip()]
+
+    return signed_url.Signed(signature=signature,
+                             expires=environ.get('HTTP_URL_EXPIRES', ''),
+                             methods=listed('HTTP_URL_METHODS'),
+                             paths=listed('HTTP_URL_PATHS'))
+
+
 def _media_type(environ: dict) -> str:
     """The Content-Type without its parameters, as WebOb gives it."""
     return environ.get('CONTENT_TYPE', '').split(';', 1)[0].strip()
@@ -140,7 +157,8 @@ class RootController:
                                              self.api.conf.admin_mode)
             return render(Result(204, headers={'Allow': ', '.join(methods)}))
         query = _query(req)
-        name, path_params = routes.match(method, req.path_info, query,
+        path = req.path_info
+        name, path_params = routes.match(method, path, query,
                                          self.api.conf.admin_mode)
         body, size = _read_body(self.api, name, environ)
         api_request = Request(
@@ -150,5 +168,6 @@ class RootController:
             params={**query, **path_params},
             body=body, body_size=size,
             content_type=_media_type(environ),
-            context=environ.get('zaqar.context'))
+            context=environ.get('zaqar.context'),
+            signed=_signed(environ), method=method, path=path)
         return render(self.api.call(name, api_request))

@@ -95,8 +95,15 @@ def _zaqar_error(response: webob.Response) -> bool:
         return False
 
 
+# Headers a pre-signed request may carry past Keystone: its project (the
+# signature covers it) and its request id. Identity headers (X-Roles,
+# X-User-Id...) are dropped, as auth_token would drop forged ones.
+_SIGNED_KEEPS = frozenset(('HTTP_X_PROJECT_ID', 'HTTP_X_OPENSTACK_REQUEST_ID'))
+
+
 class RootWithoutAuth:
-    """Sends ``/`` straight to the app, everything else through auth."""
+    """Sends ``/`` and pre-signed requests (``URL-Signature``, checked by
+    the API instead) straight to the app, everything else through auth."""
 
     def __init__(self, app, authenticated) -> None:
         self.app = app
@@ -104,6 +111,12 @@ class RootWithoutAuth:
 
     def __call__(self, environ, start_response):
         if environ.get('PATH_INFO', '') in ('', '/'):
+            return self.app(environ, start_response)
+        if 'HTTP_URL_SIGNATURE' in environ:
+            for name in [k for k in environ if k.startswith('HTTP_X_') and
+                         not k.startswith('HTTP_X_FORWARDED_') and
+                         k not in _SIGNED_KEEPS]:
+                del environ[name]
             return self.app(environ, start_response)
         return self.authenticated(environ, start_response)
 
