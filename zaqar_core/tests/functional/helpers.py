@@ -42,6 +42,18 @@ OPTIONAL_MESSAGE_KEYS = {'checksum'}
 REQUEST_ID_RE = re.compile(
     r'^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
 
+# [keystone_authtoken] of a Keystone that never answers: nothing listens on
+# port 1 (no test server is ever given a privileged port), so every token
+# check fails to connect.
+_DEAD = 'http://127.0.0.1:1'
+UNREACHABLE_KEYSTONE: dict[str, Any] = {
+    'www_authenticate_uri': _DEAD + '/v3', 'auth_url': _DEAD + '/v3',
+    'auth_type': 'password', 'username': 'zaqar', 'password': 'secret',
+    'project_name': 'service', 'user_domain_name': 'Default',
+    'project_domain_name': 'Default', 'http_connect_timeout': 1,
+    'http_request_max_retries': 1,
+}
+
 _UNSET: Any = object()
 # Bodies above this size get a fresh connection afterwards (see request).
 _BIG_BODY = 16 * 1024

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from .helpers import UNREACHABLE_KEYSTONE
 from .helpers import ApiClient
 from .helpers import Server
 from .helpers import assert_error
@@ -34,22 +35,8 @@ def policy_server(make_server, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture
 def keystone_server(make_server) -> Server:
-    # Nothing listens on port 1 (and no test server is ever given a
-    # privileged port): every token check fails to connect.
-    dead = 'http://127.0.0.1:1'
-    return make_server(
-        DEFAULT={'auth_strategy': 'keystone'},
-        keystone_authtoken={
-            'www_authenticate_uri': dead + '/v3',
-            'auth_url': dead + '/v3',
-            'auth_type': 'password',
-            'username': 'zaqar', 'password': 'secret',
-            'project_name': 'service',
-            'user_domain_name': 'Default',
-            'project_domain_name': 'Default',
-            'http_connect_timeout': 1,
-            'http_request_max_retries': 1,
-        })
+    return make_server(DEFAULT={'auth_strategy': 'keystone'},
+                       keystone_authtoken=UNREACHABLE_KEYSTONE)
 
 
 def queue_names(api: ApiClient) -> list[str]:

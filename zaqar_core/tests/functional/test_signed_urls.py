@@ -12,6 +12,7 @@ import uuid
 import pytest
 from zaqarclient.queues import client as zaqar_client
 
+from .helpers import UNREACHABLE_KEYSTONE
 from .helpers import ApiClient
 from .helpers import Server
 from .helpers import assert_error
@@ -174,18 +175,10 @@ def test_signed_requests_skip_keystone_without_gaining_roles(
     policy = tmp_path_factory.getbasetemp() / 'signed-policy.yaml'
     policy.write_text('"messages:get_all": "role:admin"\n')
     # Keystone is unreachable: only a request that never asks it can pass.
-    dead = 'http://127.0.0.1:1'
     server = make_server(
         DEFAULT={'auth_strategy': 'keystone'},
         signed_url={'secret_key': KEY},
-        keystone_authtoken={'www_authenticate_uri': dead + '/v3',
-                            'auth_url': dead + '/v3',
-                            'auth_type': 'password', 'username': 'zaqar',
-                            'password': 'secret', 'project_name': 'service',
-                            'user_domain_name': 'Default',
-                            'project_domain_name': 'Default',
-                            'http_connect_timeout': 1,
-                            'http_request_max_retries': 1},
+        keystone_authtoken=UNREACHABLE_KEYSTONE,
         **{'oslo_policy': {'policy_file': str(policy)}})
     project = uuid.uuid4().hex
     paths = ['/v2/queues/shared/claims', '/v2/queues/shared/messages']
