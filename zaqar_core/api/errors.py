@@ -107,6 +107,7 @@ _STORAGE_TABLE: list[tuple[type[storage_errors.StorageError],
      'A claim was specified, but the message is not currently claimed.'),
     (storage_errors.ClaimDoesNotMatch, BadRequest, _UNABLE,
      'The specified claim does not exist or has expired.'),
+    (storage_errors.SubscriptionAlreadyExists, Conflict, None, None),
     (storage_errors.DoesNotExist, NotFound, None, None),
 ]
 

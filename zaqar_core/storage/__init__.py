@@ -11,9 +11,12 @@ from zaqar_core.storage.base import MessageControllerBase
 from zaqar_core.storage.base import NewMessage
 from zaqar_core.storage.base import QueueControllerBase
 from zaqar_core.storage.base import QueueStats
+from zaqar_core.storage.base import Subscription
+from zaqar_core.storage.base import SubscriptionControllerBase
 
 __all__ = [
     'ClaimControllerBase', 'ClaimInfo', 'ControlDriverBase',
     'DataDriverBase', 'DeadLetter', 'Message', 'MessageControllerBase',
-    'NewMessage', 'QueueControllerBase', 'QueueStats', 'errors',
+    'NewMessage', 'QueueControllerBase', 'QueueStats', 'Subscription',
+    'SubscriptionControllerBase', 'errors',
 ]

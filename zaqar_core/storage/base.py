@@ -5,8 +5,9 @@ Two kinds of driver, loaded through stevedore by
 
 * a **control driver** (``zaqar_core.storage.control``) holds the queue
   catalogue and each queue's metadata;
-* a **data driver** (``zaqar_core.storage.data``) holds messages and claims,
-  keyed by ``(project, queue name)``; it never needs the catalogue.
+* a **data driver** (``zaqar_core.storage.data``) holds messages, claims
+  and subscriptions, keyed by ``(project, queue name)``; it never needs
+  the catalogue.
 
 Controllers take plain values and return plain dicts, so that the API layer
 can serialise them without knowing the driver. Times are seconds since the
@@ -76,6 +77,18 @@ class DeadLetter(TypedDict):
     max_claim_count: int
     queue: str
     ttl: int | None  # new TTL on arrival, or None to keep it
+
+
+class Subscription(TypedDict):
+    """A subscription as controllers return it."""
+
+    id: str
+    source: str  # the queue (or topic) name
+    subscriber: str  # a URI: http(s), mailto, trust+http(s)...
+    ttl: int
+    age: int  # whole seconds since it was created
+    options: dict[str, Any]
+    confirmed: bool
 
 
 class QueueControllerBase(abc.ABC):
@@ -257,6 +270,72 @@ class ClaimControllerBase(abc.ABC):
         """Release a claim; its messages are free at once. Idempotent."""
 
 
+class SubscriptionControllerBase(abc.ABC):
+    """Subscriptions of one data driver.
+
+    A subscription lives ``ttl`` seconds from its creation (or from the
+    update that last set its ``ttl``); expired ones are invisible. One
+    source has at most one live subscription per subscriber: drivers make
+    that hold under concurrent callers. Subscriptions outlive their queue.
+    """
+
+    @abc.abstractmethod
+    def list(self, project: str, source: str, marker: str | None = None,
+             limit: int = 10) -> list[Subscription]:
+        """Live subscriptions of ``source`` with ids after ``marker``, in
+        id order (ids sort as strings)."""
+
+    @abc.abstractmethod
+    def get(self, project: str, source: str,
+            subscription_id: str) -> Subscription:
+        """One live subscription of ``source``.
+
+        Raises:
+            SubscriptionDoesNotExist: unknown, expired, or of another
+                source.
+        """
+
+    @abc.abstractmethod
+    def create(self, project: str, source: str, subscriber: str, ttl: int,
+               options: dict[str, Any]) -> str:
+        """Store a new, unconfirmed subscription; return its id.
+
+        Raises:
+            SubscriptionAlreadyExists: ``source`` has a live subscription
+                for ``subscriber``; the error carries its id.
+        """
+
+    @abc.abstractmethod
+    def update(self, project: str, source: str, subscription_id: str, *,
+               subscriber: str | None = None, ttl: int | None = None,
+               options: dict[str, Any] | None = None) -> None:
+        """Change the fields given; a new ``ttl`` counts from now.
+
+        Raises:
+            SubscriptionDoesNotExist: as for :meth:`get`.
+            SubscriptionAlreadyExists: another live subscription of
+                ``source`` has ``subscriber``.
+        """
+
+    @abc.abstractmethod
+    def confirm(self, project: str, source: str, subscription_id: str,
+                confirmed: bool) -> None:
+        """Set whether the subscriber confirmed.
+
+        Raises:
+            SubscriptionDoesNotExist: as for :meth:`get`.
+        """
+
+    @abc.abstractmethod
+    def delete(self, project: str, source: str,
+               subscription_id: str) -> None:
+        """Delete one subscription of ``source``; a missing one is fine."""
+
+    @abc.abstractmethod
+    def purge(self, project: str, source: str) -> None:
+        """Delete every subscription of ``source``."""
+
+
 class DriverBase(abc.ABC):
     """What every storage driver has."""
 
@@ -322,9 +401,15 @@ class DataDriverBase(DriverBase):
     def claim_controller(self) -> ClaimControllerBase:
         """Claims."""
 
+    @property
+    @abc.abstractmethod
+    def subscription_controller(self) -> SubscriptionControllerBase:
+        """Subscriptions."""
+
     @abc.abstractmethod
     def gc(self) -> int:
-        """Remove expired messages and claims; return how many rows went.
+        """Remove expired messages, claims and subscriptions; return how
+        many went.
 
         Expired data is already invisible; this reclaims its space.
         """

@@ -7,7 +7,9 @@ The families decide the HTTP status in one table
     ├── DoesNotExist                  -> 404
     │   ├── QueueDoesNotExist
     │   ├── MessageDoesNotExist
-    │   └── ClaimDoesNotExist
+    │   ├── ClaimDoesNotExist
+    │   └── SubscriptionDoesNotExist
+    ├── SubscriptionAlreadyExists     -> 409
     ├── NotPermitted
     │   ├── MessageIsClaimed          -> 403 (no or wrong claim id)
     │   ├── MessageNotClaimed         -> 400 (claim id given, not claimed)
@@ -40,6 +42,20 @@ class ClaimDoesNotExist(DoesNotExist):
     def __init__(self, claim_id: str, queue: str) -> None:
         super().__init__(f'Claim {claim_id} does not exist in queue '
                          f'{queue}, or it has expired.')
+
+
+class SubscriptionDoesNotExist(DoesNotExist):
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(f'Subscription {subscription_id} does not exist.')
+
+
+class SubscriptionAlreadyExists(StorageError):
+    """The source already has a live subscription for this subscriber."""
+
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__('Such subscription already exists. Subscriptions '
+                         'are unique by project + queue + subscriber URI.')
+        self.subscription_id = subscription_id
 
 
 class NotPermitted(StorageError):

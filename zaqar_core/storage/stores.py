@@ -8,7 +8,7 @@ from zaqar_core.storage import base
 @dataclasses.dataclass
 class Stores:
     """The control driver (queue catalogue) and the data driver (messages,
-    claims), with their controllers at hand."""
+    claims, subscriptions), with their controllers at hand."""
 
     control: base.ControlDriverBase
     data: base.DataDriverBase
@@ -24,6 +24,10 @@ class Stores:
     @property
     def claims(self) -> base.ClaimControllerBase:
         return self.data.claim_controller
+
+    @property
+    def subscriptions(self) -> base.SubscriptionControllerBase:
+        return self.data.subscription_controller
 
     def close(self) -> None:
         self.data.close()

@@ -15,11 +15,12 @@ from zaqar_plugins.storage.redis import messages
 from zaqar_plugins.storage.redis import queues
 from zaqar_plugins.storage.redis import records
 from zaqar_plugins.storage.redis import scripts
+from zaqar_plugins.storage.redis import subscriptions
 
 LOG = log.getLogger(__name__)
 
-# Expired messages (and claims) removed per script call: keeps each call
-# short, since Redis runs one script at a time.
+# Expired messages (and claims, and subscriptions) removed per script
+# call: keeps each call short, since Redis runs one script at a time.
 GC_BATCH = 1000
 
 
@@ -62,6 +63,8 @@ class DataDriver(_RedisDriver, base.DataDriverBase):
         super().__init__(conf)
         self._messages = messages.MessageController(self.client)
         self._claims = claims.ClaimController(self.client)
+        self._subscriptions = subscriptions.SubscriptionController(
+            self.client)
         self._scripts = scripts.Scripts(self.client)
 
     @property
@@ -72,29 +75,46 @@ class DataDriver(_RedisDriver, base.DataDriverBase):
     def claim_controller(self) -> claims.ClaimController:
         return self._claims
 
-    def _queues_with_data(self) -> set[str]:
+    @property
+    def subscription_controller(self) -> subscriptions.SubscriptionController:
+        return self._subscriptions
+
+    def _prefixes_with_data(self) -> tuple[set[str], set[str]]:
+        """Prefixes of the queues holding messages or claims, and of the
+        sources holding subscriptions."""
         # SCAN walks the key space (on every master of a cluster) off the
         # request path; it sees a few keys per queue, not per message.
-        found = set()
+        queues, sources = set(), set()
         with scripts.translated():
             for pattern in keys.GC_PATTERNS:
                 for key in self.client.scan_iter(match=pattern, count=1000):
                     prefix = keys.queue_prefix_of(key)
                     if prefix is not None:
-                        found.add(prefix)
-        return found
+                        queues.add(prefix)
+                    prefix = keys.source_prefix_of(key)
+                    if prefix is not None:
+                        sources.add(prefix)
+        return queues, sources
+
+    def _collect(self, script: str, script_keys: list[str]) -> int:
+        """Run a GC script over one queue or source until it finds less
+        than a batch; how many it removed."""
+        removed = 0
+        while True:
+            count = self._scripts.run(script, script_keys,
+                                      [repr(records.now()), GC_BATCH])
+            removed += count
+            if count < GC_BATCH:
+                return removed
 
     def gc(self) -> int:
-        removed = 0
-        for prefix in self._queues_with_data():
-            while True:
-                count = self._scripts.run(
-                    'gc', keys.queue_keys(prefix),
-                    [repr(records.now()), GC_BATCH])
-                removed += count
-                if count < GC_BATCH:
-                    break
+        queues, sources = self._prefixes_with_data()
+        removed = sum(self._collect('gc', keys.queue_keys(prefix))
+                      for prefix in queues)
+        removed += sum(
+            self._collect('subscription_gc', keys.subscription_keys(prefix))
+            for prefix in sources)
         if removed:
-            LOG.debug('Garbage collection removed %d messages and claims',
-                      removed)
+            LOG.debug('Garbage collection removed %d messages, claims and '
+                      'subscriptions', removed)
         return removed

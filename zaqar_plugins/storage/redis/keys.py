@@ -24,10 +24,30 @@ cexp      zset   claim id by expiry time
 cmsg      zset   "<claim id>:<message id>", for a claim's messages
 ========  =====  ==========================================================
 
+Per source of subscriptions (a queue or topic name; same prefix as a
+queue of that name, other suffixes, so that subscriptions outlive the
+queue's data):
+
+===========  =====  =======================================================
+suffix       type   holds
+===========  =====  =======================================================
+subs         hash   id -> record (see :mod:`.subscriptions`)
+subids       zset   every subscription id, score 0 (paging by id, lex)
+subexp       zset   id by expiry time
+subscribers  hash   subscriber URI -> id of the subscription holding it
+===========  =====  =======================================================
+
 Per project: ``seq`` (the message id counter, shared by the project's
 queues so that a message keeps its id when it moves to a dead-letter
 queue), ``queues`` (zset of queue names, for paging by name) and
 ``qmeta`` (hash name -> metadata JSON).
+
+The project may hold any character (``:``, ``}``, the ``\\x1f`` of topic
+projects...): a ``}`` in it only shortens the hash tag, which stays the
+same for all of the project's keys. Keys are only split at their last
+two colons (queue and source names hold none, suffixes are fixed), so a
+key names one queue or source, and each GC pattern matches one kind of
+key.
 """
 
 from __future__ import annotations
@@ -38,8 +58,13 @@ PREFIX = 'z:'
 QUEUE_KEYS = ('msgs', 'all', 'exp', 'avail', 'delayed', 'claimed', 'cid',
               'count', 'claims', 'cexp', 'cmsg')
 
-#: SCAN patterns that find every queue holding data (for the GC).
-GC_PATTERNS = (f'{PREFIX}*:exp', f'{PREFIX}*:cexp')
+#: Suffixes of a source's subscription keys, in the order scripts
+#: receive them.
+SUBSCRIPTION_KEYS = ('subs', 'subids', 'subexp', 'subscribers')
+
+#: SCAN patterns that find every queue holding data and every source
+#: holding subscriptions (for the GC). ``*:exp`` cannot match ``:subexp``.
+GC_PATTERNS = (f'{PREFIX}*:exp', f'{PREFIX}*:cexp', f'{PREFIX}*:subexp')
 
 
 def project_prefix(project: str) -> str:
@@ -53,6 +78,12 @@ def queue_prefix(project: str, queue: str) -> str:
 def queue_keys(prefix: str) -> list[str]:
     """The keys of the queue at ``prefix``, in QUEUE_KEYS order."""
     return [f'{prefix}:{suffix}' for suffix in QUEUE_KEYS]
+
+
+def subscription_keys(prefix: str) -> list[str]:
+    """The subscription keys of the source at ``prefix`` (a queue
+    prefix), in SUBSCRIPTION_KEYS order."""
+    return [f'{prefix}:{suffix}' for suffix in SUBSCRIPTION_KEYS]
 
 
 def seq_key(project_prefix_: str) -> str:
@@ -73,6 +104,15 @@ def queue_prefix_of(key: str) -> str | None:
             # z:{p:<project>}:<queue>; the queue part holds no ":".
             return prefix if '}:' in prefix else None
     return None
+
+
+def source_prefix_of(key: str) -> str | None:
+    """The source prefix of a key found by a GC pattern, or None."""
+    suffix = ':subexp'
+    if not key.endswith(suffix):
+        return None
+    prefix = key[:-len(suffix)]
+    return prefix if '}:' in prefix else None
 
 
 def project_of_queue_prefix(prefix: str) -> str:

@@ -18,8 +18,9 @@ import redis
 from zaqar_core.storage import errors
 from zaqar_plugins.storage.redis import connection
 
-# Scripts over the catalogue keys; the rest work on queue keys and start
-# with common.lua's helpers.
+# Scripts over the catalogue keys; subscription_* scripts work on a
+# source's subscription keys and start with subscription_common.lua's
+# helpers; the rest work on queue keys and start with common.lua's.
 _CATALOGUE = {'queue_create', 'queue_set_metadata', 'queue_delete',
               'queue_list'}
 
@@ -30,7 +31,9 @@ def source(name: str) -> str:
     text = (folder / f'{name}.lua').read_text()
     if name in _CATALOGUE:
         return text
-    return (folder / 'common.lua').read_text() + '\n' + text
+    helpers = 'subscription_common' if name.startswith('subscription_') \
+        else 'common'
+    return (folder / f'{helpers}.lua').read_text() + '\n' + text
 
 
 @contextlib.contextmanager

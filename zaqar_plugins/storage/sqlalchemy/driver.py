@@ -15,6 +15,7 @@ from zaqar_plugins.storage.sqlalchemy import messages
 from zaqar_plugins.storage.sqlalchemy import migration
 from zaqar_plugins.storage.sqlalchemy import queues
 from zaqar_plugins.storage.sqlalchemy import rows
+from zaqar_plugins.storage.sqlalchemy import subscriptions
 from zaqar_plugins.storage.sqlalchemy import tables
 
 LOG = log.getLogger(__name__)
@@ -94,6 +95,8 @@ class DataDriver(_SQLDriver, base.DataDriverBase):
         super().__init__(conf)
         self._messages = messages.MessageController(self.engine)
         self._claims = claims.ClaimController(self.engine)
+        self._subscriptions = subscriptions.SubscriptionController(
+            self.engine)
 
     @property
     def message_controller(self) -> messages.MessageController:
@@ -103,9 +106,15 @@ class DataDriver(_SQLDriver, base.DataDriverBase):
     def claim_controller(self) -> claims.ClaimController:
         return self._claims
 
+    @property
+    def subscription_controller(
+            self) -> subscriptions.SubscriptionController:
+        return self._subscriptions
+
     def gc(self) -> int:
         removed = 0
-        for table in (tables.messages, tables.claims):
+        for table in (tables.messages, tables.claims,
+                      tables.subscriptions):
             while True:
                 at = rows.now()
                 doomed = sa.select(table.c.id).where(

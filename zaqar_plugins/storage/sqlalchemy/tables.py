@@ -17,10 +17,14 @@ def Name(length: int) -> sa.types.TypeEngine:
     return sa.String(length).with_variant(
         mysql.VARCHAR(length, collation='utf8mb4_bin'), 'mysql')
 
+# Project ids reach 256 characters; topics live under the project id plus
+# a short suffix (see zaqar_core.api.v2.topics).
+PROJECT_LENGTH = 320
+
 queues = sa.Table(
     'queues', metadata,
     sa.Column('id', sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column('project', Name(256), nullable=False),
+    sa.Column('project', Name(PROJECT_LENGTH), nullable=False),
     sa.Column('name', Name(64), nullable=False),
     sa.Column('metadata', LongText, nullable=False),
     sa.UniqueConstraint('project', 'name', name='uq_queues_project_name'),
@@ -57,7 +61,7 @@ messages = sa.Table(
     # grows (AUTOINCREMENT on SQLite, so deleted ids are never reused).
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer, 'sqlite'),
               primary_key=True, autoincrement=True),
-    sa.Column('project', Name(256), nullable=False),
+    sa.Column('project', Name(PROJECT_LENGTH), nullable=False),
     sa.Column('queue', Name(64), nullable=False),
     sa.Column('body', LongText, nullable=False),
     sa.Column('ttl', sa.Integer, nullable=False),
@@ -83,11 +87,31 @@ sa.Index('ix_messages_queue_id', messages.c.project, messages.c.queue, FIFO)
 claims = sa.Table(
     'claims', metadata,
     sa.Column('id', sa.String(32), primary_key=True),
-    sa.Column('project', Name(256), nullable=False),
+    sa.Column('project', Name(PROJECT_LENGTH), nullable=False),
     sa.Column('queue', Name(64), nullable=False),
     sa.Column('ttl', sa.Integer, nullable=False),
     sa.Column('grace', sa.Integer, nullable=False),
     sa.Column('created', sa.Double, nullable=False),
     sa.Column('expires', sa.Double, nullable=False),
     sa.Index('ix_claims_expires', 'expires'),
+)
+
+subscriptions = sa.Table(
+    'subscriptions', metadata,
+    sa.Column('id', sa.String(32), primary_key=True),
+    sa.Column('project', Name(PROJECT_LENGTH), nullable=False),
+    sa.Column('source', Name(64), nullable=False),
+    sa.Column('subscriber', sa.Text, nullable=False),
+    # SHA-256 of the subscriber: URIs may be longer than an index allows,
+    # and one live subscription per subscriber is a unique constraint.
+    sa.Column('subscriber_key', sa.String(64), nullable=False),
+    sa.Column('options', LongText, nullable=False),
+    sa.Column('ttl', sa.Integer, nullable=False),
+    sa.Column('created', sa.Double, nullable=False),
+    sa.Column('expires', sa.Double, nullable=False),
+    sa.Column('confirmed', sa.Boolean, nullable=False),
+    sa.UniqueConstraint('project', 'source', 'subscriber_key',
+                        name='uq_subscriptions_subscriber'),
+    sa.Index('ix_subscriptions_source', 'project', 'source', 'id'),
+    sa.Index('ix_subscriptions_expires', 'expires'),
 )

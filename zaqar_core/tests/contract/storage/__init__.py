@@ -42,6 +42,9 @@ from zaqar_core.tests.contract.storage.messages import (
     MessageControllerContract,
 )
 from zaqar_core.tests.contract.storage.queues import QueueControllerContract
+from zaqar_core.tests.contract.storage.subscriptions import (
+    SubscriptionControllerContract,
+)
 
 __all__ = [
     'CLIENT',
@@ -61,6 +64,7 @@ __all__ = [
     'PROJECT',
     'QUEUE',
     'QueueControllerContract',
+    'SubscriptionControllerContract',
     'UNKNOWN_CLAIM_IDS',
     'claim',
     'claim_and_release',

@@ -36,6 +36,10 @@ class TestConcurrency(contract.ConcurrencyContract):
     pass
 
 
+class TestSubscriptionController(contract.SubscriptionControllerContract):
+    pass
+
+
 def test_is_alive(stores: Stores) -> None:
     assert stores.data.is_alive()
     assert stores.control.is_alive()

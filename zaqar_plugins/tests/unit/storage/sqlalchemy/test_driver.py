@@ -37,6 +37,10 @@ class TestConcurrency(contract.ConcurrencyContract):
     pass
 
 
+class TestSubscriptionController(contract.SubscriptionControllerContract):
+    pass
+
+
 def test_gc_works_in_batches(stores: Stores, clock: contract.FrozenClock,
                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(driver, 'GC_BATCH', 10)

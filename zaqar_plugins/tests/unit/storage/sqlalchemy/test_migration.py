@@ -10,6 +10,8 @@ from alembic import migration as alembic_migration
 from zaqar_core.storage.stores import Stores
 from zaqar_plugins.storage.sqlalchemy import tables
 
+from .databases import make_stores
+
 
 def differences(stores: Stores, metadata: sa.MetaData) -> list:
     with stores.data.engine.connect() as conn:
@@ -36,3 +38,33 @@ def test_upgrade_at_head_changes_nothing(stores: Stores) -> None:
     stores.data.upgrade()
     assert stores.data.schema_version() == stores.data.schema_head()
     assert differences(stores, tables.metadata) == []
+
+
+def test_upgrading_a_filled_0001_schema_keeps_data_and_ids(
+        backend: str, databases) -> None:
+    """0002 widens the project columns (SQLite copies its tables for it):
+    rows survive, and a deleted message's id is never handed out again."""
+    database = databases.create(backend)
+    stores = make_stores(database.uri)
+    try:
+        stores.data.upgrade('0001')
+        with stores.data.engine.begin() as conn:
+            conn.execute(tables.queues.insert().values(
+                project='p', name='q', metadata='{"a": 1}'))
+        ids = stores.messages.post('p', 'q', [
+            {'body': n, 'ttl': 600, 'delay': 0} for n in range(3)],
+            'client')
+        stores.messages.delete('p', 'q', ids[-1])
+        stores.data.upgrade()
+        assert stores.data.schema_version() == stores.data.schema_head()
+        assert stores.queues.get_metadata('p', 'q') == {'a': 1}
+        found, _ = stores.messages.list('p', 'q', echo=True)
+        assert [m['body'] for m in found] == [0, 1]
+        (new_id,) = stores.messages.post(
+            'p', 'q', [{'body': 3, 'ttl': 600, 'delay': 0}], 'client')
+        assert int(new_id) > int(ids[-1])
+        long_project = 'p' * 256 + '\x1ftopics'
+        assert stores.queues.create(long_project, 'q')
+    finally:
+        stores.close()
+        database.drop()
