@@ -7,6 +7,7 @@ from oslo_config import cfg
 
 from zaqar_core.api import errors
 from zaqar_core.api import validation
+from zaqar_core.notification import retry
 
 PATCH_MEDIA_TYPE = 'application/openstack-messaging-v2.0-json-patch'
 
@@ -25,10 +26,20 @@ def defaults(conf: cfg.ConfigOpts) -> dict[str, Any]:
     }
 
 
-def with_defaults(conf: cfg.ConfigOpts, metadata: dict) -> dict:
-    """``metadata`` with every unset (falsy) reserved key at its default."""
+# The reserved keys a topic shows: topics have no claims, so no
+# dead-letter keys; their bodies are not encrypted.
+_TOPIC_KEYS = ('_max_messages_post_size', '_default_message_ttl',
+               '_default_message_delay')
+
+
+def with_defaults(conf: cfg.ConfigOpts, metadata: dict,
+                  kind: str = 'queues') -> dict:
+    """``metadata`` with every unset (falsy) reserved key at its default
+    (of a queue, or of a topic with ``kind='topics'``)."""
     shown = dict(metadata)
     for key, value in defaults(conf).items():
+        if kind == 'topics' and key not in _TOPIC_KEYS:
+            continue
         if not shown.get(key):
             shown[key] = value
     return shown
@@ -84,6 +95,11 @@ def validate(conf: cfg.ConfigOpts, metadata: Any) -> None:
         if not isinstance(dead_letter, str):
             raise errors.BadRequest('_dead_letter_queue must be a string.')
         validation.check_queue_name(dead_letter)
+    if retry.KEY in metadata:
+        try:
+            retry.validate(metadata[retry.KEY])
+        except ValueError as exc:
+            raise errors.BadRequest(str(exc)) from None
 
 
 def _pointer_key(path: Any) -> str:
