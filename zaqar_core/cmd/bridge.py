@@ -1,0 +1,68 @@
+"""``zaqar-bridge``: post OpenStack notifications into project queues.
+
+Runs until SIGTERM or SIGINT, then finishes the notifications in hand.
+Run as many as needed: bridges with the same ``[bridge] pool`` share the
+work.
+"""
+
+import signal
+import sys
+import threading
+
+import oslo_messaging
+from oslo_log import log
+
+from zaqar_core import bootstrap
+from zaqar_core.bridge import rules
+from zaqar_core.bridge import service
+from zaqar_core.cmd import common
+from zaqar_core.storage import errors as storage_errors
+
+LOG = log.getLogger(__name__)
+
+_SETUP_ERRORS = (bootstrap.BootstrapError, storage_errors.StorageError,
+                 rules.ConfigError, oslo_messaging.MessagingException)
+
+
+def main(argv: list[str] | None = None) -> int:
+    conf = common.parse_config(argv)
+    try:
+        # Before touching any store: a typo should cost nothing.
+        rules.check_template(conf.bridge.queue_name)
+        service.check_ttl(conf)
+        bootstrap.resolve_sqlite_default(conf)
+        bootstrap.upgrade_embedded_stores(conf)
+        bridge = service.Bridge(conf)
+    except _SETUP_ERRORS as exc:
+        print(f'zaqar-bridge: {exc}', file=sys.stderr)
+        return 1
+    stopping = threading.Event()
+    consuming = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        if not consuming.is_set():
+            # Still connecting to the bus (which retries forever):
+            # nothing in hand to finish.
+            raise SystemExit(0)
+        # Only flag it: stopping the listener from a signal handler
+        # could deadlock on locks the interrupted code holds.
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        bridge.start()
+    except SystemExit:
+        bridge.close()
+        raise
+    consuming.set()
+    while not stopping.wait(1.0):
+        pass
+    LOG.info('zaqar-bridge stopping')
+    bridge.stop()
+    LOG.info('zaqar-bridge stopped')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
