@@ -11,6 +11,8 @@ from stevedore import extension
 from zaqar_core import policy
 from zaqar_core.api.service import Api
 from zaqar_core.conf import sqlalchemy_stores
+from zaqar_core.notification.base import NotifierBase
+from zaqar_core.notification.events import Emitter
 from zaqar_core.storage.stores import Stores
 from zaqar_core.transport.base import DriverBase as TransportBase
 
@@ -19,6 +21,7 @@ LOG = log.getLogger(__name__)
 DATA_NAMESPACE = 'zaqar_core.storage.data'
 CONTROL_NAMESPACE = 'zaqar_core.storage.control'
 TRANSPORT_NAMESPACE = 'zaqar_core.transport'
+NOTIFIER_NAMESPACE = 'zaqar_core.notifiers'
 
 SQLITE_FILE = 'zaqar.sqlite'
 
@@ -97,9 +100,25 @@ def load_stores(conf: cfg.ConfigOpts) -> Stores:
     return Stores(control=control, data=data)
 
 
+def load_notifiers(conf: cfg.ConfigOpts) -> dict[str, NotifierBase]:
+    """Every installed notifier plugin, by the URI scheme it serves.
+
+    A plugin that cannot load (a missing library, say) is logged and left
+    out: subscribing with its scheme then gives a 400.
+    """
+    def skip(manager, entrypoint, exc) -> None:
+        LOG.error('Notifier %s is not available: %s', entrypoint.name, exc)
+
+    manager = extension.ExtensionManager(
+        NOTIFIER_NAMESPACE, invoke_on_load=True, invoke_args=(conf,),
+        on_load_failure_callback=skip)
+    return {ext.name: ext.obj for ext in manager}
+
+
 def make_api(conf: cfg.ConfigOpts) -> Api:
-    """The API service over freshly loaded stores."""
-    return Api(conf, load_stores(conf), policy.make_enforcer(conf))
+    """The API service over freshly loaded stores and notifiers."""
+    return Api(conf, load_stores(conf), policy.make_enforcer(conf),
+               load_notifiers(conf), Emitter(conf))
 
 
 def load_transport(conf: cfg.ConfigOpts,

@@ -23,6 +23,11 @@ class Request:
         context: the oslo.context request context, for policy.
         signed: the URL-* headers, when the request claims a pre-signed
             URL; ``method`` and ``path`` are then checked against them.
+        kind: ``queues``, or ``topics`` for the topic resources (which
+            run the queue actions on the project's topic scope).
+        tenant: the project as the client named it; set by the API
+            service, which points ``project_id`` at the topic scope for
+            topic actions.
     """
 
     project_id: str | None
@@ -35,6 +40,8 @@ class Request:
     signed: Signed | None = None
     method: str = ''
     path: str = ''
+    kind: str = 'queues'
+    tenant: str | None = None
 
 
 @dataclasses.dataclass

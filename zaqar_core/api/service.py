@@ -5,7 +5,9 @@ hooks and responders: Client-ID, project, queue name, policy; then runs
 the action and turns storage errors into API errors.
 """
 
+import urllib.parse
 import uuid
+from collections.abc import Mapping
 
 from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
@@ -18,6 +20,10 @@ from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
 from zaqar_core.api.v2 import actions  # noqa: F401 (registers actions)
 from zaqar_core.api.v2 import registry
+from zaqar_core.api.v2 import topics
+from zaqar_core.notification.base import NotifierBase
+from zaqar_core.notification.events import Emitter
+from zaqar_core.notification.outbox import Outbox
 from zaqar_core.storage import errors as storage_errors
 from zaqar_core.storage.stores import Stores
 
@@ -29,13 +35,24 @@ class Api:
         conf: the registered configuration.
         stores: the storage drivers.
         enforcer: the policy enforcer.
+        notifiers: notifier plugins by subscriber URI scheme.
+        events: emits each change onto the OpenStack notification bus.
     """
 
     def __init__(self, conf: cfg.ConfigOpts, stores: Stores,
-                 enforcer: oslo_policy.Enforcer) -> None:
+                 enforcer: oslo_policy.Enforcer,
+                 notifiers: Mapping[str, NotifierBase] | None = None,
+                 events: Emitter | None = None) -> None:
         self.conf = conf
         self.stores = stores
         self.enforcer = enforcer
+        self.notifiers = dict(notifiers or {})
+        self.outbox = Outbox(conf, stores)
+        self.events = events
+
+    def notifier_for(self, subscriber: str) -> NotifierBase | None:
+        """The notifier that serves ``subscriber``'s URI scheme."""
+        return self.notifiers.get(urllib.parse.urlsplit(subscriber).scheme)
 
     def call(self, name: str, req: Request) -> Result:
         """Run the action ``name``.
@@ -59,10 +76,17 @@ class Api:
             if action.rule:
                 policy.authorize(self.enforcer, action.rule, req.context,
                                  req.project_id)
+            req.tenant = req.project_id
+            if action.kind == topics.KIND:
+                req.kind = topics.KIND
+                req.project_id = topics.scope(req.project_id)
         try:
-            return action.handler(self, req)
+            result = action.handler(self, req)
         except storage_errors.StorageError as exc:
             raise errors.from_storage(exc) from exc
+        if self.events is not None:
+            self.events.emit(name, req, result)
+        return result
 
     def check_body_size(self, name: str, size: int) -> None:
         """Refuse a body too large for action ``name``, before reading it.

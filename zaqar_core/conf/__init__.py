@@ -8,24 +8,30 @@ Group and option names are upstream Zaqar's, so its config files work.
 
 from oslo_config import cfg
 
+from zaqar_core.conf import bridge
 from zaqar_core.conf import default
 from zaqar_core.conf import drivers
 from zaqar_core.conf import drivers_transport_wsgi
+from zaqar_core.conf import notification
 from zaqar_core.conf import redis_stores
 from zaqar_core.conf import signed_url
 from zaqar_core.conf import sqlalchemy_stores
 from zaqar_core.conf import storage
 from zaqar_core.conf import transport
+from zaqar_core.conf import trustee
 
 MODULES = (
+    bridge,
     default,
     drivers,
     drivers_transport_wsgi,
+    notification,
     redis_stores,
     signed_url,
     sqlalchemy_stores,
     storage,
     transport,
+    trustee,
 )
 
 

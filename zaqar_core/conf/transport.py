@@ -69,9 +69,21 @@ OPTS = [
                      'messages in bulk.'),
     cfg.StrOpt('message_encryption_algorithms', default='AES256',
                choices=('AES256', 'RSA'),
-               help='Algorithm for queues with _enable_encrypt_messages.'),
+               help='Algorithm for queues with _enable_encrypt_messages. '
+                    'AES256 stores bodies encrypted with AES-256-GCM. RSA '
+                    'is accepted so that upstream config files load, but '
+                    'is not implemented: with it, posts to queues with '
+                    '_enable_encrypt_messages are refused (503, error '
+                    'logged) rather than stored in plaintext. Reads '
+                    'decrypt stored bodies whatever this says.'),
     cfg.StrOpt('message_encryption_key', default='AES256', secret=True,
-               help='Key for queues with _enable_encrypt_messages.'),
+               help='Key for queues with _enable_encrypt_messages: any '
+                    'string; its SHA-256 is the AES key. The default is '
+                    'public, so set your own. Reads decrypt with it '
+                    'whatever the queue metadata says now; bodies stored '
+                    'under another key are shown as stored (warning '
+                    'logged). Empty turns encryption off: such queues '
+                    'then store plaintext.'),
 ]
 
 

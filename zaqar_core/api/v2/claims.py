@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING
 from typing import Any
 
+from zaqar_core.api import encryption
 from zaqar_core.api import errors
 from zaqar_core.api import validation
 from zaqar_core.api.request import Request
@@ -78,8 +79,10 @@ def claim_create(api: 'Api', req: Request) -> Result:
         api.stores.queues.create(req.project_id, dead_letter['queue'])
     if claim_id is None:
         return Result(204)
+    reveal = encryption.opener(api.conf, req.project_id)
     return Result(
-        201, {'messages': [hrefs.render_message(name, m) for m in claimed]},
+        201, {'messages': [hrefs.render_message(name, m, reveal)
+                           for m in claimed]},
         {'Location': hrefs.claim(name, claim_id)})
 
 
@@ -88,9 +91,10 @@ def claim_get(api: 'Api', req: Request) -> Result:
     name = req.params['queue_name']
     info, held = api.stores.claims.get(req.project_id, name,
                                        req.params['claim_id'])
+    reveal = encryption.opener(api.conf, req.project_id)
     return Result(200, {
         'age': info['age'], 'ttl': info['ttl'],
-        'messages': [hrefs.render_message(name, m) for m in held],
+        'messages': [hrefs.render_message(name, m, reveal) for m in held],
         'href': hrefs.claim(name, info['id'])})
 
 

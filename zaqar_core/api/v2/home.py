@@ -20,6 +20,7 @@ def _entry(template: str, variables: dict[str, str], allow: list[str],
 _QUEUE = {'queue_name': 'param/queue_name'}
 _MESSAGE = dict(_QUEUE, message_id='param/message_id')
 _CLAIM = dict(_QUEUE, claim_id='param/claim_id')
+_SUBSCRIPTION = dict(_QUEUE, subscription_id='param/subscription_id')
 _Q = '/v2/queues/{queue_name}'
 
 
@@ -57,6 +58,17 @@ def document(admin_mode: bool) -> dict[str, Any]:
                               True),
         'delete_claim': _entry(_Q + '/claims/{claim_id}', _CLAIM,
                                ['DELETE']),
+        'subscriptions_get': _entry(
+            _Q + '/subscriptions{?marker,limit}',
+            dict(_QUEUE, marker='param/marker',
+                 limit='param/subscription_limit'), ['GET']),
+        'subscriptions_post': _entry(_Q + '/subscriptions', _QUEUE,
+                                     ['POST'], True),
+        'subscription': _entry(_Q + '/subscriptions/{subscription_id}',
+                               _SUBSCRIPTION, ['GET', 'DELETE']),
+        'subscription_patch': _entry(
+            _Q + '/subscriptions/{subscription_id}', _SUBSCRIPTION,
+            ['PATCH'], True),
         'ping': _entry('/v2/ping', {}, ['GET']),
     }
     if admin_mode:

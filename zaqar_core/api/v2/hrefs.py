@@ -2,6 +2,7 @@
 
 import datetime
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 from zaqar_core.storage import base
@@ -9,22 +10,30 @@ from zaqar_core.storage import base
 PREFIX = '/v2'
 
 
-def queue(name: str) -> str:
-    return f'{PREFIX}/queues/{name}'
+# ``kind`` is the collection: ``queues``, or ``topics`` for a topic.
 
 
-def messages(name: str) -> str:
-    return f'{queue(name)}/messages'
+def queue(name: str, kind: str = 'queues') -> str:
+    return f'{PREFIX}/{kind}/{name}'
 
 
-def message(name: str, message_id: str, claim_id: str | None = None) -> str:
-    href = f'{messages(name)}/{message_id}'
+def messages(name: str, kind: str = 'queues') -> str:
+    return f'{queue(name, kind)}/messages'
+
+
+def message(name: str, message_id: str, claim_id: str | None = None,
+            kind: str = 'queues') -> str:
+    href = f'{messages(name, kind)}/{message_id}'
     # python-zaqarclient reads the claim id as the last query value.
     return f'{href}?claim_id={claim_id}' if claim_id else href
 
 
 def claim(name: str, claim_id: str) -> str:
     return f'{queue(name)}/claims/{claim_id}'
+
+
+def subscriptions(name: str, kind: str = 'queues') -> str:
+    return f'{queue(name, kind)}/subscriptions'
 
 
 def next_link(path: str, params: dict[str, Any], marker: str,
@@ -38,20 +47,26 @@ def next_link(path: str, params: dict[str, Any], marker: str,
              'href': f'{path}?{urllib.parse.urlencode(query, doseq=True)}'}]
 
 
-def render_message(queue_name: str, msg: base.Message) -> dict[str, Any]:
-    """A message as GET, list and claim responses show it."""
+def render_message(queue_name: str, msg: base.Message,
+                   reveal: Callable[[Any], Any],
+                   kind: str = 'queues') -> dict[str, Any]:
+    """A message as GET, list and claim responses show it; ``reveal``
+    turns the stored body into the one to show (see
+    :func:`zaqar_core.api.encryption.opener`)."""
     shown = {'id': msg['id'],
-             'href': message(queue_name, msg['id'], msg['claim_id']),
-             'ttl': msg['ttl'], 'age': msg['age'], 'body': msg['body']}
+             'href': message(queue_name, msg['id'], msg['claim_id'], kind),
+             'ttl': msg['ttl'], 'age': msg['age'],
+             'body': reveal(msg['body'])}
     if 'checksum' in msg:
         shown['checksum'] = msg['checksum']
     return shown
 
 
-def render_popped(msg: base.Message) -> dict[str, Any]:
+def render_popped(msg: base.Message,
+                  reveal: Callable[[Any], Any]) -> dict[str, Any]:
     """A message as a pop returns it (storage form, no href)."""
     shown = {'id': msg['id'], 'age': msg['age'], 'ttl': msg['ttl'],
-             'body': msg['body'], 'claim_id': msg['claim_id'],
+             'body': reveal(msg['body']), 'claim_id': msg['claim_id'],
              'claim_count': msg['claim_count']}
     if 'checksum' in msg:
         shown['checksum'] = msg['checksum']

@@ -5,6 +5,7 @@ import json
 from typing import TYPE_CHECKING
 from typing import Any
 
+from zaqar_core.api import encryption
 from zaqar_core.api import errors
 from zaqar_core.api import validation
 from zaqar_core.api.request import Request
@@ -97,14 +98,18 @@ def message_post(api: 'Api', req: Request) -> Result:
     delay = meta.get('_default_message_delay') or None
     messages = [_new_message(api, doc, default_ttl, delay)
                 for doc in documents]
+    # Sealed copies if the queue encrypts; ``messages`` stays plaintext.
+    stored = encryption.seal(api.conf, req.project_id, meta, messages)
     if not exists:
         # Queues are lazy; unlike upstream, bad input creates none.
         api.stores.queues.create(req.project_id, name)
-    ids = api.stores.messages.post(req.project_id, name, messages,
+    ids = api.stores.messages.post(req.project_id, name, stored,
                                    req.client_id)
-    resources = [hrefs.message(name, i) for i in ids]
+    api.outbox.notify_posted(req.project_id, name, req.kind, meta,
+                             messages)
+    resources = [hrefs.message(name, i, kind=req.kind) for i in ids]
     return Result(201, {'resources': resources},
-                  {'Location': f'{hrefs.messages(name)}?ids='
+                  {'Location': f'{hrefs.messages(name, req.kind)}?ids='
                                f'{",".join(ids)}'})
 
 
@@ -136,10 +141,13 @@ def message_list(api: 'Api', req: Request) -> Result:
     found, next_marker = api.stores.messages.list(
         req.project_id, name, marker, limit, echo, req.client_id,
         include_claimed, include_delayed)
-    body = {'messages': [hrefs.render_message(name, m) for m in found],
+    reveal = encryption.opener(api.conf, req.project_id)
+    body = {'messages': [hrefs.render_message(name, m, reveal, req.kind)
+                         for m in found],
             'links': []}
     if next_marker is not None:
-        body['links'] = hrefs.next_link(hrefs.messages(name), req.params,
+        body['links'] = hrefs.next_link(hrefs.messages(name, req.kind),
+                                        req.params,
                                         next_marker, **forced)
     return Result(200, body)
 
@@ -151,8 +159,9 @@ def message_get_many(api: 'Api', req: Request) -> Result:
     found = api.stores.messages.bulk_get(req.project_id, name, ids)
     if not found:
         raise errors.NotFound('No messages with the given ids were found.')
-    return Result(200, {'messages': [hrefs.render_message(name, m)
-                                     for m in found]})
+    reveal = encryption.opener(api.conf, req.project_id)
+    return Result(200, {'messages': [
+        hrefs.render_message(name, m, reveal, req.kind) for m in found]})
 
 
 @action('message_delete_many', 'messages:delete_all')
@@ -172,7 +181,8 @@ def message_delete_many(api: 'Api', req: Request) -> Result:
             f'Pop value must be at least 1 and may not be greater than '
             f'{limits.max_messages_per_claim_or_pop}.')
         popped = api.stores.messages.pop(req.project_id, name, pop)
-        return Result(200, {'messages': [hrefs.render_popped(m)
+        reveal = encryption.opener(api.conf, req.project_id)
+        return Result(200, {'messages': [hrefs.render_popped(m, reveal)
                                          for m in popped]})
     claim_ids = None
     if limits.message_delete_with_claim_id:
@@ -190,7 +200,9 @@ def message_get(api: 'Api', req: Request) -> Result:
     name = req.params['queue_name']
     found = api.stores.messages.get(req.project_id, name,
                                     req.params['message_id'])
-    return Result(200, hrefs.render_message(name, found))
+    return Result(200, hrefs.render_message(
+        name, found, encryption.opener(api.conf, req.project_id),
+        req.kind))
 
 
 @action('message_delete', 'messages:delete')

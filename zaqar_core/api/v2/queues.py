@@ -33,13 +33,13 @@ def queue_list(api: 'Api', req: Request) -> Result:
     with_count = validation.get_bool(req.params, 'with_count')
     found = api.stores.queues.list(req.project_id, marker, limit, detailed)
     for item in found:
-        item['href'] = hrefs.queue(item['name'])
+        item['href'] = hrefs.queue(item['name'], req.kind)
         if detailed:
-            item['metadata'] = metadata.with_defaults(api.conf,
-                                                      item['metadata'])
-    body = {'queues': found, 'links': []}
+            item['metadata'] = metadata.with_defaults(
+                api.conf, item['metadata'], req.kind)
+    body = {req.kind: found, 'links': []}
     if found:
-        body['links'] = hrefs.next_link(f'{hrefs.PREFIX}/queues',
+        body['links'] = hrefs.next_link(f'{hrefs.PREFIX}/{req.kind}',
                                         req.params, found[-1]['name'])
     if with_count:
         body['count'] = api.stores.queues.count(req.project_id)
@@ -53,7 +53,7 @@ def queue_create(api: 'Api', req: Request) -> Result:
     name = req.params['queue_name']
     created = api.stores.queues.create(req.project_id, name, document)
     return Result(201 if created else 204,
-                  headers={'Location': hrefs.queue(name)})
+                  headers={'Location': hrefs.queue(name, req.kind)})
 
 
 @action('queue_get', 'queues:get')
@@ -64,7 +64,7 @@ def queue_get(api: 'Api', req: Request) -> Result:
     except storage_errors.QueueDoesNotExist:
         # Queues are lazy: a missing one shows its defaults.
         stored = {}
-    return Result(200, metadata.with_defaults(api.conf, stored))
+    return Result(200, metadata.with_defaults(api.conf, stored, req.kind))
 
 
 @action('queue_update', 'queues:update', **_METADATA_LIMIT)
@@ -81,7 +81,7 @@ def queue_update(api: 'Api', req: Request) -> Result:
     updated = metadata.apply_patch(api.conf, stored, req.body)
     metadata.validate(api.conf, updated)
     api.stores.queues.set_metadata(req.project_id, name, updated)
-    return Result(200, metadata.with_defaults(api.conf, updated))
+    return Result(200, metadata.with_defaults(api.conf, updated, req.kind))
 
 
 @action('queue_delete', 'queues:delete')
@@ -101,7 +101,8 @@ def queue_get_stats(api: 'Api', req: Request) -> Result:
     for end in ('oldest', 'newest'):
         if end in stats:
             found = stats[end]
-            shown[end] = {'href': hrefs.message(name, found['id']),
+            shown[end] = {'href': hrefs.message(name, found['id'],
+                                                kind=req.kind),
                           'age': found['age'],
                           'created': hrefs.isotime(found['created'])}
     return Result(200, {'messages': shown})
@@ -121,9 +122,11 @@ def queue_purge(api: 'Api', req: Request) -> Result:
             raise errors.BadRequest(
                 'Resource types must be a sub set of '
                 f'{", ".join(PURGEABLE)}.')
+    name = req.params['queue_name']
     if 'messages' in kinds:
-        api.stores.messages.purge(req.project_id, req.params['queue_name'])
-    # Subscriptions have no store in this release: nothing to purge.
+        api.stores.messages.purge(req.project_id, name)
+    if 'subscriptions' in kinds:
+        api.stores.subscriptions.purge(req.project_id, name)
     return Result(204)
 
 

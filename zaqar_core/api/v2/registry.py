@@ -31,6 +31,8 @@ class Action:
             None means :data:`DEFAULT_BODY_LIMIT`.
         too_large: the error description past that size (``{limit}`` is
             replaced by it).
+        kind: the resource collection the action works on: ``queues``,
+            or ``topics`` for the topic twins of queue actions.
     """
 
     name: str
@@ -39,6 +41,7 @@ class Action:
     anonymous: bool = False
     body_limit: str | None = None
     too_large: str = 'Request body is too large. Max size: {limit}'
+    kind: str = 'queues'
 
 
 # Bodies of actions without a limit of their own (claims, purge) are tiny.
@@ -59,3 +62,11 @@ def action(name: str, rule: str | None, *, anonymous: bool = False,
                                **extra)
         return handler
     return register
+
+
+def alias(name: str, of: str, rule: str, kind: str) -> None:
+    """Register ``name`` as action ``of`` under another rule and kind."""
+    if name in ACTIONS:
+        raise RuntimeError(f'action {name} registered twice')
+    ACTIONS[name] = dataclasses.replace(ACTIONS[of], name=name, rule=rule,
+                                        kind=kind)

@@ -23,6 +23,10 @@ def _by_ids(params: dict[str, Any]) -> str:
     return 'message_list'
 
 
+def _topic_by_ids(params: dict[str, Any]) -> str:
+    return f'topic_{_by_ids(params)}'
+
+
 @dataclasses.dataclass(frozen=True)
 class Route:
     template: str
@@ -36,6 +40,9 @@ class Route:
 
 
 _Q = '/v2/queues/{queue_name}'
+# Topic routes name the topic queue_name too: topic actions run the queue
+# actions (see zaqar_core.api.v2.topics).
+_T = '/v2/topics/{queue_name}'
 
 ROUTES = [
     Route('/', {'GET': 'get_versions'}),
@@ -56,6 +63,31 @@ ROUTES = [
     Route(_Q + '/claims/{claim_id}', {'GET': 'claim_get',
                                       'PATCH': 'claim_update',
                                       'DELETE': 'claim_delete'}),
+    Route(_Q + '/subscriptions', {'GET': 'subscription_list',
+                                  'POST': 'subscription_create'}),
+    Route(_Q + '/subscriptions/{subscription_id}',
+          {'GET': 'subscription_get', 'PATCH': 'subscription_update',
+           'DELETE': 'subscription_delete'}),
+    Route(_Q + '/subscriptions/{subscription_id}/confirm',
+          {'PUT': 'subscription_confirm'}),
+    Route('/v2/topics', {'GET': 'topic_list'}),
+    Route(_T, {'GET': 'topic_get', 'PUT': 'topic_create',
+               'PATCH': 'topic_update', 'DELETE': 'topic_delete'}),
+    Route(_T + '/stats', {'GET': 'topic_get_stats'}),
+    Route(_T + '/purge', {'POST': 'topic_purge'}),
+    Route(_T + '/messages', {'GET': _topic_by_ids,
+                             'POST': 'topic_message_post',
+                             'DELETE': 'topic_message_delete_many'}),
+    Route(_T + '/messages/{message_id}', {'GET': 'topic_message_get',
+                                          'DELETE': 'topic_message_delete'}),
+    Route(_T + '/subscriptions', {'GET': 'topic_subscription_list',
+                                  'POST': 'topic_subscription_create'}),
+    Route(_T + '/subscriptions/{subscription_id}',
+          {'GET': 'topic_subscription_get',
+           'PATCH': 'topic_subscription_update',
+           'DELETE': 'topic_subscription_delete'}),
+    Route(_T + '/subscriptions/{subscription_id}/confirm',
+          {'PUT': 'topic_subscription_confirm'}),
 ]
 
 

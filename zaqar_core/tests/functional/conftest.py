@@ -115,7 +115,8 @@ class ServerProcess:
                     start_new_session=True)
             problem = self._wait_ready()
             if problem is None:
-                return Server(self.url, self.conf_path, self.log_path)
+                return Server(self.url, self.conf_path, self.log_path,
+                              self)
             self.stop()
             # Retry only when another test process took the port meanwhile.
             if 'in use' not in tail(self.log_path, 2000).lower() or \
@@ -144,6 +145,14 @@ class ServerProcess:
                 return f'server exited with {self.proc.returncode}'
             return None
         return f'server not answering after {STARTUP_TIMEOUT:.0f} s'
+
+    def kill(self) -> None:
+        """Kill the server and its workers at once, as a crash would."""
+        proc = self.proc
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(STOP_TIMEOUT)
 
     def terminate(self) -> None:
         """Ask the server to shut down, without waiting for it."""

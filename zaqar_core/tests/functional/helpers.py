@@ -179,6 +179,9 @@ class Server:
     url: str
     conf_path: Path | None = None
     log_path: Path | None = None
+    #: The process behind it (a conftest ServerProcess; None for an
+    #: external server), for tests that crash and restart it.
+    process: Any = None
 
     def client(self, **kwargs: Any) -> ApiClient:
         return ApiClient(self.url, **kwargs)

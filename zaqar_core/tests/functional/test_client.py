@@ -211,3 +211,25 @@ def test_delete_queue(zaqar) -> None:
 def test_ping_and_homedoc(zaqar) -> None:
     assert zaqar.ping() is True
     assert 'rel/queues' in zaqar.homedoc()['resources']
+
+
+def test_subscription_calls(zaqar, raw: ApiClient) -> None:
+    hook = 'http://127.0.0.1:9/hook'
+    made = zaqar.subscription('jobs', subscriber=hook, ttl=600,
+                              options={'k': 'v'})
+    assert made.id
+    listed = list(zaqar.subscriptions('jobs'))
+    assert [s.id for s in listed] == [made.id]
+    assert (listed[0].subscriber, listed[0].ttl, listed[0].options) == \
+        (hook, 600, {'k': 'v'})
+    fetched = zaqar.subscription('jobs', id=made.id)
+    assert (fetched.subscriber, fetched.confirmed) == (hook, False)
+    fetched.update({'ttl': 1200})
+    assert raw.get(f'/v2/queues/jobs/subscriptions/{made.id}').json()[
+        'ttl'] == 1200
+    assert [s.id for s in zaqar.queue('jobs').subscriptions()] == [made.id]
+    # Repeating an unconfirmed subscription gives the same one.
+    again = zaqar.subscription('jobs', subscriber=hook, ttl=600)
+    assert again.id == made.id
+    fetched.delete()
+    assert list(zaqar.subscriptions('jobs')) == []

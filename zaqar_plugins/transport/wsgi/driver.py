@@ -1,6 +1,7 @@
 """The ``wsgi`` transport: the Pecan app, served by uWSGI (see
 :mod:`.server`) in pre-forked processes, each with its own storage
-connections, threads and garbage collector."""
+connections, threads, garbage collector and notification delivery
+worker."""
 
 import random
 import threading
@@ -9,6 +10,7 @@ from typing import Any
 from oslo_log import log
 
 from zaqar_core.api.service import Api
+from zaqar_core.notification import delivery
 from zaqar_core.transport import base
 from zaqar_plugins.transport.wsgi import app as wsgi_app
 from zaqar_plugins.transport.wsgi import server
@@ -20,13 +22,15 @@ class Driver(base.DriverBase):
     """The ``wsgi`` transport."""
 
     def app(self) -> Any:
-        """The WSGI app over a new API, with its GC thread.
+        """The WSGI app over a new API, with its GC and delivery threads.
 
         Call it in the process that serves (after any fork): it opens
-        storage connections and starts a thread.
+        storage connections and starts threads.
         """
         api = self.api_factory()
         self._start_gc(api)
+        delivery.Worker(self.conf, api.stores, api.notifiers,
+                        api.outbox.wakeup).start()
         return wsgi_app.setup_app(self.conf, api)
 
     def _start_gc(self, api: Api) -> None:

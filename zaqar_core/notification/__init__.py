@@ -1,0 +1,2 @@
+"""Notifications: the notifier contract, delivery through a durable
+outbox, and the retry policy."""

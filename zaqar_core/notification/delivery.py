@@ -1,0 +1,235 @@
+"""The delivery worker: drains the outbox (:mod:`.outbox`) in each server
+process.
+
+It claims jobs in batches and hands each to the lane of its subscription:
+a lane delivers its jobs one after another, in outbox order, so one
+subscriber sees notifications in the order they were posted (within a
+process; several processes may interleave). Lanes run in a pool of
+``[notification] max_notifier_workers`` threads, and the worker claims no
+more than twice that many jobs ahead, so a slow subscriber holds one
+thread, not the others. Claims are renewed while their jobs are pending;
+a job is deleted once delivered or given up, so a crash leaves it to be
+claimed again when its claim expires.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from collections.abc import Mapping
+from concurrent import futures
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log
+
+from zaqar_core.api import encryption
+from zaqar_core.notification import outbox
+from zaqar_core.notification import retry
+from zaqar_core.notification.base import DeliveryFailed
+from zaqar_core.notification.base import NotifierBase
+from zaqar_core.storage import errors as storage_errors
+from zaqar_core.storage.stores import Stores
+
+LOG = log.getLogger(__name__)
+
+#: Most jobs one claim takes.
+BATCH = 20
+
+
+@dataclasses.dataclass
+class _Held:
+    message_id: str
+    claim_id: str
+    job: dict[str, Any]
+
+
+class Worker:
+    """Delivers outbox jobs until stopped.
+
+    Args:
+        conf: the registered configuration.
+        stores: the storage drivers (the outbox is in the message store).
+        notifiers: notifier plugins by URI scheme.
+        wakeup: set when this process wrote a job.
+    """
+
+    def __init__(self, conf: cfg.ConfigOpts, stores: Stores,
+                 notifiers: Mapping[str, NotifierBase],
+                 wakeup: threading.Event) -> None:
+        self.conf = conf
+        self.stores = stores
+        self.notifiers = notifiers
+        self.wakeup = wakeup
+        opts = conf.notification
+        self._capacity = 2 * opts.max_notifier_workers
+        self._pool = futures.ThreadPoolExecutor(
+            opts.max_notifier_workers, thread_name_prefix='zaqar-notify')
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._lanes: dict[str, collections.deque[_Held]] = {}
+        self._open_claims: dict[str, int] = {}  # claim id -> jobs left
+        self._pending = 0
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run,
+                                        name='zaqar-outbox', daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop claiming; deliveries in progress end at their next retry
+        wait, and what is left is delivered after a restart."""
+        self._stopping.set()
+        self.wakeup.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self) -> None:
+        interval = self.conf.notification.outbox_poll_interval
+        renew_every = self.conf.notification.outbox_claim_ttl / 3
+        renewed = time.monotonic()
+        while not self._stopping.is_set():
+            self.wakeup.clear()
+            try:
+                taken = self.take()
+                if time.monotonic() - renewed >= renew_every:
+                    self._renew()
+                    renewed = time.monotonic()
+            except storage_errors.StorageError as exc:
+                LOG.warning('Outbox unavailable: %s', exc)
+                taken = 0
+            except Exception:
+                LOG.exception('Outbox worker error')
+                taken = 0
+            if not taken:
+                self.wakeup.wait(min(interval, renew_every))
+
+    def take(self) -> int:
+        """Claim a batch of jobs and start delivering them; returns how
+        many were taken."""
+        with self._lock:
+            room = min(BATCH, self._capacity - self._pending)
+        if room <= 0:
+            return 0
+        claim_id, found, _ = self.stores.claims.create(
+            outbox.PROJECT, outbox.QUEUE,
+            self.conf.notification.outbox_claim_ttl, 0, room)
+        if not found or claim_id is None:
+            return 0
+        reveal = encryption.opener(self.conf, outbox.PROJECT)
+        with self._lock:
+            self._open_claims[claim_id] = len(found)
+            self._pending += len(found)
+            for message in found:
+                held = _Held(message['id'], claim_id,
+                             reveal(message['body']))
+                lane_id = _lane_of(held.job)
+                lane = self._lanes.get(lane_id)
+                if lane is not None:
+                    lane.append(held)
+                    continue
+                self._lanes[lane_id] = collections.deque([held])
+                self._pool.submit(self._drain_lane, lane_id)
+        return len(found)
+
+    def _renew(self) -> None:
+        with self._lock:
+            open_claims = list(self._open_claims)
+        ttl = self.conf.notification.outbox_claim_ttl
+        for claim_id in open_claims:
+            try:
+                self.stores.claims.update(outbox.PROJECT, outbox.QUEUE,
+                                          claim_id, ttl, 0)
+            except storage_errors.ClaimDoesNotExist:
+                LOG.warning('Outbox claim %s expired before its jobs were '
+                            'delivered; another process may deliver them '
+                            'again', claim_id)
+
+    def _drain_lane(self, lane_id: str) -> None:
+        while not self._stopping.is_set():
+            with self._lock:
+                lane = self._lanes[lane_id]
+                if not lane:
+                    del self._lanes[lane_id]
+                    return
+                held = lane[0]
+            if not self._deliver(held.job):
+                return  # stopping: the job stays in the outbox
+            self._finish(held)
+            with self._lock:
+                lane.popleft()
+
+    def _deliver(self, job: dict[str, Any]) -> bool:
+        """Deliver (or give up on) one job; False when stopping."""
+        target = job.get('target') or {}
+        scheme = urllib.parse.urlsplit(target.get('subscriber', '')).scheme
+        notifier = self.notifiers.get(scheme)
+        if notifier is None:
+            LOG.error('Dropping a notification for %r: no notifier for '
+                      'its scheme', target.get('subscriber'))
+            return True
+        if job.get('what') == outbox.CONFIRMATION:
+            sends = [lambda: notifier.confirm(target, job['document'])]
+        else:
+            sends = [lambda m=m: notifier.notify(target, m)
+                     for m in job.get('messages', [])]
+        delays = retry.delays(job.get('retry_policy') or {})
+        for send in sends:
+            if not self._with_retries(send, delays, target):
+                return False
+        return True
+
+    def _with_retries(self, send: Callable[[], None], delays: list[float],
+                      target: dict[str, Any]) -> bool:
+        for attempt, delay in enumerate([0.0, *delays]):
+            if delay and self._stopping.wait(delay):
+                return False
+            try:
+                send()
+                return True
+            except DeliveryFailed as exc:
+                failure, retryable = str(exc), exc.retryable
+            except Exception as exc:
+                LOG.exception('Notifier error')
+                failure, retryable = repr(exc), True
+            if not retryable:
+                break
+            LOG.debug('Delivery to %s failed (attempt %d): %s',
+                      target.get('subscriber'), attempt + 1, failure)
+        LOG.warning('Gave up delivering to %s (subscription %s): %s',
+                    target.get('subscriber'), target.get('id'), failure)
+        return True
+
+    def _finish(self, held: _Held) -> None:
+        try:
+            self.stores.messages.delete(outbox.PROJECT, outbox.QUEUE,
+                                        held.message_id, held.claim_id)
+        except storage_errors.NotPermitted:
+            # The claim lapsed: another process has the job and may
+            # deliver it again (at least once).
+            pass
+        except storage_errors.StorageError as exc:
+            LOG.warning('Could not remove delivered job %s: %s',
+                        held.message_id, exc)
+        with self._lock:
+            self._pending -= 1
+            self._open_claims[held.claim_id] -= 1
+            done = self._open_claims[held.claim_id] == 0
+            if done:
+                del self._open_claims[held.claim_id]
+        if done:
+            try:
+                self.stores.claims.delete(outbox.PROJECT, outbox.QUEUE,
+                                          held.claim_id)
+            except storage_errors.StorageError:
+                pass  # it expires anyway
+
+
+def _lane_of(job: dict[str, Any]) -> str:
+    target = job.get('target') or {}
+    return f'{target.get("project")}\n{target.get("source")}\n' \
+           f'{target.get("id")}'

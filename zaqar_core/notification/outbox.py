@@ -1,0 +1,174 @@
+"""The outbox: notifications waiting for delivery, kept in storage.
+
+Accepting a message never waits on its subscribers. The request that
+posts messages (or creates a subscription) writes one *job* per
+subscriber into the outbox, an internal queue of the message store, in
+the same call that answers the client; the delivery worker of every
+server process (:mod:`.delivery`) claims jobs from it, delivers them and
+deletes them. A job outlives a crash: its claim expires and another
+process takes it, so each notification is delivered at least once.
+
+The outbox queue lives in a project no tenant can name (project ids are
+printable), so no API call reaches it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from typing import TYPE_CHECKING
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log
+
+from zaqar_core.api import encryption
+from zaqar_core.api import signed_url
+from zaqar_core.api.v2 import hrefs
+from zaqar_core.notification import retry
+from zaqar_core.notification.base import Target
+from zaqar_core.storage import base
+from zaqar_core.storage.stores import Stores
+
+if TYPE_CHECKING:
+    from zaqar_core.api.request import Request
+
+LOG = log.getLogger(__name__)
+
+PROJECT = '\x1fzaqar'
+QUEUE = 'outbox'
+#: The Client-ID jobs are posted with.
+CLIENT_ID = '00000000-0000-4000-8000-00000000000b'
+#: Subscriptions read per page while fanning out.
+PAGE = 100
+
+NOTIFICATION = 'notification'
+CONFIRMATION = 'confirmation'
+
+
+class Outbox:
+    """Writes jobs; wakes this process's delivery worker when it does."""
+
+    def __init__(self, conf: cfg.ConfigOpts, stores: Stores) -> None:
+        self.conf = conf
+        self.stores = stores
+        #: Set when a job was written; the delivery worker waits on it.
+        self.wakeup = threading.Event()
+
+    def notify_posted(self, project: str, source: str, kind: str,
+                      metadata: dict[str, Any],
+                      messages: list[base.NewMessage]) -> int:
+        """Queue a notification of ``messages`` for every live (and, when
+        required, confirmed) subscriber of ``source``; returns how many
+        jobs were written."""
+        documents = [self._document(source, m, metadata) for m in messages]
+        jobs = []
+        for subscription in self._subscriptions(project, source):
+            jobs.append(self._job(NOTIFICATION, project, source, kind,
+                                  subscription, metadata,
+                                  messages=documents))
+        # Jobs of a queue that encrypts are sealed too: they hold bodies.
+        self._write(jobs, metadata)
+        return len(jobs)
+
+    def request_confirmation(self, req: Request, subscription_id: str,
+                             unsubscribe: bool = False) -> bool:
+        """Queue the (un)subscription confirmation of a subscription, if
+        confirmations are on; returns whether one was queued."""
+        key = self.conf.signed_url.secret_key
+        if not self.conf.notification.require_confirmation or not key:
+            return False
+        source = req.params['queue_name']
+        subscription = self.stores.subscriptions.get(
+            req.project_id, source, subscription_id)
+        document = confirmation(
+            key, req.kind, source, subscription, req.tenant,
+            unsubscribe, self.conf.transport.default_subscription_ttl)
+        self._write([self._job(CONFIRMATION, req.project_id, source,
+                               req.kind, subscription, {},
+                               document=document)])
+        return True
+
+    def _subscriptions(self, project: str,
+                       source: str) -> list[base.Subscription]:
+        required = self.conf.notification.require_confirmation
+        found: list[base.Subscription] = []
+        marker = None
+        while True:
+            page = self.stores.subscriptions.list(project, source, marker,
+                                                  PAGE)
+            found += [s for s in page if s['confirmed'] or not required]
+            if len(page) < PAGE:
+                return found
+            marker = page[-1]['id']
+
+    @staticmethod
+    def _document(source: str, message: base.NewMessage,
+                  metadata: dict[str, Any]) -> dict[str, Any]:
+        # What upstream sends: the posted message, its queue, the type.
+        document: dict[str, Any] = {'body': message['body'],
+                                    'ttl': message['ttl']}
+        if metadata.get('_default_message_delay'):
+            document['delay'] = message['delay']
+        document['queue_name'] = source
+        document['Message_Type'] = 'Notification'
+        return document
+
+    @staticmethod
+    def _job(what: str, project: str, source: str, kind: str,
+             subscription: base.Subscription, metadata: dict[str, Any],
+             **payload: Any) -> dict[str, Any]:
+        target: Target = {'id': subscription['id'], 'project': project,
+                          'source': source,
+                          'subscriber': subscription['subscriber'],
+                          'options': subscription['options']}
+        return {'what': what, 'kind': kind, 'target': target,
+                'retry_policy': retry.effective(subscription['options'],
+                                                metadata),
+                **payload}
+
+    def _write(self, jobs: list[dict[str, Any]],
+               metadata: dict[str, Any] | None = None) -> None:
+        if not jobs:
+            return
+        ttl = self.conf.notification.outbox_ttl
+        stored: list[base.NewMessage] = [
+            {'body': job, 'ttl': ttl, 'delay': 0} for job in jobs]
+        stored = encryption.seal(self.conf, PROJECT, metadata or {}, stored)
+        self.stores.messages.post(PROJECT, QUEUE, stored, CLIENT_ID)
+        self.wakeup.set()
+
+
+def confirmation(key: str, kind: str, source: str,
+                 subscription: base.Subscription, project: str,
+                 unsubscribe: bool, default_ttl: int) -> dict[str, Any]:
+    """The document that asks a subscriber to confirm (or tells it it
+    unsubscribed), with a pre-signed URL for the confirm call, as
+    upstream sends it."""
+    # The URL lives as long as the subscription (upstream: the default
+    # subscription TTL after an unsubscribe).
+    lifetime = default_ttl if unsubscribe else subscription['ttl']
+    expires = (signed_url.utcnow() + datetime.timedelta(seconds=lifetime)
+               ).strftime(signed_url.EXPIRES_FORMAT)
+    path = f'{hrefs.subscriptions(source, kind)}/{subscription["id"]}' \
+           f'/confirm'
+    noun = 'topic' if kind == 'topics' else 'queue'
+    if unsubscribe:
+        what = 'UnsubscribeConfirmation'
+        text = f'You have unsubscribed successfully to the {noun}: {source}'
+    else:
+        what = 'SubscriptionConfirmation'
+        text = f'You have chosen to subscribe to the {noun}: {source}'
+    return {
+        'Message_Type': what,
+        'Message': text,
+        'URL-Signature': signed_url.sign(key, [path], ['PUT'], project,
+                                         expires),
+        'URL-Methods': 'PUT',
+        'URL-Paths': path,
+        'X-Project-ID': project,
+        'URL-Expires': expires,
+        'SubscribeBody': {'confirmed': True},
+        'UnsubscribeBody': {'confirmed': False},
+        'queue_name': source,
+    }

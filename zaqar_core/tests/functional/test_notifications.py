@@ -1,0 +1,222 @@
+"""Notifications end to end: a real webhook receiver on loopback gets
+what is posted to a queue (or topic) it subscribed to, in order, with
+retries on failure, through a crash of the server, and only once
+confirmed when confirmation is required."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from zaqar_core.tests.webhooks import WebhookReceiver
+
+from .helpers import ApiClient
+from .helpers import Server
+
+# Fast retries for tests: three at once, then one a second for a while.
+FAST_RETRIES = {'retries_with_no_delay': 3, 'minimum_delay_retries': 30,
+                'minimum_delay': 1, 'maximum_delay': 20,
+                'maximum_delay_retries': 0,
+                'retry_backoff_function': 'linear'}
+SIGNING_KEY = 'notification-test-key'
+
+
+@pytest.fixture
+def hook() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+def subscribe(client: ApiClient, subscriber: str, queue: str = 'q1',
+              kind: str = 'queues', **options) -> str:
+    resp = client.post(f'/v2/{kind}/{queue}/subscriptions',
+                       json={'subscriber': subscriber, 'options': options})
+    assert resp.status_code == 201, resp.text
+    return resp.json()['subscription_id']
+
+
+def post(client: ApiClient, queue: str, *bodies, kind: str = 'queues',
+         ttl: int = 300) -> None:
+    resp = client.post(f'/v2/{kind}/{queue}/messages', json={
+        'messages': [{'body': b, 'ttl': ttl} for b in bodies]})
+    assert resp.status_code == 201, resp.text
+
+
+def test_each_posted_message_reaches_the_subscriber(
+        client: ApiClient, hook: WebhookReceiver) -> None:
+    subscribe(client, hook.url + '/in', post_headers={'X-Team': 'ops'})
+    post(client, 'q1', {'event': 'BackupStarted'}, 'second')
+    first, second = hook.wait_count(2)
+    assert first.path == '/in'
+    assert first.headers['Content-Type'] == 'application/json'
+    assert first.headers['X-Team'] == 'ops'
+    assert first.json() == {'body': {'event': 'BackupStarted'},
+                            'ttl': 300, 'queue_name': 'q1',
+                            'Message_Type': 'Notification'}
+    assert second.json()['body'] == 'second'
+
+
+def test_post_data_templates_the_message(client: ApiClient,
+                                         hook: WebhookReceiver) -> None:
+    subscribe(client, hook.url,
+              post_data='{"wrapped": "$zaqar_message$", "n": 1}')
+    post(client, 'q1', [1, 2])
+    (got,) = hook.wait_count(1)
+    assert got.json() == {'wrapped': {'body': [1, 2], 'ttl': 300,
+                                      'queue_name': 'q1',
+                                      'Message_Type': 'Notification'},
+                          'n': 1}
+
+
+def test_only_subscribers_of_the_queue_are_notified(
+        client: ApiClient) -> None:
+    with WebhookReceiver() as mine, WebhookReceiver() as theirs:
+        subscribe(client, mine.url)
+        subscribe(client, theirs.url, queue='q2')
+        gone = subscribe(client, theirs.url + '/gone')
+        assert client.delete(
+            f'/v2/queues/q1/subscriptions/{gone}').status_code == 204
+        post(client, 'q1', 'only-q1')
+        post(client, 'q2', 'only-q2')
+        assert mine.wait_count(1)[0].json()['body'] == 'only-q1'
+        assert theirs.wait_count(1)[0].json()['body'] == 'only-q2'
+        time.sleep(1)
+        assert len(mine.requests) == 1 and len(theirs.requests) == 1
+
+
+def test_a_subscriber_sees_posts_in_order(make_server,
+                                          hook: WebhookReceiver) -> None:
+    # Order holds per server process (several may interleave posts).
+    client = make_server(private_store=True, **{
+        'drivers:transport:wsgi': {'workers': 1}}).client()
+    subscribe(client, hook.url)
+    for n in range(8):
+        post(client, 'q1', n, n + 100)
+    got = hook.wait_count(16)
+    assert [r.json()['body'] for r in got] == \
+        [b for n in range(8) for b in (n, n + 100)]
+
+
+def test_5xx_answers_are_retried(client: ApiClient,
+                                 hook: WebhookReceiver) -> None:
+    hook.statuses = [503, 500]
+    subscribe(client, hook.url, _retry_policy=FAST_RETRIES)
+    post(client, 'q1', 'persistent')
+    assert hook.wait_count(1)[0].json()['body'] == 'persistent'
+    assert hook.attempts == 3
+
+
+def test_4xx_answers_are_not_retried(client: ApiClient,
+                                     hook: WebhookReceiver) -> None:
+    hook.statuses = [404]
+    subscribe(client, hook.url, _retry_policy=FAST_RETRIES)
+    post(client, 'q1', 'dropped')
+    post(client, 'q1', 'next')
+    assert hook.wait_count(1)[0].json()['body'] == 'next'
+    assert hook.attempts == 2
+
+
+def test_topic_subscribers_get_topic_messages(client: ApiClient,
+                                              hook: WebhookReceiver) -> None:
+    subscribe(client, hook.url, queue='alerts', kind='topics')
+    subscribe(client, hook.url + '/queue', queue='alerts')
+    post(client, 'alerts', 'to-the-topic', kind='topics')
+    (got,) = hook.wait_count(1)
+    assert (got.path, got.json()['body']) == ('/', 'to-the-topic')
+    post(client, 'alerts', 'to-the-queue')
+    assert hook.wait_count(2)[1].path == '/queue'
+
+
+def test_upstream_pipeline_option_is_accepted(make_server,
+                                              hook: WebhookReceiver) -> None:
+    server = make_server(storage={
+        'message_pipeline': 'zaqar.notification.notifier'})
+    client = server.client()
+    subscribe(client, hook.url)
+    post(client, 'q1', 'piped')
+    assert hook.wait_count(1)[0].json()['body'] == 'piped'
+
+
+@pytest.fixture
+def confirming(make_server) -> Server:
+    return make_server(private_store=True,
+                       notification={'require_confirmation': True},
+                       signed_url={'secret_key': SIGNING_KEY})
+
+
+def test_confirmation_flow_with_the_signed_url(
+        confirming: Server, hook: WebhookReceiver) -> None:
+    client = confirming.client()
+    sid = subscribe(client, hook.url)
+    (request,) = hook.wait_count(1)
+    doc = request.json()
+    path = f'/v2/queues/q1/subscriptions/{sid}/confirm'
+    assert doc['Message_Type'] == 'SubscriptionConfirmation'
+    assert doc['URL-Paths'] == path
+    assert doc['URL-Methods'] == 'PUT'
+    assert doc['X-Project-ID'] == client.project_id
+    assert doc['SubscribeBody'] == {'confirmed': True}
+    assert doc['UnsubscribeBody'] == {'confirmed': False}
+    # Unconfirmed: posts are not delivered.
+    post(client, 'q1', 'too-early')
+    time.sleep(1.5)
+    assert len(hook.requests) == 1
+    # The receiver confirms with nothing but the document.
+    resp = requests.put(confirming.url + doc['URL-Paths'], headers={
+        'URL-Signature': doc['URL-Signature'],
+        'URL-Expires': doc['URL-Expires'],
+        'URL-Methods': doc['URL-Methods'],
+        'URL-Paths': doc['URL-Paths'],
+        'X-Project-ID': doc['X-Project-ID'],
+        'Client-ID': 'd3b07384-d9a0-4c9b-8f1e-2b2f1d7f5a10'},
+        json=doc['SubscribeBody'], timeout=10)
+    assert resp.status_code == 204, resp.text
+    post(client, 'q1', 'now')
+    assert hook.wait_count(2)[1].json()['body'] == 'now'
+    # Unsubscribing sends the other document; posts stop.
+    resp = client.put(path, json={'confirmed': False})
+    assert resp.status_code == 204
+    assert hook.wait_count(3)[2].json()['Message_Type'] == \
+        'UnsubscribeConfirmation'
+    post(client, 'q1', 'after')
+    time.sleep(1.5)
+    assert len(hook.requests) == 3
+
+
+def test_a_tampered_confirmation_is_refused(confirming: Server,
+                                            hook: WebhookReceiver) -> None:
+    client = confirming.client()
+    subscribe(client, hook.url)
+    doc = hook.wait_count(1)[0].json()
+    resp = requests.put(confirming.url + doc['URL-Paths'], headers={
+        'URL-Signature': doc['URL-Signature'][::-1],
+        'URL-Expires': doc['URL-Expires'], 'URL-Methods': 'PUT',
+        'URL-Paths': doc['URL-Paths'], 'X-Project-ID': client.project_id,
+        'Client-ID': client.client_id}, json={'confirmed': True},
+        timeout=10)
+    assert resp.status_code == 404
+
+
+def test_a_pending_notification_survives_a_crash(
+        make_server, hook: WebhookReceiver) -> None:
+    server = make_server(private_store=True,
+                         notification={'outbox_claim_ttl': 2})
+    client = server.client()
+    hook.failing = 503
+    subscribe(client, hook.url, _retry_policy=FAST_RETRIES)
+    post(client, 'q1', 'must-arrive')
+    # Accepted, and being retried: the server dies mid-delivery.
+    hook.wait_for(lambda r: r.attempts >= 4)
+    server.process.kill()
+    hook.failing = None
+    attempts = hook.attempts
+    assert hook.requests == []
+    server.process.start()
+    (got,) = hook.wait_count(1, timeout=30)
+    assert got.json()['body'] == 'must-arrive'
+    assert hook.attempts > attempts
+    time.sleep(1.5)
+    assert len(hook.requests) == 1
