@@ -1,20 +1,25 @@
-"""Notifications end to end: a real webhook receiver on loopback gets
-what is posted to a queue (or topic) it subscribed to, in order, with
-retries on failure, through a crash of the server, and only once
-confirmed when confirmation is required."""
+"""Notifications end to end: a real webhook receiver (and SMTP server) on
+loopback gets what is posted to a queue (or topic) it subscribed to, in
+order, with retries on failure, through a crash of the server, and only
+once confirmed when confirmation is required."""
 
 from __future__ import annotations
 
+import email
+import json
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 import requests
+from aiosmtpd import controller as smtp_controller
 
 from zaqar_core.tests.webhooks import WebhookReceiver
 
 from .helpers import ApiClient
 from .helpers import Server
+from .helpers import free_port
 
 # Fast retries for tests: three at once, then one a second for a while.
 FAST_RETRIES = {'retries_with_no_delay': 3, 'minimum_delay_retries': 30,
@@ -220,3 +225,47 @@ def test_a_pending_notification_survives_a_crash(
     assert hook.attempts > attempts
     time.sleep(1.5)
     assert len(hook.requests) == 1
+
+
+class _Inbox:
+    """An aiosmtpd handler that keeps what it accepts."""
+
+    def __init__(self) -> None:
+        self.mails: list[email.message.Message] = []
+        self.arrived = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
+        self.mails.append(email.message_from_bytes(envelope.content))
+        self.arrived.set()
+        return '250 OK'
+
+
+def test_a_mail_reaches_the_smtp_server_after_a_crash(make_server) -> None:
+    port = free_port()
+    server = make_server(private_store=True, notification={
+        'smtp_mode': 'self_local', 'smtp_host': '127.0.0.1',
+        'smtp_port': port, 'smtp_security': 'none',
+        'outbox_claim_ttl': 2})
+    client = server.client()
+    subscribe(client, 'mailto:ops@example.com?subject=Backups',
+              _retry_policy=FAST_RETRIES, **{'from': 'zaqar@example.com'})
+    post(client, 'q1', {'event': 'BackupDone'})
+    # Nothing listens on the SMTP port yet: the mail is being retried
+    # when the server dies.
+    time.sleep(2)
+    server.process.kill()
+    inbox = _Inbox()
+    smtp = smtp_controller.Controller(inbox, hostname='127.0.0.1',
+                                      port=port)
+    smtp.start()
+    try:
+        server.process.start()
+        assert inbox.arrived.wait(30)
+    finally:
+        smtp.stop()
+    (mail,) = inbox.mails
+    assert (mail['To'], mail['From'], mail['Subject']) == \
+        ('ops@example.com', 'zaqar@example.com', 'Backups')
+    assert json.loads(mail.get_payload(decode=True)) == {
+        'body': {'event': 'BackupDone'}, 'ttl': 300, 'queue_name': 'q1',
+        'Message_Type': 'Notification'}
