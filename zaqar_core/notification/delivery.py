@@ -221,6 +221,8 @@ class Worker:
             done = self._open_claims[held.claim_id] == 0
             if done:
                 del self._open_claims[held.claim_id]
+        # Room for more: the worker need not wait for its next poll.
+        self.wakeup.set()
         if done:
             try:
                 self.stores.claims.delete(outbox.PROJECT, outbox.QUEUE,

@@ -151,6 +151,20 @@ class MessageControllerBase(abc.ABC):
             within a queue (FIFO).
         """
 
+    def post_counting_subscriptions(
+            self, project: str, queue: str, messages: list[NewMessage],
+            client_uuid: str) -> tuple[list[str], int | None]:
+        """:meth:`post`, and a bound on the queue's subscriptions, in one
+        step where the driver can: the API lists subscribers after each
+        post, and a 0 spares it that read.
+
+        Returns:
+            ``(ids, count)``: ``count`` is at least the number of live
+            subscriptions of ``queue`` (0: it has none), or None when the
+            driver did not count.
+        """
+        return self.post(project, queue, messages, client_uuid), None
+
     @abc.abstractmethod
     def list(self, project: str, queue: str, marker: str | None = None,
              limit: int = 10, echo: bool = False,

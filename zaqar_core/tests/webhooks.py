@@ -21,6 +21,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = 0.0  # when it arrived (time.time())
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -43,7 +44,8 @@ class WebhookReceiver:
                 length = int(self.headers.get('Content-Length') or 0)
                 body = self.rfile.read(length)
                 status = receiver._answer(Received(
-                    'POST', self.path, dict(self.headers.items()), body))
+                    'POST', self.path, dict(self.headers.items()), body,
+                    time.time()))
                 self.send_response(status)
                 self.send_header('Content-Length', '0')
                 self.end_headers()
@@ -51,8 +53,12 @@ class WebhookReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
-                                                       Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            # The default backlog of 5 drops connections under load, and
+            # a dropped SYN costs the sender a second.
+            request_queue_size = 128
+
+        self._server = Server(('127.0.0.1', 0), Handler)
         self._server.daemon_threads = True
         self.url = f'http://127.0.0.1:{self._server.server_port}'
 

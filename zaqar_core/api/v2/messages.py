@@ -103,10 +103,11 @@ def message_post(api: 'Api', req: Request) -> Result:
     if not exists:
         # Queues are lazy; unlike upstream, bad input creates none.
         api.stores.queues.create(req.project_id, name)
-    ids = api.stores.messages.post(req.project_id, name, stored,
-                                   req.client_id)
-    api.outbox.notify_posted(req.project_id, name, req.kind, meta,
-                             messages)
+    ids, subscribed = api.stores.messages.post_counting_subscriptions(
+        req.project_id, name, stored, req.client_id)
+    if subscribed != 0:
+        api.outbox.notify_posted(req.project_id, name, req.kind, meta,
+                                 messages)
     resources = [hrefs.message(name, i, kind=req.kind) for i in ids]
     return Result(201, {'resources': resources},
                   {'Location': f'{hrefs.messages(name, req.kind)}?ids='

@@ -20,14 +20,25 @@ class MessageController(base.MessageControllerBase):
 
     def post(self, project: str, queue: str, messages: list[base.NewMessage],
              client_uuid: str) -> list[str]:
+        return self.post_counting_subscriptions(project, queue, messages,
+                                                client_uuid)[0]
+
+    def post_counting_subscriptions(
+            self, project: str, queue: str, messages: list[base.NewMessage],
+            client_uuid: str) -> tuple[list[str], int]:
         at = records.now()
         args: list = [repr(at)]
         for message in messages:
             args += [message['ttl'], message['delay'],
                      records.pack(client_uuid, at, message)]
-        return self._scripts.run(
+        prefix = keys.queue_prefix(project, queue)
+        # The source's subscription ids: same hash tag, so same node.
+        subids = keys.subscription_keys(prefix)[
+            keys.SUBSCRIPTION_KEYS.index('subids')]
+        ids, count = self._scripts.run(
             'post', [keys.seq_key(keys.project_prefix(project)),
-                     *queue_keys(project, queue)], args)
+                     *keys.queue_keys(prefix), subids], args)
+        return ids, count
 
     def list(self, project: str, queue: str, marker: str | None = None,
              limit: int = 10, echo: bool = False,

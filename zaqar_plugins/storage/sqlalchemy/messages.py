@@ -13,6 +13,14 @@ from zaqar_plugins.storage.sqlalchemy import rows
 from zaqar_plugins.storage.sqlalchemy import tables
 
 _m = tables.messages
+_s = tables.subscriptions
+
+# Built once: each post runs it, and building a statement costs more than
+# SQLite takes to answer it.
+_COUNT_SUBSCRIPTIONS = sa.select(sa.func.count()).where(
+    _s.c.project == sa.bindparam('project'),
+    _s.c.source == sa.bindparam('source'),
+    _s.c.expires > sa.bindparam('at'))
 _c = tables.claims
 
 
@@ -36,6 +44,12 @@ class MessageController(base.MessageControllerBase):
     @txn.retry_on_deadlock
     def post(self, project: str, queue: str, messages: list[base.NewMessage],
              client_uuid: str) -> list[str]:
+        return self.post_counting_subscriptions(project, queue, messages,
+                                                client_uuid)[0]
+
+    def post_counting_subscriptions(
+            self, project: str, queue: str, messages: list[base.NewMessage],
+            client_uuid: str) -> tuple[list[str], int]:
         at = rows.now()
         values = [{
             'project': project, 'queue': queue,
@@ -58,7 +72,10 @@ class MessageController(base.MessageControllerBase):
                         _m.c.id, sort_by_parameter_order=True),
                     values)
                 ids = list(result.scalars())
-        return [str(i) for i in ids]
+            # In the same transaction: a second one costs more than this.
+            subscribed = conn.execute(_COUNT_SUBSCRIPTIONS, {
+                'project': project, 'source': queue, 'at': at}).scalar_one()
+        return [str(i) for i in ids], subscribed
 
     def list(self, project: str, queue: str, marker: str | None = None,
              limit: int = 10, echo: bool = False,

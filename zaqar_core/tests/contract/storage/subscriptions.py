@@ -211,3 +211,22 @@ class SubscriptionControllerContract:
         assert stores.data.gc() == 2
         assert stores.data.gc() == 0
         assert ids(stores) == [kept]
+
+    def test_a_post_counts_the_queues_subscriptions(
+            self, stores: Stores) -> None:
+        def posted() -> int | None:
+            ids, count = stores.messages.post_counting_subscriptions(
+                PROJECT, QUEUE, [{'body': 1, 'ttl': 60, 'delay': 0}],
+                'client')
+            assert len(ids) == 1
+            return count
+
+        subscribe(stores, source=OTHER_QUEUE)
+        assert posted() == 0
+        first = subscribe(stores, HOOK)
+        subscribe(stores, MAIL)
+        assert posted() >= 2
+        stores.subscriptions.delete(PROJECT, QUEUE, first)
+        assert posted() >= 1
+        stores.subscriptions.purge(PROJECT, QUEUE)
+        assert posted() == 0

@@ -1,7 +1,10 @@
--- KEYS: seq, queue keys. ARGV: now, then (ttl, delay, record) per message.
--- Returns the new ids, in order.
+-- KEYS: seq, queue keys, the queue's subscription ids. ARGV: now, then
+-- (ttl, delay, record) per message.
+-- Returns {the new ids in order, how many subscription ids the queue has
+-- (expired ones included until collected)}.
 local seq = KEYS[1]
 local k = queue(2)
+local subids = KEYS[#KEYS]
 local now = tonumber(ARGV[1])
 local ids = {}
 for i = 2, #ARGV, 3 do
@@ -18,4 +21,4 @@ for i = 2, #ARGV, 3 do
     end
     ids[#ids + 1] = id
 end
-return ids
+return {ids, redis.call('ZCARD', subids)}

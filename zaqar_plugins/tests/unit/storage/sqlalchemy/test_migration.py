@@ -3,6 +3,8 @@ describes, on every backend."""
 
 from __future__ import annotations
 
+import time
+
 import sqlalchemy as sa
 from alembic import autogenerate
 from alembic import migration as alembic_migration
@@ -48,13 +50,18 @@ def test_upgrading_a_filled_0001_schema_keeps_data_and_ids(
     stores = make_stores(database.uri)
     try:
         stores.data.upgrade('0001')
+        # Rows as release 0001 wrote them (its code is gone).
+        at = time.time()
+        m = tables.messages
         with stores.data.engine.begin() as conn:
             conn.execute(tables.queues.insert().values(
                 project='p', name='q', metadata='{"a": 1}'))
-        ids = stores.messages.post('p', 'q', [
-            {'body': n, 'ttl': 600, 'delay': 0} for n in range(3)],
-            'client')
-        stores.messages.delete('p', 'q', ids[-1])
+            ids = [conn.execute(m.insert().values(
+                project='p', queue='q', body=str(n), ttl=600, created=at,
+                expires=at + 600, visible_at=at, client_uuid='client',
+                claim_expires=0, claim_count=0)).inserted_primary_key[0]
+                for n in range(3)]
+            conn.execute(m.delete().where(m.c.id == ids[-1]))
         stores.data.upgrade()
         assert stores.data.schema_version() == stores.data.schema_head()
         assert stores.queues.get_metadata('p', 'q') == {'a': 1}
