@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
@@ -67,3 +68,19 @@ class Broker:
         for name in exchanges:
             with contextlib.suppress(Exception), self.channel() as channel:
                 channel.exchange_delete(name)
+
+
+class Received:
+    """A notification endpoint that keeps what it gets."""
+
+    def __init__(self, expected: int) -> None:
+        self.got: list[dict[str, Any]] = []
+        self.expected = expected
+        self.done = threading.Event()
+
+    def info(self, ctxt: dict, publisher_id: str, event_type: str,
+             payload: dict, metadata: dict) -> None:
+        self.got.append({'ctxt': ctxt, 'publisher_id': publisher_id,
+                         'event_type': event_type, 'payload': payload})
+        if len(self.got) >= self.expected:
+            self.done.set()

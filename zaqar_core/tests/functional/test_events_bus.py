@@ -3,7 +3,6 @@ oslo.messaging notification listener receives them."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,23 +13,9 @@ from oslo_config import cfg
 
 from zaqar_core.tests.rabbitmq import RABBIT_URL
 from zaqar_core.tests.rabbitmq import Broker
+from zaqar_core.tests.rabbitmq import Received
 
 from .helpers import Server
-
-
-class Listener:
-    """Collects notifications until it has ``expected`` of them."""
-
-    def __init__(self, expected: int) -> None:
-        self.got: list[tuple[str, dict]] = []
-        self.expected = expected
-        self.done = threading.Event()
-
-    def info(self, ctxt: dict, publisher_id: str, event_type: str,
-             payload: dict, metadata: dict) -> None:
-        self.got.append((event_type, payload))
-        if len(self.got) >= self.expected:
-            self.done.set()
 
 
 @pytest.fixture
@@ -52,7 +37,7 @@ def test_a_server_emits_queue_events(make_server, exchange: str) -> None:
     transport = oslo_messaging.get_notification_transport(
         conf, url=RABBIT_URL)
     conf.set_override('control_exchange', exchange)
-    received = Listener(expected=3)
+    received = Received(expected=3)
     listener = oslo_messaging.get_notification_listener(
         transport, [oslo_messaging.Target(topic=exchange)], [received],
         executor='threading')
@@ -68,7 +53,8 @@ def test_a_server_emits_queue_events(make_server, exchange: str) -> None:
         listener.stop()
         listener.wait()
         transport.cleanup()
-    kinds: dict[str, Any] = dict(received.got)
+    kinds: dict[str, Any] = {n['event_type']: n['payload']
+                             for n in received.got}
     assert list(kinds) == ['messaging.queue.create', 'messaging.message.post',
                            'messaging.queue.delete']
     assert kinds['messaging.queue.create'] == {

@@ -18,9 +18,9 @@ import redis
 from zaqar_core.storage import errors
 from zaqar_plugins.storage.redis import connection
 
-# Scripts over the catalogue keys; subscription_* scripts work on a
-# source's subscription keys and start with subscription_common.lua's
-# helpers; the rest work on queue keys and start with common.lua's.
+# Scripts over the catalogue keys stand alone; the others start with
+# common.lua's helpers, and subscription_* scripts (over a source's
+# subscription keys) with subscription_common.lua's too.
 _CATALOGUE = {'queue_create', 'queue_set_metadata', 'queue_delete',
               'queue_list'}
 
@@ -31,9 +31,11 @@ def source(name: str) -> str:
     text = (folder / f'{name}.lua').read_text()
     if name in _CATALOGUE:
         return text
-    helpers = 'subscription_common' if name.startswith('subscription_') \
-        else 'common'
-    return (folder / f'{helpers}.lua').read_text() + '\n' + text
+    helpers = ['common']
+    if name.startswith('subscription_'):
+        helpers.append('subscription_common')
+    return '\n'.join([*((folder / f'{h}.lua').read_text() for h in helpers),
+                      text])
 
 
 @contextlib.contextmanager

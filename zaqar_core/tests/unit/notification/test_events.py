@@ -23,6 +23,7 @@ from zaqar_core.api.request import Result
 from zaqar_core.notification import events
 from zaqar_core.tests.rabbitmq import RABBIT_URL
 from zaqar_core.tests.rabbitmq import Broker
+from zaqar_core.tests.rabbitmq import Received
 
 TIMEOUT = 30.0
 
@@ -281,22 +282,6 @@ def bus_conf(conf: cfg.ConfigOpts) -> Iterator[cfg.ConfigOpts]:
         yield conf
     finally:
         broker.delete([f'{unique}.info'], [unique])
-
-
-class Received:
-    """A notification endpoint that keeps what it gets."""
-
-    def __init__(self, expected: int) -> None:
-        self.got: list[dict[str, Any]] = []
-        self.expected = expected
-        self.done = threading.Event()
-
-    def info(self, ctxt: dict, publisher_id: str, event_type: str,
-             payload: dict, metadata: dict) -> None:
-        self.got.append({'ctxt': ctxt, 'publisher_id': publisher_id,
-                         'event_type': event_type, 'payload': payload})
-        if len(self.got) >= self.expected:
-            self.done.set()
 
 
 def test_events_reach_a_listener_on_rabbitmq(bus_conf: cfg.ConfigOpts

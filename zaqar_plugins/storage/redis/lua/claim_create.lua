@@ -3,7 +3,7 @@
 -- max claim count (-1: no dead-letter queue), dead-letter TTL (0: keep).
 -- Returns {moved, described messages...}.
 local k = queue(1)
-local dead = queue(1 + #SUFFIXES)
+local dead = queue(1 + #QUEUE_SUFFIXES)
 local now = tonumber(ARGV[1])
 local claim = ARGV[2]
 local ttl = tonumber(ARGV[3])

@@ -2,15 +2,20 @@
 -- A queue's keys arrive in KEYS in keys.QUEUE_KEYS order; queue(n)
 -- names the n-th queue's keys (the second one is a dead-letter queue).
 
-local SUFFIXES = {'msgs', 'all', 'exp', 'avail', 'delayed', 'claimed',
-                  'cid', 'count', 'claims', 'cexp', 'cmsg'}
+local QUEUE_SUFFIXES = {'msgs', 'all', 'exp', 'avail', 'delayed',
+                        'claimed', 'cid', 'count', 'claims', 'cexp', 'cmsg'}
 
-local function queue(first)
+-- The keys from KEYS[first] on, by suffix.
+local function keyset(first, suffixes)
     local k = {}
-    for i, suffix in ipairs(SUFFIXES) do
+    for i, suffix in ipairs(suffixes) do
         k[suffix] = KEYS[first + i - 1]
     end
     return k
+end
+
+local function queue(first)
+    return keyset(first, QUEUE_SUFFIXES)
 end
 
 -- Lua's own number-to-string keeps 14 digits: a millisecond of an epoch

@@ -1,15 +1,11 @@
 -- Helpers every subscription_* script starts with (scripts.py prepends
--- this file). A source's keys arrive in KEYS in keys.SUBSCRIPTION_KEYS
+-- this file, after common.lua). A source's keys arrive in KEYS in keys.SUBSCRIPTION_KEYS
 -- order; source(n) names them.
 
-local SUFFIXES = {'subs', 'subids', 'subexp', 'subscribers'}
+local SOURCE_SUFFIXES = {'subs', 'subids', 'subexp', 'subscribers'}
 
 local function source(first)
-    local k = {}
-    for i, suffix in ipairs(SUFFIXES) do
-        k[suffix] = KEYS[first + i - 1]
-    end
-    return k
+    return keyset(first, SOURCE_SUFFIXES)
 end
 
 -- A record is "<ttl> <created> <confirmed 0|1>\n<options JSON>\n
