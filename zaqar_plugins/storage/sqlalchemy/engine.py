@@ -8,6 +8,8 @@ claims) instead.
 """
 
 import contextlib
+import sqlite3
+import threading
 from collections.abc import Iterator
 
 import sqlalchemy as sa
@@ -84,10 +86,35 @@ def _tune_sqlite(engine: sa.engine.Engine, busy_timeout_ms: int) -> None:
         # durable across process crashes in WAL mode. The mode is kept in
         # the file: setting it again while others write fails at once
         # with "database is locked", busy timeout or not.
-        mode = dbapi_con.execute('PRAGMA journal_mode').fetchone()[0]
-        if mode.lower() != 'wal':
-            dbapi_con.execute('PRAGMA journal_mode = WAL')
+        _use_wal(dbapi_con, busy_timeout_ms)
         dbapi_con.execute('PRAGMA synchronous = NORMAL')
+
+
+# Seconds between tries to switch a new file to WAL.
+_WAL_RETRY = 0.05
+
+
+def _use_wal(dbapi_con, busy_timeout_ms: int) -> None:
+    """Switch the file to WAL unless it is already.
+
+    A switch while another process writes fails at once with "database
+    is locked" (SQLite applies no busy timeout to it): that happens when
+    several workers open a new file together. Each retries until the file
+    is in WAL (the writer switched it) or the busy timeout has passed.
+    """
+    pause = threading.Event()
+    for _ in range(max(1, int(busy_timeout_ms / 1000 / _WAL_RETRY))):
+        mode = dbapi_con.execute('PRAGMA journal_mode').fetchone()[0]
+        if mode.lower() == 'wal':
+            return
+        try:
+            dbapi_con.execute('PRAGMA journal_mode = WAL')
+            return
+        except sqlite3.OperationalError as exc:
+            if 'locked' not in str(exc):
+                raise
+            pause.wait(_WAL_RETRY)
+    dbapi_con.execute('PRAGMA journal_mode = WAL')
 
 
 def insert_ignoring_duplicates(table: sa.Table,
