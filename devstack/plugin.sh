@@ -1,0 +1,400 @@
+# shellcheck shell=bash
+#
+# devstack plugin for zaqar-core, the OpenStack messaging service (the
+# Zaqar v2 API). devstack sources this file with the phase as arguments
+# ("stack install", "stack post-config", "stack extra", "stack
+# test-config", "unstack", "clean"), after devstack/settings.
+#
+# Services:
+#   zaqar-server     the REST API: zaqar_core.wsgi under uWSGI (enabled
+#                    by settings)
+#   zaqar-websocket  the messaging-websocket catalog entry only: this
+#                    release has no WebSocket transport, nothing is started
+#   zaqar-bridge     zaqar-bridge: OpenStack notifications into queues
+
+_XTRACE_ZAQAR=$(set +o | grep xtrace)
+set +o xtrace
+
+
+# Helpers
+# -------
+
+# True when Apache fronts the API at /messaging (devstack's uwsgi mode).
+function zaqar_behind_apache {
+    [[ "$ZAQAR_WSGI_MODE" == "uwsgi" ]]
+}
+
+# The public URL of the REST API.
+function zaqar_api_url {
+    if zaqar_behind_apache; then
+        echo "$ZAQAR_SERVICE_PROTOCOL://$ZAQAR_SERVICE_HOST/messaging"
+    else
+        # uWSGI speaks plain HTTP: no TLS proxy on this port.
+        echo "http://$ZAQAR_SERVICE_HOST:$ZAQAR_SERVICE_PORT"
+    fi
+}
+
+# The URL of the messaging-websocket catalog entry.
+function zaqar_websocket_url {
+    local scheme=ws
+    if [[ "$ZAQAR_SERVICE_PROTOCOL" == "https" ]]; then
+        scheme=wss
+    fi
+    echo "$scheme://$ZAQAR_SERVICE_HOST:$ZAQAR_WEBSOCKET_PORT"
+}
+
+# True for the backends whose schema zaqar-manage creates.
+function zaqar_backend_is_sql {
+    [[ "$ZAQAR_BACKEND" != "redis" ]]
+}
+
+# Dies unless ZAQAR_BACKEND is one this plugin deploys, on a devstack
+# that can host it.
+function check_zaqar_backend {
+    case "$ZAQAR_BACKEND" in
+        sqlite|redis)
+            ;;
+        postgresql|mysql)
+            # recreate_database and database_connection_url work on
+            # devstack's one database server.
+            if [[ "${DATABASE_TYPE:-}" != "$ZAQAR_BACKEND" ]]; then
+                die $LINENO "ZAQAR_BACKEND=$ZAQAR_BACKEND needs devstack's" \
+                    "$ZAQAR_BACKEND service (DATABASE_TYPE is" \
+                    "'${DATABASE_TYPE:-}'): enable_service $ZAQAR_BACKEND"
+            fi
+            ;;
+        *)
+            die $LINENO "ZAQAR_BACKEND=$ZAQAR_BACKEND is not one of sqlite," \
+                "redis, postgresql, mysql"
+            ;;
+    esac
+}
+
+# The URI of both stores (messages and the queue catalogue: one store).
+function zaqar_store_uri {
+    local url
+    case "$ZAQAR_BACKEND" in
+        sqlite)
+            echo "sqlite:///$ZAQAR_STATE_PATH/zaqar.sqlite"
+            ;;
+        redis)
+            echo "$ZAQAR_REDIS_URI"
+            ;;
+        postgresql)
+            # devstack's URL names no driver; say psycopg2 (a requirement
+            # of zaqar-core), keeping devstack's host and query.
+            url=$(database_connection_url zaqar)
+            echo "postgresql+psycopg2://${url#*://}"
+            ;;
+        mysql)
+            # Already mysql+pymysql://.
+            database_connection_url zaqar
+            ;;
+    esac
+}
+
+# The [drivers] name of the backend's stores.
+function zaqar_store_driver {
+    if zaqar_backend_is_sql; then
+        echo sqlalchemy
+    else
+        echo redis
+    fi
+}
+
+
+# Install
+# -------
+
+function install_zaqar_redis {
+    local service
+    if is_ubuntu; then
+        install_package redis-server
+        service=redis-server
+    elif is_fedora; then
+        install_package redis
+        service=redis
+    else
+        exit_distro_not_supported "redis installation"
+    fi
+    start_service "$service"
+}
+
+# install_zaqar() - zaqar-core (with its tempest plugin), the client
+function install_zaqar {
+    check_zaqar_backend
+    setup_develop "$ZAQAR_DIR"
+    # "openstack messaging ..." commands.
+    pip_install_gr python-zaqarclient
+
+    if [[ "$ZAQAR_BACKEND" == "redis" && "$ZAQAR_INSTALL_REDIS" == "True" ]]; then
+        install_zaqar_redis
+    fi
+
+    if is_service_enabled tempest; then
+        # zaqar_tempest_plugin ships in this repository: setup_develop
+        # registered its entry point here; tempest runs in a venv of its
+        # own, where devstack installs TEMPEST_PLUGINS.
+        if [[ "${TEMPEST_PLUGINS:-0}" == "0" ]]; then
+            TEMPEST_PLUGINS=$ZAQAR_DIR
+        elif [[ " $TEMPEST_PLUGINS " != *" $ZAQAR_DIR "* ]]; then
+            TEMPEST_PLUGINS="$TEMPEST_PLUGINS $ZAQAR_DIR"
+        fi
+    fi
+}
+
+
+# Configure
+# ---------
+
+# configure_zaqar_conf() - zaqar.conf and policy.yaml
+function configure_zaqar_conf {
+    local driver uri
+    driver=$(zaqar_store_driver)
+    uri=$(zaqar_store_uri)
+
+    # Written anew: nothing left from an earlier stack.sh. devstack merges
+    # local.conf's [[post-config|$ZAQAR_CONF]] after this phase.
+    rm -f "$ZAQAR_CONF"
+
+    iniset "$ZAQAR_CONF" DEFAULT debug "$ENABLE_DEBUG_LOG_LEVEL"
+    iniset "$ZAQAR_CONF" DEFAULT state_path "$ZAQAR_STATE_PATH"
+    iniset "$ZAQAR_CONF" DEFAULT admin_mode "$ZAQAR_ADMIN_MODE"
+    setup_logging "$ZAQAR_CONF"
+
+    iniset "$ZAQAR_CONF" drivers transport wsgi
+    iniset "$ZAQAR_CONF" drivers message_store "$driver"
+    iniset "$ZAQAR_CONF" drivers management_store "$driver"
+    iniset "$ZAQAR_CONF" "drivers:message_store:$driver" uri "$uri"
+    iniset "$ZAQAR_CONF" "drivers:management_store:$driver" uri "$uri"
+
+    iniset "$ZAQAR_CONF" signed_url secret_key \
+        "${ZAQAR_SIGNED_URL_KEY:-$(generate_hex_string 32)}"
+    # Mail goes through [notification] smtp_command (sendmail), the
+    # default; webhooks need nothing.
+    iniset "$ZAQAR_CONF" notification require_confirmation \
+        "$ZAQAR_REQUIRE_CONFIRMATION"
+
+    # transport_url, when devstack runs a message bus: zaqar-bridge
+    # listens there, and [oslo_messaging_notifications] driver (not set
+    # here) would send queue events there.
+    iniset_rpc_backend zaqar "$ZAQAR_CONF"
+
+    if is_service_enabled key; then
+        iniset "$ZAQAR_CONF" DEFAULT auth_strategy keystone
+        configure_keystone_authtoken_middleware "$ZAQAR_CONF" zaqar
+        iniset "$ZAQAR_CONF" trustee auth_type password
+        iniset "$ZAQAR_CONF" trustee auth_url "$KEYSTONE_SERVICE_URI"
+        iniset "$ZAQAR_CONF" trustee username "$ZAQAR_TRUSTEE_USER"
+        iniset "$ZAQAR_CONF" trustee password \
+            "${ZAQAR_TRUSTEE_PASSWORD:-$SERVICE_PASSWORD}"
+        iniset "$ZAQAR_CONF" trustee user_domain_name \
+            "${ZAQAR_TRUSTEE_DOMAIN:-$SERVICE_DOMAIN_NAME}"
+    fi
+
+    # The rules in code apply; the sample (all commented out) shows them
+    # for editing.
+    if [[ -f "$ZAQAR_DIR/etc/policy.yaml.sample" ]]; then
+        cp "$ZAQAR_DIR/etc/policy.yaml.sample" "$ZAQAR_POLICY_FILE"
+        iniset "$ZAQAR_CONF" oslo_policy policy_file "$ZAQAR_POLICY_FILE"
+    fi
+}
+
+# configure_zaqar_uwsgi() - the uWSGI configuration of zaqar-server
+function configure_zaqar_uwsgi {
+    local http=""
+    local listen=$ZAQAR_SERVICE_LISTEN_ADDRESS
+    if ! zaqar_behind_apache; then
+        if [[ "$listen" == *:* && "$listen" != \[* ]]; then
+            listen="[$listen]"
+        fi
+        http="$listen:$ZAQAR_SERVICE_PORT"
+    fi
+    # Apache proxies /messaging to a uWSGI socket, or uWSGI answers HTTP
+    # on $http.
+    write_uwsgi_config "$ZAQAR_UWSGI_CONF" "$ZAQAR_WSGI_MODULE" \
+        "/messaging" "$http" "$ZAQAR_UWSGI_APP"
+    # A devstack that predates module paths wrote our module as a file.
+    inidelete "$ZAQAR_UWSGI_CONF" uwsgi wsgi-file
+    iniset "$ZAQAR_UWSGI_CONF" uwsgi module "$ZAQAR_WSGI_MODULE"
+    iniset "$ZAQAR_UWSGI_CONF" uwsgi env "ZAQAR_CONFIG_FILE=$ZAQAR_CONF"
+    # zaqar_core.wsgi builds the app (and its store connections) in each
+    # worker and refuses to load in the master.
+    iniset "$ZAQAR_UWSGI_CONF" uwsgi lazy-apps true
+    iniset "$ZAQAR_UWSGI_CONF" uwsgi need-app true
+    iniset "$ZAQAR_UWSGI_CONF" uwsgi enable-threads true
+    iniset "$ZAQAR_UWSGI_CONF" uwsgi threads "$ZAQAR_UWSGI_THREADS"
+}
+
+# configure_zaqar() - files and directories
+function configure_zaqar {
+    check_zaqar_backend
+    sudo install -d -o "$STACK_USER" -m 0755 "$ZAQAR_CONF_DIR"
+    mkdir -p "$ZAQAR_STATE_PATH"
+    configure_zaqar_conf
+    configure_zaqar_uwsgi
+}
+
+# create_zaqar_accounts() - the service user and the catalog entries
+function create_zaqar_accounts {
+    create_service_user zaqar
+
+    get_or_create_service zaqar messaging "OpenStack Messaging Service"
+    get_or_create_endpoint messaging "$REGION_NAME" "$(zaqar_api_url)"
+
+    if is_service_enabled zaqar-websocket; then
+        get_or_create_service zaqar-websocket messaging-websocket \
+            "OpenStack Messaging Service (WebSocket)"
+        get_or_create_endpoint messaging-websocket "$REGION_NAME" \
+            "$(zaqar_websocket_url)"
+    fi
+}
+
+
+# Start and stop
+# --------------
+
+# init_zaqar() - the database and its schema
+function init_zaqar {
+    case "$ZAQAR_BACKEND" in
+        postgresql|mysql)
+            recreate_database zaqar
+            ;;
+    esac
+    if zaqar_backend_is_sql; then
+        "$ZAQAR_BIN_DIR/zaqar-manage" --config-file "$ZAQAR_CONF" db upgrade
+    fi
+}
+
+# wait_for_zaqar() - until the API answers GET / (its version list, no
+# authentication): a 2xx or 3xx, not Apache's 503 for a missing backend.
+function wait_for_zaqar {
+    local url
+    url="$(zaqar_api_url)/"
+    local deadline=$((SECONDS + SERVICE_TIMEOUT))
+    local status
+    while true; do
+        status=$(curl -g -k --noproxy '*' -s -o /dev/null \
+            -w '%{http_code}' "$url") || true
+        case "$status" in
+            2??|3??)
+                return 0
+                ;;
+        esac
+        if (( SECONDS >= deadline )); then
+            die $LINENO "zaqar-server did not answer $url in" \
+                "${SERVICE_TIMEOUT}s (last status: ${status:-none})"
+        fi
+        sleep 1
+    done
+}
+
+# start_zaqar() - the services enabled
+function start_zaqar {
+    if is_service_enabled zaqar-server; then
+        run_process zaqar-server \
+            "$ZAQAR_UWSGI_BIN --procname-prefix zaqar-api --ini $ZAQAR_UWSGI_CONF"
+        echo "Waiting for zaqar-server to start..."
+        wait_for_zaqar
+    fi
+    if is_service_enabled zaqar-bridge; then
+        if ! is_service_enabled rabbit; then
+            warn $LINENO "zaqar-bridge without devstack's rabbit: it" \
+                "listens on [DEFAULT] transport_url of $ZAQAR_CONF"
+        fi
+        run_process zaqar-bridge \
+            "$ZAQAR_BIN_DIR/zaqar-bridge --config-file $ZAQAR_CONF"
+    fi
+    if is_service_enabled zaqar-websocket; then
+        warn $LINENO "zaqar-websocket: no WebSocket transport in this" \
+            "release; its catalog entry exists, nothing listens on port" \
+            "$ZAQAR_WEBSOCKET_PORT"
+    fi
+}
+
+# stop_zaqar() - the processes start_zaqar started
+function stop_zaqar {
+    if is_service_enabled zaqar-bridge; then
+        stop_process zaqar-bridge
+    fi
+    if is_service_enabled zaqar-server; then
+        stop_process zaqar-server
+    fi
+}
+
+# cleanup_zaqar() - what stack.sh left: configuration, SQLite database.
+# A PostgreSQL or MySQL database goes with devstack's database server; a
+# Redis keeps its data (other services may share it).
+function cleanup_zaqar {
+    remove_uwsgi_config "$ZAQAR_UWSGI_CONF" "$ZAQAR_UWSGI_APP"
+    sudo rm -rf "$ZAQAR_CONF_DIR" "$ZAQAR_STATE_PATH"
+}
+
+
+# Tempest
+# -------
+
+# configure_zaqar_tempest() - [service_available] and [messaging]
+function configure_zaqar_tempest {
+    local available=False
+    if is_service_enabled zaqar-server; then
+        available=True
+    fi
+    iniset "$TEMPEST_CONFIG" service_available zaqar "$available"
+    iniset "$TEMPEST_CONFIG" messaging catalog_type messaging
+
+    # The limits the tests probe: the server's, as configured.
+    local pair tempest_opt zaqar_opt default value
+    for pair in max_queues_per_page:max_queues_per_page:20 \
+                max_queue_metadata:max_queue_metadata:65536 \
+                max_messages_per_page:max_messages_per_page:20 \
+                max_message_size:max_messages_post_size:262144 \
+                max_messages_per_claim:max_messages_per_claim_or_pop:20 \
+                max_message_ttl:max_message_ttl:1209600 \
+                max_claim_ttl:max_claim_ttl:43200 \
+                max_claim_grace:max_claim_grace:43200; do
+        IFS=: read -r tempest_opt zaqar_opt default <<< "$pair"
+        value=$(iniget "$ZAQAR_CONF" transport "$zaqar_opt")
+        iniset "$TEMPEST_CONFIG" messaging "$tempest_opt" "${value:-$default}"
+    done
+}
+
+
+# Phases
+# ------
+
+if is_service_enabled zaqar-server zaqar-websocket zaqar-bridge; then
+    if [[ "${1:-}" == "stack" && "${2:-}" == "install" ]]; then
+        echo_summary "Installing zaqar-core"
+        install_zaqar
+    elif [[ "${1:-}" == "stack" && "${2:-}" == "post-config" ]]; then
+        echo_summary "Configuring zaqar-core"
+        configure_zaqar
+        if is_service_enabled key; then
+            create_zaqar_accounts
+        fi
+    elif [[ "${1:-}" == "stack" && "${2:-}" == "extra" ]]; then
+        echo_summary "Starting zaqar-core"
+        init_zaqar
+        start_zaqar
+    elif [[ "${1:-}" == "stack" && "${2:-}" == "test-config" ]]; then
+        if is_service_enabled tempest; then
+            echo_summary "Configuring tempest for zaqar-core"
+            configure_zaqar_tempest
+        fi
+    fi
+
+    if [[ "${1:-}" == "unstack" ]]; then
+        stop_zaqar
+    fi
+
+    if [[ "${1:-}" == "clean" ]]; then
+        cleanup_zaqar
+    fi
+fi
+
+$_XTRACE_ZAQAR
+
+# Local variables:
+# mode: shell-script
+# End:
