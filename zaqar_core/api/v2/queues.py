@@ -178,7 +178,7 @@ def queue_share(api: 'Api', req: Request) -> Result:
     expires_text = at.strftime(signed_url.EXPIRES_FORMAT)
     project = req.project_id or ''
     return Result(200, {
-        'paths': paths, 'methods': methods, 'project': project,
+        'paths': paths, 'methods': sorted(methods), 'project': project,
         'expires': expires_text,
         'signature': signed_url.sign(key, paths, methods, project,
                                      expires_text)})

@@ -71,10 +71,12 @@ def test_share_defaults_and_signature(signing: Server) -> None:
 
 
 def test_share_with_paths_methods_and_expiry(signing: Server) -> None:
-    data = share(signing.client(), paths=['claims', 'messages'],
-                 methods=['GET', 'POST'], expires='2099-01-02T03:04:05Z')
+    data = share(signing.client(), paths=['messages', 'claims'],
+                 methods=['POST', 'GET'], expires='2099-01-02T03:04:05Z')
     assert data['paths'] == ['/v2/queues/shared/claims',
                              '/v2/queues/shared/messages']
+    # Sorted, as upstream answers them.
+    assert data['methods'] == ['GET', 'POST']
     assert data['expires'] == '2099-01-02T03:04:05'
     assert data['signature'] == upstream_signature(
         data['paths'], data['methods'], data['project'], data['expires'])
