@@ -1,0 +1,285 @@
+"""End-to-end tests against a real Keystone.
+
+The ``stack`` fixture brings up the functional stack of ``tools/stack.py``
+(Keystone from PyPI and this checkout's zaqar-server with
+``auth_strategy = keystone``) once per test run, and every test talks to
+it with real tokens of the users it provisions (``admin``, ``demo``,
+``alt``). ``stack.py up`` restarts zaqar-server, so under pytest-xdist only
+the first worker runs it; the others wait for it and read its verdict.
+Then every worker holds the stack in use (``stack.py``'s shared lock) until
+its session ends: another ``up`` or ``down`` on this checkout (tempest,
+rally, a second test run) waits instead of restarting it under the tests.
+Queues get unique names (the stack's store outlives test runs) and are
+deleted at the end of each test.
+
+Tests that need a zaqar-server configured otherwise (a ``policy.yaml`` of
+their own) ask ``make_keystone_server``: a server started from the
+stack's ``zaqar.conf`` (same Keystone, ``[trustee]`` and signed-URL key)
+with its own port, SQLite file and policy file.
+
+Environment:
+
+* ``CI=true``: a stack that cannot come up fails the tests instead of
+  skipping them.
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import fcntl
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from keystoneauth1 import session as ka_session
+from keystoneauth1.identity import v3
+
+from zaqar_core.tests.databases import unavailable
+from zaqar_core.tests.functional.conftest import ServerProcess
+from zaqar_core.tests.functional.helpers import ApiClient
+from zaqar_core.tests.functional.helpers import Server
+
+ROOT = Path(__file__).resolve().parents[3]
+STACK_SCRIPT = ROOT / 'tools' / 'stack.py'
+STATE_FILE = ROOT / '.stack' / 'stack.json'
+#: A first ``up`` installs Keystone into a virtualenv: minutes.
+UP_TIMEOUT = 900
+USERS = ('admin', 'demo', 'alt')
+
+
+@dataclass
+class User:
+    """One provisioned Keystone user and a keystoneauth session for it."""
+
+    key: str
+    username: str
+    password: str
+    project_name: str
+    auth_url: str
+    _session: ka_session.Session | None = field(default=None, repr=False)
+
+    @property
+    def session(self) -> ka_session.Session:
+        if self._session is None:
+            self._session = ka_session.Session(auth=v3.Password(
+                auth_url=self.auth_url, username=self.username,
+                password=self.password, project_name=self.project_name,
+                user_domain_name='Default',
+                project_domain_name='Default'))
+        return self._session
+
+    @property
+    def token(self) -> str:
+        """A project-scoped token (keystoneauth reuses it until expiry)."""
+        token = self.session.get_token()
+        assert token
+        return token
+
+    @property
+    def project_id(self) -> str:
+        project_id = self.session.get_project_id()
+        assert project_id
+        return project_id
+
+    @property
+    def user_id(self) -> str:
+        user_id = self.session.get_user_id()
+        assert user_id
+        return user_id
+
+    def zaqarclient_auth(self) -> dict[str, Any]:
+        """python-zaqarclient's ``auth_opts`` for the ``keystone``
+        backend."""
+        return {'backend': 'keystone', 'options': {
+            'os_auth_url': self.auth_url, 'os_username': self.username,
+            'os_password': self.password,
+            'os_project_name': self.project_name,
+            'os_user_domain_name': 'Default',
+            'os_project_domain_name': 'Default'}}
+
+
+class Stack:
+    """What ``.stack/stack.json`` says about the running stack."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state = state
+        self.auth_url: str = state['keystone']['auth_url']
+        self.url: str = state['zaqar']['url']
+        self.zaqar_conf = Path(state['zaqar']['conf'])
+        self.clouds_yaml = Path(state['files']['clouds_yaml'])
+        creds = state['credentials']
+        self.users = {key: User(key, creds[key]['username'],
+                                creds[key]['password'],
+                                creds[key]['project_name'], self.auth_url)
+                      for key in USERS}
+        self.trustee_username: str = creds['trustee']['username']
+
+    def api(self, user: str, url: str | None = None,
+            project_id: str | None = None) -> ApiClient:
+        """A client of ``url`` (the stack's zaqar-server by default) with
+        ``user``'s token; ``X-Project-Id`` is the token's project unless
+        ``project_id`` says otherwise."""
+        who = self.users[user]
+        return ApiClient(url or self.url,
+                         project_id=project_id or who.project_id,
+                         extra_headers={'X-Auth-Token': who.token})
+
+
+def _run_up() -> str | None:
+    """Runs ``tools/stack.py up``; None if the stack is up, else why not."""
+    if not STACK_SCRIPT.exists():
+        return f'{STACK_SCRIPT} is missing'
+    try:
+        result = subprocess.run(
+            [sys.executable, str(STACK_SCRIPT), 'up', '--python',
+             sys.executable], cwd=ROOT, capture_output=True, text=True,
+            timeout=UP_TIMEOUT, check=False, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return f'tools/stack.py up did not finish in {UP_TIMEOUT} s'
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip()[-3000:]
+        return (f'tools/stack.py up failed (exit {result.returncode}):\n'
+                f'{output}')
+    return None
+
+
+def _up_once(shared: Path | None) -> str | None:
+    """:func:`_run_up` once per test run: under pytest-xdist the first
+    worker runs it (``up`` restarts zaqar-server, which must not happen
+    under another worker's feet) and leaves its verdict in ``shared``."""
+    if shared is None:
+        return _run_up()
+    verdict = shared / 'keystone-stack-up.json'
+    with open(shared / 'keystone-stack-up.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if verdict.exists():
+            return json.loads(verdict.read_text())['problem']
+        problem = _run_up()
+        verdict.write_text(json.dumps({'problem': problem}))
+        return problem
+
+
+def _stack_tool() -> Any:
+    """tools/stack.py as a module (it is a script, not a package)."""
+    spec = importlib.util.spec_from_file_location('_zaqar_stack_tool',
+                                                  STACK_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code < 500
+    except requests.RequestException:
+        return False
+
+
+@pytest.fixture(scope='session')
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The running stack, held in use (``tools/stack.py``'s shared lock:
+    nobody's ``up`` or ``down`` restarts it under the tests) until the
+    session ends."""
+    shared = None
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        # The directory above a worker's basetemp is the run's own.
+        shared = tmp_path_factory.getbasetemp().parent
+    problem = _up_once(shared)
+    if problem is not None:
+        unavailable(f'the Keystone stack is not available: {problem}')
+    with contextlib.ExitStack() as held:
+        in_use = getattr(_stack_tool(), 'in_use', None)
+        if in_use is not None:
+            held.enter_context(in_use())
+        # Read only now: another user of the checkout may have restarted
+        # the stack between up and here.
+        try:
+            current = Stack(json.loads(STATE_FILE.read_text()))
+        except (OSError, ValueError, KeyError) as exc:
+            unavailable(f'unusable {STATE_FILE}: {exc!r}')
+        if not (_answers(current.url + '/') and
+                _answers(current.auth_url)):
+            unavailable('the stack went down after tools/stack.py up')
+        yield current
+
+
+def unique(prefix: str) -> str:
+    """A queue name no other test (or earlier run: the stack's store
+    persists) uses."""
+    return f'{prefix}-{uuid.uuid4().hex[:12]}'
+
+
+# -- servers of our own ----------------------------------------------------
+
+def derived_sections(stack: Stack, workdir: Path,
+                     policy_file: Path) -> dict[str, dict[str, Any]]:
+    """The stack's zaqar.conf, with a store, a policy file and logs of
+    ``workdir`` (the port is set by ServerProcess)."""
+    # DEFAULT read as a section like the others, not merged into each.
+    parser = configparser.ConfigParser(interpolation=None,
+                                       default_section='\x00')
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(stack.zaqar_conf)
+    sections = {name: dict(parser[name]) for name in parser.sections()}
+    default = sections.setdefault('DEFAULT', {})
+    default.pop('log_file', None)  # to stdout: ServerProcess keeps it
+    default['state_path'] = str(workdir / 'state')
+    uri = f'sqlite:///{workdir / "zaqar.sqlite"}'
+    sections.setdefault('drivers', {}).update(
+        transport='wsgi', message_store='sqlalchemy',
+        management_store='sqlalchemy')
+    sections['drivers:message_store:sqlalchemy'] = {'uri': uri}
+    sections['drivers:management_store:sqlalchemy'] = {'uri': uri}
+    sections.setdefault('drivers:transport:wsgi', {}).pop('port', None)
+    sections['oslo_policy'] = {'policy_file': str(policy_file)}
+    return sections
+
+
+@dataclass
+class KeystoneServer:
+    server: Server
+    policy_file: Path
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@pytest.fixture(scope='session')
+def make_keystone_server(stack: Stack,
+                         tmp_path_factory: pytest.TempPathFactory
+                         ) -> Iterator[Callable[[str], KeystoneServer]]:
+    """``make_keystone_server(policy_yaml)``: a zaqar-server of its own on
+    the stack's Keystone, with ``policy_yaml`` as its policy file; stopped
+    when the session ends."""
+    processes: list[ServerProcess] = []
+
+    def make(policy: str) -> KeystoneServer:
+        workdir = tmp_path_factory.mktemp('zaqar-keystone')
+        policy_file = workdir / 'policy.yaml'
+        policy_file.write_text(policy)
+        process = ServerProcess(workdir,
+                                derived_sections(stack, workdir, policy_file))
+        processes.append(process)
+        return KeystoneServer(process.start(), policy_file)
+
+    try:
+        yield make
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.stop()
