@@ -1,0 +1,442 @@
+"""``zaqar-status upgrade check``: is this deployment ready for this
+release?
+
+Run it with the configuration the servers will use, after installing the
+new release and before restarting them::
+
+    zaqar-status --config-file /etc/zaqar/zaqar.conf upgrade check [--json]
+
+It reads the stores' schema versions and the configuration files and
+changes nothing. Exit status (oslo.upgradecheck's): 0 every check
+passed, 1 at least one warning (look, the upgrade may be fine), 2 at
+least one failure (fix it first), 255 a check crashed.
+
+Checks:
+
+``Storage schema``
+    The store drivers ``[drivers]`` names are installed, and each SQL
+    store is at this release's newest migration. A server database
+    (PostgreSQL, MySQL) that is behind is a failure: run ``zaqar-manage db
+    upgrade``. An SQLite database that is behind is a warning, since the
+    server upgrades it when it starts. Redis has no schema.
+``Policy file``
+    The policy file and ``policy.d`` files, if present, are YAML (JSON
+    policy files are deprecated by oslo.policy), and every rule they set
+    is one this release defines or an alias that other rules refer to. A
+    leftover ``policy.json`` that is no longer read is reported too.
+``Configuration options``
+    Upstream Zaqar options that are accepted here but do nothing, that were
+    removed, or that ask for something this release does not do.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import sys
+
+import sqlalchemy as sa
+import yaml
+from oslo_config import cfg
+from oslo_policy import opts as policy_opts
+from oslo_upgradecheck import upgradecheck
+from stevedore import extension
+
+from zaqar_core import bootstrap
+from zaqar_core import conf as zconf
+from zaqar_core import policies
+from zaqar_core.cmd import common
+from zaqar_core.conf import opts
+from zaqar_core.conf import sqlalchemy_stores
+from zaqar_core.storage import base as storage_base
+
+Code = upgradecheck.Code
+Result = upgradecheck.Result
+
+SQL_DRIVER = 'sqlalchemy'
+
+#: ``rule:NAME`` references in a check string.
+RULE_REFERENCE = re.compile(r'\brule:([^\s()]+)')
+
+#: The upstream message pipeline stage that turned notifications on; they
+#: are always on here.
+NOTIFIER_STAGE = 'zaqar.notification.notifier'
+
+#: Upstream store drivers this release does not have.
+UPSTREAM_ONLY_STORES = ('mongodb', 'swift')
+
+#: Upstream groups whose options were removed (upstream 2025.2), or that
+#: this release does not read; a file that still sets them is reported.
+IGNORED_GROUPS = {
+    'limits:transport': 'removed upstream in 2025.2 (its options are in '
+                        '[transport])',
+    'drivers:storage:mongodb': 'removed upstream in 2025.2',
+    'drivers:storage:redis': 'removed upstream in 2025.2 (use '
+                             '[drivers:message_store:redis] and '
+                             '[drivers:management_store:redis])',
+    'drivers:storage:sqlalchemy': 'removed upstream in 2025.2 (use '
+                                  '[drivers:management_store:sqlalchemy])',
+}
+
+#: Options removed from groups this release reads: (group, option).
+REMOVED_OPTIONS = {
+    ('transport', 'max_message_size'): 'removed upstream in 2025.2; '
+                                       'max_messages_post_size applies',
+}
+
+#: Options still read under their old names: (group, old) -> new.
+RENAMED_OPTIONS = {
+    ('DEFAULT', 'sharding'): '[DEFAULT] pooling',
+    ('drivers', 'storage'): '[drivers] message_store',
+}
+
+
+class _Findings:
+    """What one check found: the worst code wins, every detail is kept."""
+
+    def __init__(self) -> None:
+        self.code = Code.SUCCESS
+        self.details: list[str] = []
+
+    def add(self, code: Code, detail: str) -> None:
+        self.code = max(self.code, code)
+        self.details.append(detail)
+
+    def result(self) -> Result:
+        return Result(self.code, ' '.join(self.details) or None)
+
+
+class Checks(upgradecheck.UpgradeCommands):
+    """The upgrade checks of zaqar-core, on one loaded configuration."""
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        super().__init__()
+        self.conf = conf
+
+    # Storage schema ----------------------------------------------------
+
+    def _check_schema(self) -> Result:
+        conf = self.conf
+        found = _Findings()
+        _check_store_drivers(found, conf)
+        if found.code == Code.FAILURE:
+            return found.result()
+        sql_groups = _sql_groups(conf)
+        state = os.path.abspath(conf.state_path)
+        if os.path.isdir(state):
+            # Only then: resolving the default would create the directory,
+            # and a check changes nothing.
+            bootstrap.resolve_sqlite_default(conf)
+        for label, namespace, name, group in _stores(conf, sql_groups):
+            missing = None
+            if group:
+                uri = conf[group].uri
+                missing = (_missing_sqlite_file(uri) if uri else
+                           os.path.join(state, bootstrap.SQLITE_FILE))
+            if missing:
+                # Checked before connecting, which would create it.
+                found.add(Code.SUCCESS,
+                          f'The {label}: no database at {missing} yet; '
+                          f'the server creates it and its schema when it '
+                          f'first starts.')
+                continue
+            try:
+                driver = bootstrap.load_driver(namespace, name, label, conf)
+            except Exception as exc:  # whatever the database library raises
+                found.add(Code.FAILURE, f'The {label}: cannot open it: '
+                                        f'{_first_line(exc)}')
+                continue
+            try:
+                _check_driver_schema(found, label, driver)
+            finally:
+                driver.close()
+        return found.result()
+
+    # Policy file -------------------------------------------------------
+
+    def _check_policy(self) -> Result:
+        conf = self.conf
+        policy_opts.set_defaults(conf, 'policy.yaml')
+        found = _Findings()
+        policy_file = conf.oslo_policy.policy_file
+        path = conf.find_file(policy_file)
+        files = [path] if path else []
+        if path is None and os.path.basename(policy_file) == 'policy.yaml':
+            legacy = conf.find_file(os.path.join(
+                os.path.dirname(policy_file), 'policy.json'))
+            if legacy:
+                found.add(Code.WARNING,
+                          f'{legacy} is not read: only {policy_file} is. '
+                          f'Convert it with oslopolicy-convert-json-to-yaml '
+                          f'if its rules are still wanted, and remove it.')
+        for directory in conf.oslo_policy.policy_dirs:
+            found_dir = conf.find_file(directory)
+            if found_dir and os.path.isdir(found_dir):
+                files += sorted(
+                    os.path.join(found_dir, name)
+                    for name in os.listdir(found_dir)
+                    if not name.startswith('.')
+                    and os.path.isfile(os.path.join(found_dir, name)))
+        known = {rule.name: rule.check_str for rule in policies.list_rules()}
+        for file in files:
+            _check_policy_file(found, file, known)
+        if not files and found.code == Code.SUCCESS:
+            found.add(Code.SUCCESS, 'No policy file: the defaults in code '
+                                    'apply.')
+        return found.result()
+
+    # Configuration options ---------------------------------------------
+
+    def _check_options(self) -> Result:
+        conf = self.conf
+        found = _Findings()
+        if conf.pooling:
+            found.add(Code.WARNING,
+                      '[DEFAULT] pooling = true is accepted, but this '
+                      'release has one pool, the configured message store: '
+                      'pools and flavors ([pooling:catalog], /v2/pools, '
+                      '/v2/flavors) do not exist.')
+        if conf.enable_deprecated_api_versions:
+            found.add(Code.WARNING,
+                      '[DEFAULT] enable_deprecated_api_versions has no '
+                      'effect (only the v2 API exists); remove it.')
+        if conf.unreliable:
+            found.add(Code.WARNING,
+                      '[DEFAULT] unreliable has no effect (it relaxed '
+                      'MongoDB durability checks; there is no MongoDB '
+                      'driver); remove it.')
+        for option in ('queue_pipeline', 'message_pipeline',
+                       'claim_pipeline', 'subscription_pipeline',
+                       'topic_pipeline'):
+            stages = conf.storage[option]
+            if not stages:
+                continue
+            if set(stages) == {NOTIFIER_STAGE}:
+                found.add(Code.WARNING,
+                          f'[storage] {option} = {NOTIFIER_STAGE} has no '
+                          f'effect: notifications are always on; remove '
+                          f'it.')
+            else:
+                found.add(Code.WARNING,
+                          f'[storage] {option} is accepted but not used: '
+                          f'pipeline stages ({", ".join(stages)}) are not '
+                          f'loaded and will not run.')
+        if conf.transport.message_encryption_algorithms == 'RSA':
+            found.add(Code.FAILURE,
+                      '[transport] message_encryption_algorithms = RSA is '
+                      'not implemented: posts to queues with '
+                      '_enable_encrypt_messages would be refused. Use '
+                      'AES256.')
+        transports = extension.ExtensionManager(
+            bootstrap.TRANSPORT_NAMESPACE).names()
+        if conf.drivers.transport not in transports:
+            found.add(Code.WARNING,
+                      f'[drivers] transport = {conf.drivers.transport} is '
+                      f'not installed (available: '
+                      f'{", ".join(sorted(transports))}): zaqar-server will '
+                      f'not start with it. The WSGI application '
+                      f'(zaqar_core.wsgi) serves wsgi whatever it says.')
+        _check_files(found, conf)
+        return found.result()
+
+    _upgrade_checks = (
+        ('Storage schema', _check_schema),
+        ('Policy file', _check_policy),
+        ('Configuration options', _check_options),
+    )
+
+
+def _check_store_drivers(found: _Findings, conf: cfg.ConfigOpts) -> None:
+    for option, namespace in (
+            ('message_store', bootstrap.DATA_NAMESPACE),
+            ('management_store', bootstrap.CONTROL_NAMESPACE)):
+        name = conf.drivers[option]
+        known = sorted(extension.ExtensionManager(namespace).names())
+        if name in known:
+            continue
+        hint = (f' (upstream\'s {name} driver is not part of this '
+                f'release; see the upgrade guide)'
+                if name in UPSTREAM_ONLY_STORES else '')
+        found.add(Code.FAILURE,
+                  f'[drivers] {option} = {name} is not installed '
+                  f'(available: {", ".join(known) or "none"}){hint}; the '
+                  f'servers will not start.')
+
+
+def _sql_groups(conf: cfg.ConfigOpts) -> dict[str, str]:
+    """The config group of each SQL store, by store."""
+    groups = {}
+    if conf.drivers.management_store == SQL_DRIVER:
+        groups['control'] = sqlalchemy_stores.MANAGEMENT_GROUP
+    if conf.drivers.message_store == SQL_DRIVER:
+        groups['data'] = sqlalchemy_stores.MESSAGE_GROUP
+    return groups
+
+
+def _stores(conf: cfg.ConfigOpts, sql_groups: dict[str, str]
+            ) -> list[tuple[str, str, str, str | None]]:
+    """(label, namespace, driver name, SQL group or None) of each store;
+    one entry when both stores are one SQL database."""
+    control_group = sql_groups.get('control')
+    data_group = sql_groups.get('data')
+    if control_group and data_group and \
+            conf[control_group].uri == conf[data_group].uri:
+        return [('message and management stores',
+                 bootstrap.CONTROL_NAMESPACE, SQL_DRIVER, control_group)]
+    return [
+        ('management store', bootstrap.CONTROL_NAMESPACE,
+         conf.drivers.management_store, control_group),
+        ('message store', bootstrap.DATA_NAMESPACE,
+         conf.drivers.message_store, data_group),
+    ]
+
+
+def _missing_sqlite_file(uri: str) -> str | None:
+    """The file of an SQLite ``uri`` if it does not exist yet (connecting
+    would create it)."""
+    url = sa.engine.make_url(uri)
+    if url.get_backend_name() != 'sqlite' or \
+            url.database in (None, '', ':memory:'):
+        return None
+    path = os.path.abspath(url.database)
+    return None if os.path.exists(path) else path
+
+
+def _check_driver_schema(found: _Findings, label: str,
+                         driver: storage_base.DriverBase) -> None:
+    head = driver.schema_head()
+    if head is None:
+        found.add(Code.SUCCESS, f'The {label}: no schema to migrate.')
+        return
+    try:
+        version = driver.schema_version()
+    except Exception as exc:  # whatever the database library raises
+        found.add(Code.FAILURE, f'The {label}: cannot read the schema '
+                                f'version: {_first_line(exc)}')
+        return
+    if version == head:
+        found.add(Code.SUCCESS, f'The {label}: schema at {head}.')
+        return
+    at = f'at {version}' if version else 'empty'
+    if driver.auto_upgrade:
+        found.add(Code.WARNING,
+                  f'The {label}: schema {at}, this release needs {head}. '
+                  f'The server upgrades this SQLite database when it '
+                  f'starts; "zaqar-manage db upgrade" does it now.')
+    else:
+        found.add(Code.FAILURE,
+                  f'The {label}: schema {at}, this release needs {head}. '
+                  f'Run "zaqar-manage --config-file <zaqar.conf> db '
+                  f'upgrade" before starting the servers.')
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _check_policy_file(found: _Findings, path: str,
+                       known: dict[str, str]) -> None:
+    try:
+        with open(path, encoding='utf-8') as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        found.add(Code.FAILURE, f'{path} cannot be read ({exc}).')
+        return
+    try:
+        rules = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        found.add(Code.FAILURE, f'{path} is not valid YAML ({exc}); '
+                                f'policy checks would fail.')
+        return
+    if rules is None:
+        return
+    if not isinstance(rules, dict) or \
+            not all(isinstance(v, str) for v in rules.values()):
+        found.add(Code.FAILURE, f'{path} must map rule names to check '
+                                f'strings.')
+        return
+    if _is_json(text):
+        found.add(Code.WARNING,
+                  f'{path} is JSON, which oslo.policy deprecated: convert '
+                  f'it with oslopolicy-convert-json-to-yaml.')
+    defined = set(known) | set(rules)
+    referenced = {name for check in [*known.values(), *rules.values()]
+                  for name in RULE_REFERENCE.findall(check)}
+    unknown = sorted(set(rules) - set(known) - referenced)
+    if unknown:
+        found.add(Code.WARNING,
+                  f'{path} sets rules this release does not define, which '
+                  f'have no effect: {", ".join(unknown)}.')
+    undefined = sorted({name for check in rules.values()
+                        for name in RULE_REFERENCE.findall(check)}
+                       - defined)
+    if undefined:
+        found.add(Code.WARNING,
+                  f'{path} refers to rules defined nowhere, which always '
+                  f'deny: {", ".join(undefined)}.')
+
+
+def _is_json(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def _config_files(conf: cfg.ConfigOpts) -> list[str]:
+    """The configuration files read, in order."""
+    files = list(conf.config_file or [])
+    dirs = conf.config_dir or []
+    for directory in [dirs] if isinstance(dirs, str) else dirs:
+        files += sorted(glob.glob(os.path.join(directory, '*.conf')))
+    return [file for file in files if os.path.isfile(file)]
+
+
+def _check_files(found: _Findings, conf: cfg.ConfigOpts) -> None:
+    """Report what only the files show: groups and options this release
+    ignores, and old option names."""
+    for path in _config_files(conf):
+        sections: dict[str, dict[str, list[str]]] = {}
+        try:
+            cfg.ConfigParser(path, sections).parse()
+        except (OSError, cfg.ParseError):
+            continue  # oslo.config already refused or skipped it
+        name = os.path.basename(path)
+        for group, options in sections.items():
+            if group in IGNORED_GROUPS and options:
+                found.add(Code.WARNING,
+                          f'{name}: [{group}] is ignored: '
+                          f'{IGNORED_GROUPS[group]}.')
+            for option in options:
+                removed = REMOVED_OPTIONS.get((group, option))
+                if removed:
+                    found.add(Code.WARNING,
+                              f'{name}: [{group}] {option} is ignored: '
+                              f'{removed}.')
+                renamed = RENAMED_OPTIONS.get((group, option))
+                if renamed:
+                    found.add(Code.WARNING,
+                              f'{name}: [{group}] {option} is a deprecated '
+                              f'name; use {renamed}.')
+        profiler = sections.get('profiler', {}).get('enabled', [])
+        if profiler and profiler[-1].strip().lower() in ('true', '1', 'yes',
+                                                        'on'):
+            found.add(Code.WARNING,
+                      f'{name}: [profiler] enabled has no effect: this '
+                      f'release does not support OSprofiler.')
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``zaqar-status``."""
+    conf = cfg.ConfigOpts()
+    zconf.register_opts(conf)
+    opts.set_defaults()
+    return upgradecheck.main(
+        conf, project=common.PROJECT, upgrade_command=Checks(conf),
+        argv=sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
