@@ -279,3 +279,21 @@ def test_gc_command_collects_expired_messages(make_server) -> None:
     removed = int(found.group(1))
     assert removed >= 3, result.stdout
     assert stored_rows(server, client.project_id) == 1
+
+
+def test_gc_command_on_an_unreachable_database_says_so_in_one_line(
+        tmp_path) -> None:
+    uri = 'postgresql+psycopg2://nobody@127.0.0.1:1/none'
+    conf = tmp_path / 'zaqar.conf'
+    conf.write_text(
+        '[drivers]\nmessage_store = sqlalchemy\n'
+        'management_store = sqlalchemy\n'
+        f'[drivers:message_store:sqlalchemy]\nuri = {uri}\n'
+        f'[drivers:management_store:sqlalchemy]\nuri = {uri}\n')
+    result = subprocess.run(
+        [sys.executable, '-m', 'zaqar_core.cmd.gc', '--config-file',
+         str(conf)], capture_output=True, text=True, timeout=60,
+        check=False)
+    assert result.returncode == 1
+    assert 'Traceback' not in result.stderr, result.stderr
+    assert 'Connection refused' in result.stderr

@@ -132,7 +132,7 @@ def insert_ignoring_duplicates(table: sa.Table,
 @contextlib.contextmanager
 def write(engine: sa.engine.Engine) -> Iterator[sa.engine.Connection]:
     """A transaction that will write; commits on success."""
-    with _translated(), engine.connect() as conn:
+    with translated(), engine.connect() as conn:
         if conn.dialect.name != 'sqlite':
             with conn.begin():
                 yield conn
@@ -148,12 +148,12 @@ def write(engine: sa.engine.Engine) -> Iterator[sa.engine.Connection]:
 @contextlib.contextmanager
 def read(engine: sa.engine.Engine) -> Iterator[sa.engine.Connection]:
     """A read-only transaction (one consistent snapshot)."""
-    with _translated(), engine.connect() as conn, conn.begin():
+    with translated(), engine.connect() as conn, conn.begin():
         yield conn
 
 
 @contextlib.contextmanager
-def _translated() -> Iterator[None]:
+def translated() -> Iterator[None]:
     """Turn database outages into :class:`errors.Unavailable` (503)."""
     try:
         yield
