@@ -71,7 +71,9 @@ def test_all_roles_move_messages_and_the_server_agrees(
     # Progress went to stderr while it ran, and nothing else to stdout.
     progress = [line for line in run.stderr.splitlines()
                 if line.startswith('[')]
-    assert progress and 'producer' in progress[0] \
+    # A role shows once it has answers: on a busy machine the first line
+    # may come before the first post does.
+    assert progress and any('producer' in line for line in progress) \
         and 'errors 0' in progress[-1]
 
 
