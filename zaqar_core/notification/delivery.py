@@ -73,7 +73,6 @@ class Worker:
         self._lock = threading.Lock()
         self._lanes: dict[str, collections.deque[_Held]] = {}
         self._open_claims: dict[str, int] = {}  # claim id -> jobs left
-        self._pending = 0
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -112,7 +111,8 @@ class Worker:
         """Claim a batch of jobs and start delivering them; returns how
         many were taken."""
         with self._lock:
-            room = min(BATCH, self._capacity - self._pending)
+            pending = sum(self._open_claims.values())
+            room = min(BATCH, self._capacity - pending)
         if room <= 0:
             return 0
         claim_id, found, _ = self.stores.claims.create(
@@ -123,7 +123,6 @@ class Worker:
         reveal = encryption.opener(self.conf, outbox.PROJECT)
         with self._lock:
             self._open_claims[claim_id] = len(found)
-            self._pending += len(found)
             for message in found:
                 held = _Held(message['id'], claim_id,
                              reveal(message['body']))
@@ -216,7 +215,6 @@ class Worker:
             LOG.warning('Could not remove delivered job %s: %s',
                         held.message_id, exc)
         with self._lock:
-            self._pending -= 1
             self._open_claims[held.claim_id] -= 1
             done = self._open_claims[held.claim_id] == 0
             if done:

@@ -9,6 +9,7 @@ flushed before each test that asks for ``stores``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -81,3 +82,18 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
     frozen = FrozenClock()
     monkeypatch.setattr(records, 'now', frozen)
     return frozen
+
+
+@pytest.fixture
+def script_calls(stores: Stores, monkeypatch: pytest.MonkeyPatch
+                 ) -> list[str]:
+    """Names of the Lua scripts the data store runs, in order."""
+    calls: list[str] = []
+    run = stores.data._scripts.run
+
+    def counted(name: str, *args: Any) -> Any:
+        calls.append(name)
+        return run(name, *args)
+
+    monkeypatch.setattr(stores.data._scripts, 'run', counted)
+    return calls

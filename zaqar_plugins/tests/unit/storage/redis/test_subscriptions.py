@@ -3,8 +3,6 @@ GC's two kinds of keys, and uniqueness under concurrent callers."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from redis.crc import key_slot
 
@@ -140,23 +138,16 @@ def test_update_to_an_expired_subscriber_replaces_it(
 
 def test_subscription_gc_works_in_batches_and_frees_the_keys(
         stores: Stores, clock: contract.FrozenClock,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch,
+        script_calls: list[str]) -> None:
     monkeypatch.setattr(driver, 'GC_BATCH', 10)
-    calls = []
-    run = stores.data._scripts.run
-
-    def counted(name: str, *args: Any) -> Any:
-        calls.append(name)
-        return run(name, *args)
-
-    monkeypatch.setattr(stores.data._scripts, 'run', counted)
     for n in range(25):
         stores.subscriptions.create(contract.PROJECT, contract.QUEUE,
                                     f'{HOOK}/{n}', 60, {})
     clock.advance(61)
     assert stores.data.gc() == 25
-    assert calls.count('subscription_gc') == 3
-    assert calls.count('gc') == 0  # no queue was mistaken for it
+    assert script_calls.count('subscription_gc') == 3
+    assert script_calls.count('gc') == 0  # no queue was mistaken for it
     assert stores.data.gc() == 0
     assert source_keys_left(stores, contract.PROJECT, contract.QUEUE) == []
 
