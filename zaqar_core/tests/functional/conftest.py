@@ -256,13 +256,19 @@ class ServerPool:
 
     def _base_sections(self, workdir: Path) -> Sections:
         driver, uri = self._store(workdir)
+        store: dict[str, Any] = {'uri': uri}
+        if self.backend == 'postgresql':
+            # Dozens of servers live at once against one PostgreSQL of 100
+            # connections: each worker keeps one idle connection, and opens
+            # more only while busy.
+            store['max_pool_size'] = 1
         return {
             'DEFAULT': {'auth_strategy': ''},
             'drivers': {'transport': 'wsgi', 'message_store': driver,
                         'management_store': driver},
             'drivers:transport:wsgi': {'workers': 2},
-            f'drivers:message_store:{driver}': {'uri': uri},
-            f'drivers:management_store:{driver}': {'uri': uri},
+            f'drivers:message_store:{driver}': store,
+            f'drivers:management_store:{driver}': dict(store),
         }
 
     def _store(self, workdir: Path) -> tuple[str, str]:
