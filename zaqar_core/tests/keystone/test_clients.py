@@ -89,11 +89,10 @@ def test_zaqarclient_with_a_wrong_password_is_refused_by_keystone(
 def openstack_command() -> str:
     """The ``openstack`` of this interpreter's virtualenv (where
     test-requirements.txt put python-openstackclient and the zaqarclient
-    plugin under test), else the development venv's, else PATH's."""
-    for candidate in (Path(sys.executable).parent / 'openstack',
-                      Path('/work/venv/bin/openstack')):
-        if candidate.exists():
-            return str(candidate)
+    plugin under test), else PATH's."""
+    candidate = Path(sys.executable).parent / 'openstack'
+    if candidate.exists():
+        return str(candidate)
     found = shutil.which('openstack')
     if found is None:
         unavailable('no "openstack" command: install python-openstackclient '

@@ -203,13 +203,16 @@ def test_the_request_context_is_passed_on(conf: cfg.ConfigOpts) -> None:
     assert notifier.sent[0][0] is req.context
 
 
-def test_send_failures_are_logged_not_raised(conf: cfg.ConfigOpts) -> None:
-    emitter = events.Emitter(
-        conf, background=False,
-        notifier=RecordingNotifier(oslo_messaging.MessageDeliveryFailure()))
+def test_send_failures_are_logged_not_raised(
+        conf: cfg.ConfigOpts, caplog: pytest.LogCaptureFixture) -> None:
+    notifier = RecordingNotifier(oslo_messaging.MessageDeliveryFailure())
+    emitter = events.Emitter(conf, background=False, notifier=notifier)
     emitter.emit('queue_create', request(), Result(201))
+    assert notifier.entered.is_set()
+    assert 'Could not send messaging.queue.create' in caplog.text
     # Even a malformed result is no reason to fail the request.
     emitter.emit('message_post', request(), Result(201, {'resources': 5}))
+    assert 'Could not emit the event of message_post' in caplog.text
 
 
 def test_background_sending_and_flush(conf: cfg.ConfigOpts) -> None:

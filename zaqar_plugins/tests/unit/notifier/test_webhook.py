@@ -108,6 +108,7 @@ def test_confirm_posts_the_document_without_templating(notifier, receiver,
 def test_2xx_is_delivered(notifier, receiver, make_target, status):
     receiver.status = status
     notifier.notify(make_target(receiver.url), samples.MESSAGE)
+    assert len(receiver.requests) == 1
 
 
 @pytest.mark.parametrize('status,retryable', [
