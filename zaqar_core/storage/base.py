@@ -141,7 +141,6 @@ class QueueControllerBase(abc.ABC):
 class MessageControllerBase(abc.ABC):
     """Messages of one data driver."""
 
-    @abc.abstractmethod
     def post(self, project: str, queue: str, messages: list[NewMessage],
              client_uuid: str) -> list[str]:
         """Store ``messages`` atomically, in order.
@@ -150,7 +149,12 @@ class MessageControllerBase(abc.ABC):
             Their ids, in the order given. Ids are opaque and increase
             within a queue (FIFO).
         """
+        # One code path per driver: whatever a driver's post needs (retries,
+        # scripts) lives in post_counting_subscriptions alone.
+        return self.post_counting_subscriptions(project, queue, messages,
+                                                client_uuid)[0]
 
+    @abc.abstractmethod
     def post_counting_subscriptions(
             self, project: str, queue: str, messages: list[NewMessage],
             client_uuid: str) -> tuple[list[str], int | None]:
@@ -159,11 +163,11 @@ class MessageControllerBase(abc.ABC):
         post, and a 0 spares it that read.
 
         Returns:
-            ``(ids, count)``: ``count`` is at least the number of live
-            subscriptions of ``queue`` (0: it has none), or None when the
-            driver did not count.
+            ``(ids, count)``: ``ids`` as :meth:`post` returns them;
+            ``count`` is at least the number of live subscriptions of
+            ``queue`` (0: it has none), or None when the driver did not
+            count.
         """
-        return self.post(project, queue, messages, client_uuid), None
 
     @abc.abstractmethod
     def list(self, project: str, queue: str, marker: str | None = None,

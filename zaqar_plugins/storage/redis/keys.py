@@ -86,6 +86,12 @@ def subscription_keys(prefix: str) -> list[str]:
     return [f'{prefix}:{suffix}' for suffix in SUBSCRIPTION_KEYS]
 
 
+def subscription_ids_key(prefix: str) -> str:
+    """The ``subids`` key of the source at ``prefix`` (a message post
+    counts the queue's subscriptions there)."""
+    return f'{prefix}:subids'
+
+
 def seq_key(project_prefix_: str) -> str:
     return f'{project_prefix_}:seq'
 
@@ -96,23 +102,25 @@ def catalogue_keys(project: str) -> list[str]:
     return [f'{base}:queues', f'{base}:qmeta']
 
 
-def queue_prefix_of(key: str) -> str | None:
-    """The queue prefix of a key found by a GC pattern, or None."""
-    for suffix in (':exp', ':cexp'):
+def _prefix_before(key: str, suffixes: tuple[str, ...]) -> str | None:
+    """``key`` without the first of ``suffixes`` it ends with, if what is
+    left is a ``z:{p:<project>}:<name>`` prefix; else None."""
+    for suffix in suffixes:
         if key.endswith(suffix):
             prefix = key[:-len(suffix)]
-            # z:{p:<project>}:<queue>; the queue part holds no ":".
+            # The name part holds no ":", so "}:" ends the project part.
             return prefix if '}:' in prefix else None
     return None
 
 
+def queue_prefix_of(key: str) -> str | None:
+    """The queue prefix of a key found by a GC pattern, or None."""
+    return _prefix_before(key, (':exp', ':cexp'))
+
+
 def source_prefix_of(key: str) -> str | None:
     """The source prefix of a key found by a GC pattern, or None."""
-    suffix = ':subexp'
-    if not key.endswith(suffix):
-        return None
-    prefix = key[:-len(suffix)]
-    return prefix if '}:' in prefix else None
+    return _prefix_before(key, (':subexp',))
 
 
 def project_of_queue_prefix(prefix: str) -> str:

@@ -18,11 +18,6 @@ class MessageController(base.MessageControllerBase):
     def __init__(self, client: connection.Client) -> None:
         self._scripts = scripts.Scripts(client)
 
-    def post(self, project: str, queue: str, messages: list[base.NewMessage],
-             client_uuid: str) -> list[str]:
-        return self.post_counting_subscriptions(project, queue, messages,
-                                                client_uuid)[0]
-
     def post_counting_subscriptions(
             self, project: str, queue: str, messages: list[base.NewMessage],
             client_uuid: str) -> tuple[list[str], int]:
@@ -33,11 +28,10 @@ class MessageController(base.MessageControllerBase):
                      records.pack(client_uuid, at, message)]
         prefix = keys.queue_prefix(project, queue)
         # The source's subscription ids: same hash tag, so same node.
-        subids = keys.subscription_keys(prefix)[
-            keys.SUBSCRIPTION_KEYS.index('subids')]
         ids, count = self._scripts.run(
             'post', [keys.seq_key(keys.project_prefix(project)),
-                     *keys.queue_keys(prefix), subids], args)
+                     *keys.queue_keys(prefix),
+                     keys.subscription_ids_key(prefix)], args)
         return ids, count
 
     def list(self, project: str, queue: str, marker: str | None = None,

@@ -37,10 +37,7 @@ def _engine_for(conf: cfg.ConfigOpts, group: str) -> sa.engine.Engine:
     key = (os.getpid(), opts.uri, opts.sqlite_busy_timeout,
            opts.max_pool_size, opts.max_overflow)
     if key not in _ENGINES:
-        # oslo.db connects once to test the URI: an unreachable database
-        # is a storage outage (a one-line error), not a traceback.
-        with txn.translated():
-            _ENGINES[key] = txn.make_engine(*key[1:])
+        _ENGINES[key] = txn.make_engine(*key[1:])
     return _ENGINES[key]
 
 

@@ -9,7 +9,7 @@ claims) instead.
 
 import contextlib
 import sqlite3
-import threading
+import time
 from collections.abc import Iterator
 
 import sqlalchemy as sa
@@ -42,17 +42,15 @@ def make_engine(uri: str, busy_timeout_ms: int = 10000,
     if sa.engine.make_url(uri).get_backend_name() == 'sqlite':
         options['_engine_target'] = _pooled_sqlite(
             busy_timeout_ms, max_pool_size, max_overflow)
-    try:
-        engine = engines.create_engine(
+    # oslo.db connects once to test the URI: an unreachable database is a
+    # storage outage (a one-line error), not a traceback.
+    with translated():
+        return engines.create_engine(
             uri, max_pool_size=max_pool_size, max_overflow=max_overflow,
             max_retries=3, retry_interval=1,
             # oslo.db yielding with a zero sleep at every check-in is for
             # eventlet; with threads it only costs 75 us per transaction.
             thread_checkin=False, **options)
-    except db_exc.DBError as exc:
-        raise errors.Unavailable(f'Cannot connect to the database: '
-                                 f'{exc}') from exc
-    return engine
 
 
 def _pooled_sqlite(busy_timeout_ms: int, pool_size: int, max_overflow: int):
@@ -102,7 +100,6 @@ def _use_wal(dbapi_con, busy_timeout_ms: int) -> None:
     several workers open a new file together. Each retries until the file
     is in WAL (the writer switched it) or the busy timeout has passed.
     """
-    pause = threading.Event()
     for _ in range(max(1, int(busy_timeout_ms / 1000 / _WAL_RETRY))):
         mode = dbapi_con.execute('PRAGMA journal_mode').fetchone()[0]
         if mode.lower() == 'wal':
@@ -113,7 +110,7 @@ def _use_wal(dbapi_con, busy_timeout_ms: int) -> None:
         except sqlite3.OperationalError as exc:
             if 'locked' not in str(exc):
                 raise
-            pause.wait(_WAL_RETRY)
+            time.sleep(_WAL_RETRY)
     dbapi_con.execute('PRAGMA journal_mode = WAL')
 
 

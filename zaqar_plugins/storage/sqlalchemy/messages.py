@@ -41,12 +41,9 @@ class MessageController(base.MessageControllerBase):
     def __init__(self, engine: sa.engine.Engine) -> None:
         self._engine = engine
 
+    # The API posts through here (and base ``post`` too), so the retry of
+    # a deadlock victim belongs here.
     @txn.retry_on_deadlock
-    def post(self, project: str, queue: str, messages: list[base.NewMessage],
-             client_uuid: str) -> list[str]:
-        return self.post_counting_subscriptions(project, queue, messages,
-                                                client_uuid)[0]
-
     def post_counting_subscriptions(
             self, project: str, queue: str, messages: list[base.NewMessage],
             client_uuid: str) -> tuple[list[str], int]:

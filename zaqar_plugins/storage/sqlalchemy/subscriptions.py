@@ -72,6 +72,30 @@ class SubscriptionController(base.SubscriptionControllerBase):
             _of(project, source),
             _s.c.subscriber_key == key)).scalar_one_or_none()
 
+    @staticmethod
+    def _committed_holder(conn: sa.engine.Connection, project: str,
+                          source: str, key: str, at: float) -> str:
+        """The live subscription holding ``key`` that a concurrent
+        transaction committed after this one's snapshot was taken.
+
+        A locking read sees the latest committed row even under MySQL's
+        REPEATABLE READ, where a plain SELECT keeps the old snapshot (a
+        shared lock: concurrent losers need not queue behind each other).
+
+        Raises:
+            Deadlock: no such row after all (the winner was deleted or
+                expired meanwhile): ``retry_on_deadlock`` reruns the
+                transaction with a fresh snapshot.
+        """
+        holder = conn.execute(sa.select(_s.c.id).where(
+            _of(project, source), _s.c.subscriber_key == key,
+            _s.c.expires > at).with_for_update(read=True)
+        ).scalar_one_or_none()
+        if holder is None:
+            raise txn.Deadlock(f'the holder of subscriber key {key} '
+                               f'vanished; retrying')
+        return holder
+
     @txn.retry_on_deadlock
     def create(self, project: str, source: str, subscriber: str, ttl: int,
                options: dict[str, Any]) -> str:
@@ -90,8 +114,9 @@ class SubscriptionController(base.SubscriptionControllerBase):
                 if inserted:
                     return new_id
                 # A concurrent create won the race (it has committed).
-                holder = self._holder(conn, project, source, key, at)
-        raise errors.SubscriptionAlreadyExists(holder or '')
+                holder = self._committed_holder(conn, project, source,
+                                                key, at)
+        raise errors.SubscriptionAlreadyExists(holder)
 
     @txn.retry_on_deadlock
     def update(self, project: str, source: str, subscription_id: str, *,
@@ -106,6 +131,11 @@ class SubscriptionController(base.SubscriptionControllerBase):
             values.update(ttl=ttl, expires=at + ttl)
         if options is not None:
             values['options'] = json.dumps(options)
+        if not values:
+            # Nothing to change (an empty SET is no SQL): only check that
+            # it exists.
+            self.get(project, source, subscription_id)
+            return
         try:
             with txn.write(self._engine) as conn:
                 if subscriber is not None:
@@ -117,8 +147,10 @@ class SubscriptionController(base.SubscriptionControllerBase):
                     _of(project, source), _s.c.id == subscription_id,
                     _s.c.expires > at).values(**values)).rowcount
         except db_exc.DBDuplicateEntry:
-            # A concurrent create took the subscriber meanwhile.
-            raise errors.SubscriptionAlreadyExists('') from None
+            # A concurrent create took the subscriber meanwhile: a rerun
+            # (fresh snapshot) finds its id, or the subscriber free again.
+            raise txn.Deadlock(f'subscriber of {subscription_id} taken '
+                               f'meanwhile; retrying') from None
         if not changed:
             raise errors.SubscriptionDoesNotExist(subscription_id)
 

@@ -137,6 +137,24 @@ class SubscriptionControllerContract:
         # The old subscriber is free for a new subscription.
         subscribe(stores, HOOK)
 
+    def test_update_with_nothing_to_change_changes_nothing(
+            self, stores: Stores, clock: FrozenClock) -> None:
+        # The API passes a PATCH of {"ttl": null} on as no fields at all.
+        sid = subscribe(stores, options=OPTIONS, ttl=600)
+        before = stores.subscriptions.get(PROJECT, QUEUE, sid)
+        clock.advance(5)
+        stores.subscriptions.update(PROJECT, QUEUE, sid)
+        after = stores.subscriptions.get(PROJECT, QUEUE, sid)
+        assert after == {**before, 'age': 5}
+        for project, source, unknown in ((PROJECT, QUEUE, 'nope'),
+                                         (PROJECT, OTHER_QUEUE, sid),
+                                         (OTHER_PROJECT, QUEUE, sid)):
+            with pytest.raises(errors.SubscriptionDoesNotExist):
+                stores.subscriptions.update(project, source, unknown)
+        clock.advance(600)
+        with pytest.raises(errors.SubscriptionDoesNotExist):
+            stores.subscriptions.update(PROJECT, QUEUE, sid)
+
     def test_a_new_ttl_counts_from_the_update(
             self, stores: Stores, clock: FrozenClock) -> None:
         sid = subscribe(stores, ttl=60)
