@@ -6,9 +6,15 @@ a lane delivers its jobs one after another, in outbox order, so one
 subscriber sees notifications in the order they were posted (within a
 process; several processes may interleave). Lanes run in a pool of
 ``[notification] max_notifier_workers`` threads, and the worker claims no
-more than twice that many jobs ahead, so a slow subscriber holds one
-thread, not the others. Claims are renewed while their jobs are pending;
-a job is deleted once delivered or given up, so a crash leaves it to be
+more than twice that many jobs ahead.
+
+A slow or dead subscriber holds one thread and at most ``LANE_DEPTH`` of
+those places: further jobs of its lane are *parked*, left under the claim
+that took them, so that the worker claims past them to other subscribers'
+jobs. A lane with parked jobs takes no new ones until every claim parking
+them has ended; as claims take the oldest jobs first, its jobs then come
+back in order. Claims are renewed while they hold jobs being delivered; a
+job is deleted once delivered or given up, so a crash leaves it to be
 claimed again when its claim expires.
 """
 
@@ -39,6 +45,8 @@ LOG = log.getLogger(__name__)
 
 #: Most jobs one claim takes.
 BATCH = 20
+#: Most jobs one subscription's lane holds; more of it are parked.
+LANE_DEPTH = 4
 
 
 @dataclasses.dataclass
@@ -66,6 +74,7 @@ class Worker:
         self.notifiers = notifiers
         self.wakeup = wakeup
         opts = conf.notification
+        self._threads = opts.max_notifier_workers
         self._capacity = 2 * opts.max_notifier_workers
         self._pool = futures.ThreadPoolExecutor(
             opts.max_notifier_workers, thread_name_prefix='zaqar-notify')
@@ -73,6 +82,8 @@ class Worker:
         self._lock = threading.Lock()
         self._lanes: dict[str, collections.deque[_Held]] = {}
         self._open_claims: dict[str, int] = {}  # claim id -> jobs left
+        # Claims parking jobs: claim id -> (their lanes, when it lapses).
+        self._parked: dict[str, tuple[set[str], float]] = {}
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -109,40 +120,90 @@ class Worker:
 
     def take(self) -> int:
         """Claim a batch of jobs and start delivering them; returns how
-        many were taken."""
+        many were taken to deliver now (0 when some had to be parked: the
+        worker then waits for a delivery to end or its next poll)."""
+        self._end_parking()
         with self._lock:
             pending = sum(self._open_claims.values())
             room = min(BATCH, self._capacity - pending)
-        if room <= 0:
+            threads_idle = len(self._lanes) < self._threads
+        # While every thread is busy, claim in batches: waking at each
+        # finished job would otherwise claim one job at a time.
+        if room <= 0 or (not threads_idle and
+                         room < min(BATCH, self._capacity // 2)):
             return 0
+        ttl = self.conf.notification.outbox_claim_ttl
         claim_id, found, _ = self.stores.claims.create(
-            outbox.PROJECT, outbox.QUEUE,
-            self.conf.notification.outbox_claim_ttl, 0, room)
+            outbox.PROJECT, outbox.QUEUE, ttl, 0, room)
         if not found or claim_id is None:
             return 0
         reveal = encryption.opener(self.conf, outbox.PROJECT)
+        jobs = [_Held(message['id'], claim_id, reveal(message['body']))
+                for message in found]
         with self._lock:
-            self._open_claims[claim_id] = len(found)
-            for message in found:
-                held = _Held(message['id'], claim_id,
-                             reveal(message['body']))
-                lane_id = _lane_of(held.job)
-                lane = self._lanes.get(lane_id)
-                if lane is not None:
-                    lane.append(held)
-                    continue
-                self._lanes[lane_id] = collections.deque([held])
-                self._pool.submit(self._drain_lane, lane_id)
-        return len(found)
+            parked = self._hand_out(claim_id, jobs, time.monotonic() + ttl)
+        return 0 if parked else len(jobs)
+
+    def _hand_out(self, claim_id: str, jobs: list[_Held],
+                  lapses: float) -> int:
+        """Give each job to its lane, or park it; returns how many were
+        parked. Called with the lock held."""
+        parking = self._parked_lanes()
+        held_here = 0
+        for held in jobs:
+            lane_id = _lane_of(held.job)
+            lane = self._lanes.get(lane_id)
+            if lane_id in parking or \
+                    (lane is not None and len(lane) >= LANE_DEPTH):
+                parking.add(lane_id)
+                self._parked.setdefault(claim_id, (set(), lapses))[0].add(
+                    lane_id)
+                continue
+            held_here += 1
+            if lane is not None:
+                lane.append(held)
+                continue
+            self._lanes[lane_id] = collections.deque([held])
+            self._pool.submit(self._drain_lane, lane_id)
+        self._open_claims[claim_id] = held_here
+        return len(jobs) - held_here
+
+    def _parked_lanes(self) -> set[str]:
+        return set().union(*(lanes for lanes, _ in self._parked.values()))
+
+    def _end_parking(self) -> None:
+        """End the claims that hold only parked jobs once their lanes have
+        room again (or they lapsed), so that those jobs are claimed anew."""
+        now = time.monotonic()
+        with self._lock:
+            ending = [
+                claim_id for claim_id, (lanes, lapses)
+                in self._parked.items()
+                if not self._open_claims.get(claim_id) and (
+                    lapses <= now or all(
+                        len(self._lanes.get(lane_id, ())) < LANE_DEPTH
+                        for lane_id in lanes))]
+        for claim_id in ending:
+            if self._parked[claim_id][1] > now:
+                self._delete_claim(claim_id)
+            with self._lock:
+                self._open_claims.pop(claim_id, None)
+                del self._parked[claim_id]
 
     def _renew(self) -> None:
         with self._lock:
-            open_claims = list(self._open_claims)
+            open_claims = [claim_id for claim_id, left
+                           in self._open_claims.items() if left]
         ttl = self.conf.notification.outbox_claim_ttl
         for claim_id in open_claims:
             try:
                 self.stores.claims.update(outbox.PROJECT, outbox.QUEUE,
                                           claim_id, ttl, 0)
+                with self._lock:
+                    if claim_id in self._parked:
+                        self._parked[claim_id] = (
+                            self._parked[claim_id][0],
+                            time.monotonic() + ttl)
             except storage_errors.ClaimDoesNotExist:
                 LOG.warning('Outbox claim %s expired before its jobs were '
                             'delivered; another process may deliver them '
@@ -158,9 +219,10 @@ class Worker:
                 held = lane[0]
             if not self._deliver(held.job):
                 return  # stopping: the job stays in the outbox
-            self._finish(held)
+            # Out of the lane before the worker wakes: it makes room.
             with self._lock:
                 lane.popleft()
+            self._finish(held)
 
     def _deliver(self, job: dict[str, Any]) -> bool:
         """Deliver (or give up on) one job; False when stopping."""
@@ -216,17 +278,21 @@ class Worker:
                         held.message_id, exc)
         with self._lock:
             self._open_claims[held.claim_id] -= 1
-            done = self._open_claims[held.claim_id] == 0
+            # A claim parking jobs ends when its lanes have room.
+            done = self._open_claims[held.claim_id] == 0 and \
+                held.claim_id not in self._parked
             if done:
                 del self._open_claims[held.claim_id]
         # Room for more: the worker need not wait for its next poll.
         self.wakeup.set()
         if done:
-            try:
-                self.stores.claims.delete(outbox.PROJECT, outbox.QUEUE,
-                                          held.claim_id)
-            except storage_errors.StorageError:
-                pass  # it expires anyway
+            self._delete_claim(held.claim_id)
+
+    def _delete_claim(self, claim_id: str) -> None:
+        try:
+            self.stores.claims.delete(outbox.PROJECT, outbox.QUEUE, claim_id)
+        except storage_errors.StorageError:
+            pass  # it expires anyway
 
 
 def _lane_of(job: dict[str, Any]) -> str:
