@@ -88,4 +88,7 @@ class Bridge:
     def close(self) -> None:
         self.transport.cleanup()
         if self._own_api:
+            # Queue events still in hand go out before the stores close.
+            if self.api.events is not None:
+                self.api.events.close()
             self.api.stores.close()

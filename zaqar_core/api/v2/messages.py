@@ -5,6 +5,8 @@ import json
 from typing import TYPE_CHECKING
 from typing import Any
 
+from oslo_log import log
+
 from zaqar_core.api import encryption
 from zaqar_core.api import errors
 from zaqar_core.api import validation
@@ -14,6 +16,8 @@ from zaqar_core.api.v2 import hrefs
 from zaqar_core.api.v2.registry import action
 from zaqar_core.storage import base
 from zaqar_core.storage import errors as storage_errors
+
+LOG = log.getLogger(__name__)
 
 if TYPE_CHECKING:
     from zaqar_core.api.service import Api
@@ -106,8 +110,15 @@ def message_post(api: 'Api', req: Request) -> Result:
     ids, subscribed = api.stores.messages.post_counting_subscriptions(
         req.project_id, name, stored, req.client_id)
     if subscribed != 0:
-        api.outbox.notify_posted(req.project_id, name, req.kind, meta,
-                                 messages)
+        try:
+            api.outbox.notify_posted(req.project_id, name, req.kind, meta,
+                                     messages)
+        except storage_errors.StorageError as exc:
+            # The messages are stored: an error now would make the client
+            # post them again.
+            LOG.error('Messages posted to %s of project %s, but their '
+                      'notifications could not be queued: %s', name,
+                      req.project_id, exc)
     resources = [hrefs.message(name, i, kind=req.kind) for i in ids]
     return Result(201, {'resources': resources},
                   {'Location': f'{hrefs.messages(name, req.kind)}?ids='
