@@ -10,7 +10,7 @@ Steps:
 
 1. ``tools/stack.py``'s ``up`` (Keystone and this checkout's
    zaqar-server; skip it with ``--no-up`` when the stack already runs).
-   Steps 4 and 5 hold the stack in use (``stack.in_use()``), so that
+   Steps 4 and 5 hold the stack in use (``stack.running()``), so that
    nobody's ``up`` or ``down`` restarts it under the task.
 2. A virtualenv ``.stack/rally-venv`` with the pinned :data:`RALLY_PINS`
    from PyPI, made once and reinstalled only when the pins change.
@@ -91,37 +91,10 @@ def rally_bin() -> str:
     return str(RALLY_VENV / 'bin' / 'rally')
 
 
-def ensure_venv() -> None:
-    marker = RALLY_VENV / 'rally-pins.txt'
-    wanted = '\n'.join(RALLY_PINS) + '\n'
-    python = RALLY_VENV / 'bin' / 'python'
-    if python.exists() and marker.exists() and \
-            marker.read_text() == wanted:
-        return
-    started = time.monotonic()
-    if not python.exists():
-        log(f'creating {RALLY_VENV.relative_to(ROOT)}')
-        run([sys.executable, '-m', 'venv', '--clear', str(RALLY_VENV)],
-            'python -m venv')
-    log(f'installing {" ".join(RALLY_PINS)} (a minute or so)')
-    run([str(python), '-m', 'pip', 'install', '--quiet',
-         '--disable-pip-version-check', *RALLY_PINS], 'pip install rally',
-        capture=True)
-    marker.write_text(wanted)
-    log(f'installed Rally in {time.monotonic() - started:.0f} s')
-
-
-def write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, 'w') as out:
-        out.write(text)
-
-
 def rally_conf() -> Path:
     """rally.conf: the database and the log in ``.stack/rally/``."""
     conf = RALLY_DIR / 'rally.conf'
-    write_private(conf, f"""\
+    stack.write_private(conf, f"""\
 # Written by tools/rally.py on every run.
 [DEFAULT]
 log_file = {RALLY_DIR / 'rally.log'}
@@ -147,7 +120,7 @@ def env_spec(state: dict) -> Path:
             'project_domain_name': 'Default'},
     }}
     path = RALLY_DIR / 'env-spec.json'
-    write_private(path, json.dumps(spec, indent=2) + '\n')
+    stack.write_private(path, json.dumps(spec, indent=2) + '\n')
     return path
 
 
@@ -306,16 +279,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.no_up:
             stack.up(args.python)
-        ensure_venv()
+        stack.ensure_venv(RALLY_VENV, RALLY_PINS,
+                          stack.STACK / 'rally-install.log')
         conf = rally_conf()
         rally = Rally(conf)
         rally('db', 'ensure')
         # Nobody's "stack.py up" or "down" restarts the stack meanwhile.
-        with stack.in_use():
-            state = stack.load_state()
-            if stack.status() != 0:
-                raise RallyError('the stack is not up: run "python '
-                                 'tools/stack.py up" (or drop --no-up)')
+        with stack.running() as state:
             recreate_env(rally, env_spec(state))
             uuid, code = start_task(rally, args.task.resolve(), {
                 'times': args.times, 'concurrency': args.concurrency,

@@ -56,6 +56,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,27 @@ def in_use() -> Iterator[None]:
     with open(IN_USE_FILE, 'a') as use:
         fcntl.flock(use, fcntl.LOCK_SH)
         yield
+
+
+@contextlib.contextmanager
+def running() -> Iterator[dict[str, Any]]:
+    """Holds the stack in use (see :func:`in_use`) and yields its state,
+    once both services answer.
+
+    Raises:
+        StackError: the stack is not up.
+    """
+    with in_use():
+        # Read only now: another user of the checkout may have restarted
+        # the stack between the caller's up and here.
+        state = load_state()
+        down = {name: what for name, what in health(state).items()
+                if what != 'up'}
+        if down:
+            parts = ', '.join(f'{name} {what}' for name, what in down.items())
+            raise StackError(f'the stack is not up ({parts}): run "python '
+                             f'tools/stack.py up"')
+        yield state
 
 
 def load_state() -> dict[str, Any]:
@@ -331,28 +353,39 @@ def keystone_bin(name: str) -> str:
     return str(KEYSTONE_VENV / 'bin' / name)
 
 
-def ensure_keystone_venv() -> bool:
-    """Makes the Keystone virtualenv, or upgrades it when the pins changed.
+def ensure_venv(venv: Path, pins: Sequence[str], log_file: Path) -> bool:
+    """Makes the virtualenv ``venv`` holding ``pins``, or upgrades it in
+    place when the pins changed; pip's output goes to ``log_file``.
 
     Returns whether it was (re)installed.
+
+    Raises:
+        StackError: venv or pip failed.
     """
-    marker = KEYSTONE_VENV / 'stack-pins.txt'
-    wanted = '\n'.join(KEYSTONE_PINS) + '\n'
-    python = KEYSTONE_VENV / 'bin' / 'python'
+    marker = venv / 'stack-pins.txt'
+    wanted = '\n'.join(pins) + '\n'
+    python = venv / 'bin' / 'python'
     if python.exists() and marker.exists() and marker.read_text() == wanted:
         return False
     started = time.monotonic()
+    log_file.parent.mkdir(parents=True, exist_ok=True)
     if not python.exists():
-        log(f'creating {KEYSTONE_VENV.relative_to(ROOT)}')
-        subprocess.run([sys.executable, '-m', 'venv', '--clear',
-                        str(KEYSTONE_VENV)], check=True)
-    log(f'installing {" ".join(KEYSTONE_PINS)} (takes a minute or two)')
+        log(f'creating {venv.relative_to(ROOT)}')
+        run([sys.executable, '-m', 'venv', '--clear', str(venv)], log_file,
+            'python -m venv')
+    log(f'installing {" ".join(pins)} (takes a minute or two)')
     run([str(python), '-m', 'pip', 'install', '--quiet',
-         '--disable-pip-version-check', *KEYSTONE_PINS],
-        STACK / 'keystone-install.log', 'pip install keystone')
+         '--disable-pip-version-check', *pins], log_file, 'pip install')
     marker.write_text(wanted)
-    log(f'installed Keystone in {time.monotonic() - started:.0f} s')
+    log(f'installed {venv.relative_to(ROOT)} in '
+        f'{time.monotonic() - started:.0f} s')
     return True
+
+
+def ensure_keystone_venv() -> bool:
+    """:func:`ensure_venv` for Keystone: whether it was (re)installed."""
+    return ensure_venv(KEYSTONE_VENV, KEYSTONE_PINS,
+                       STACK / 'keystone-install.log')
 
 
 def keystone_conf(state: dict[str, Any]) -> str:
@@ -494,17 +527,7 @@ class Keystone:
 
     def __init__(self, auth_url: str, admin: dict[str, str]) -> None:
         self.url = auth_url
-        body = {'auth': {
-            'identity': {'methods': ['password'], 'password': {'user': {
-                'name': admin['username'], 'password': admin['password'],
-                'domain': {'id': DOMAIN}}}},
-            'scope': {'project': {'name': admin['project_name'],
-                                  'domain': {'id': DOMAIN}}}}}
-        status, headers, reply = http('POST', f'{auth_url}/auth/tokens', body)
-        if status != 201:
-            raise StackError(f'Keystone refused the admin credentials '
-                             f'({status}): {reply}')
-        self.token = headers['x-subject-token']
+        self.token = token(auth_url, admin)
 
     def call(self, method: str, path: str, body: Any = None,
              expect: tuple[int, ...] = (200, 201, 204)) -> Any:
@@ -865,25 +888,39 @@ def down() -> None:
             save_state(state)
 
 
+#: What health checks: name, part of the state, the marker its pid's
+#: command line holds, the path that answers when it is up.
+SERVICES = (('keystone', 'keystone', str(KEYSTONE_VENV), '/v3'),
+            ('zaqar-server', 'zaqar', str(ZAQAR_DIR / 'zaqar.conf'), '/'))
+
+
+def health(state: dict[str, Any]) -> dict[str, str]:
+    """Per service: ``up``, ``not answering`` or ``stopped``."""
+    found = {}
+    for name, part, marker, path in SERVICES:
+        info = state.get(part, {})
+        if not ours(info.get('pid'), marker):
+            found[name] = 'stopped'
+        elif answers(info['url'] + path, timeout=5.0):
+            found[name] = 'up'
+        else:
+            found[name] = 'not answering'
+    return found
+
+
 def status() -> int:
     """Prints what runs; returns 0 if both services are up."""
     state = load_state()
     if not state:
         print('no stack: run "python tools/stack.py up"')
         return 1
-    healthy = True
-    for name, part, marker, path in (
-            ('keystone', 'keystone', str(KEYSTONE_VENV), '/v3'),
-            ('zaqar-server', 'zaqar', str(ZAQAR_DIR / 'zaqar.conf'), '/')):
+    found = health(state)
+    for name, part, _, _ in SERVICES:
         info = state.get(part, {})
-        pid = info.get('pid')
-        running = ours(pid, marker)
-        up_ = running and answers(info['url'] + path, timeout=5.0)
-        healthy &= up_
-        what = 'up' if up_ else 'not answering' if running else 'stopped'
-        print(f'{name:13} {what:14} pid {pid or "-":<8} {info.get("url")}')
+        print(f'{name:13} {found[name]:14} pid {info.get("pid") or "-":<8} '
+              f'{info.get("url")}')
     print(f'state         {STATE_FILE}')
-    return 0 if healthy else 1
+    return 0 if set(found.values()) == {'up'} else 1
 
 
 def main(argv: list[str] | None = None) -> int:

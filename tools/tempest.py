@@ -189,15 +189,11 @@ def up_and_run(args: argparse.Namespace,
     """Brings the stack up, then runs tempest while holding it in use.
 
     Raises:
-        StackError: the stack could not be brought up.
+        StackError: the stack could not be brought up, or went down
+            before tempest started.
     """
     stack.up(args.python)
-    with stack.in_use():
-        # Another user of the checkout may have restarted the stack
-        # between up and here: read what runs now.
-        state = stack.load_state()
-        if stack.status() != 0:
-            raise stack.StackError('the stack went down; run again')
+    with stack.running() as state:
         python = state['zaqar']['python']
         conf = prepare_workspace(state, python)
         return run_tempest(python, conf, args.regex, args.concurrency,

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 import uuid
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from typing import TypeVar
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
+import pytest
 import requests
 
 # The media type queue PATCH insists on (facts 1.4).
@@ -55,6 +59,7 @@ UNREACHABLE_KEYSTONE: dict[str, Any] = {
 }
 
 _UNSET: Any = object()
+_T = TypeVar('_T')
 # Bodies above this size get a fresh connection afterwards (see request).
 _BIG_BODY = 16 * 1024
 
@@ -185,6 +190,28 @@ class Server:
 
     def client(self, **kwargs: Any) -> ApiClient:
         return ApiClient(self.url, **kwargs)
+
+
+def eventually(check: Callable[[], _T], timeout: float = 3.0,
+               what: str | None = None, interval: float = 0.1) -> _T:
+    """Poll ``check`` until it returns something true or ``timeout``
+    seconds pass; return its last result.
+
+    With ``what``, a timeout fails the test saying what it waited for
+    (rather than returning a false result for the caller to assert on).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            break
+        time.sleep(interval)
+    if what is not None:
+        pytest.fail(f'timed out after {timeout:g} s waiting for {what}',
+                    pytrace=False)
+    return result
 
 
 def free_port() -> int:

@@ -18,9 +18,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,8 +37,11 @@ from zaqar_core.tests.rabbitmq import Broker
 
 from .conftest import tail
 from .conftest import write_config
+from .helpers import eventually
 
 TIMEOUT = 30.0
+#: Seconds between polls: each asks the broker or reads the store.
+POLL = 0.2
 CREATE = 'compute.instance.create.end'
 
 
@@ -49,17 +50,6 @@ def broker() -> Broker:
     found = Broker(RABBIT_URL)
     found.check()
     return found
-
-
-def wait_for(what: str, check: Callable[[], Any],
-             timeout: float = TIMEOUT) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    pytest.fail(f'timed out waiting for {what}', pytrace=False)
 
 
 class Bridge:
@@ -109,7 +99,8 @@ class Bridge:
             return self.broker.consumers(self.pool) > 0
 
         # Notifications published before the pool queue exists are lost.
-        wait_for('zaqar-bridge to consume', consuming)
+        eventually(consuming, TIMEOUT, what='zaqar-bridge to consume',
+                   interval=POLL)
         return self
 
     def stop(self) -> int | None:
@@ -166,12 +157,14 @@ class Bridge:
 
     def wait_messages(self, project: str, queue: str,
                       count: int = 1) -> list[dict]:
-        return wait_for(f'{count} message(s) in {queue}', lambda: (
+        return eventually(lambda: (
             found if len(found := self.messages(project, queue)) >= count
-            else None))
+            else None), TIMEOUT, what=f'{count} message(s) in {queue}',
+            interval=POLL)
 
     def wait_log(self, text: str) -> None:
-        wait_for(f'"{text}" in the bridge log', lambda: text in self.log())
+        eventually(lambda: text in self.log(), TIMEOUT,
+                   what=f'"{text}" in the bridge log', interval=POLL)
 
 
 @pytest.fixture(scope='module')

@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import json
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +32,7 @@ from .helpers import ApiClient
 from .helpers import Server
 from .helpers import assert_error
 from .helpers import assert_message_shape
+from .helpers import eventually
 from .helpers import ids_of
 
 KEY = 'functional-test-key'
@@ -124,15 +124,12 @@ def set_flag(client: ApiClient, queue: str, value: bool) -> None:
     assert resp.status_code == 200, resp.text
 
 
-def eventually_in_log(server: Server, text: str,
-                      timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.log_path is not None
-        if text in server.log_path.read_text(errors='replace'):
-            return True
-        time.sleep(0.1)
-    return False
+def wait_for_log(server: Server, text: str, timeout: float = 5.0) -> None:
+    """Fails the test unless ``text`` shows up in the server's log."""
+    log_path = server.log_path
+    assert log_path is not None
+    eventually(lambda: text in log_path.read_text(errors='replace'),
+               timeout, what=f'"{text}" in {log_path}')
 
 
 # -- storage ------------------------------------------------------------------
@@ -306,7 +303,7 @@ def test_server_with_another_key_shows_envelopes_as_stored(
     assert [m['body'] for m in claimed] == raw
     resp = again.delete(f'/v2/queues/rekey/claims/{claim_id}')
     assert resp.status_code == 204, resp.text
-    assert eventually_in_log(other, 'encrypted with another key')
+    wait_for_log(other, 'encrypted with another key')
 
     # The server with the right key still reads them.
     assert [m['body'] for m in client.list_messages('rekey')] == [
@@ -331,7 +328,7 @@ def test_rsa_refuses_encrypted_posts_and_still_decrypts(
     # Queues without the flag work; reads decrypt as ever.
     assert len(again.post_messages('plain', 'text')) == 1
     assert get_body(again, 'enc', msg_id) == {'secret': MARKER}
-    assert eventually_in_log(rsa, 'not implemented')
+    wait_for_log(rsa, 'not implemented')
 
 
 def test_empty_key_stores_plaintext(make_server) -> None:

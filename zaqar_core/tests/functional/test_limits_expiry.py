@@ -25,6 +25,7 @@ from zaqar_plugins.storage.redis import keys
 from .helpers import ApiClient
 from .helpers import Server
 from .helpers import assert_error
+from .helpers import eventually
 from .helpers import ids_of
 
 MAX_POST = 262144
@@ -38,17 +39,6 @@ def padded_document(size: int, build: Callable[[str], object]) -> bytes:
     data = json.dumps(build('x' * (size - empty))).encode()
     assert len(data) == size
     return data
-
-
-def eventually(check: Callable[[], bool], timeout: float = 3.0) -> bool:
-    """Poll ``check`` until it holds or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if check():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
 
 
 @pytest.fixture

@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from keystoneauth1 import session as ka_session
 from keystoneauth1.identity import v3
 
@@ -53,7 +52,6 @@ from zaqar_core.tests.functional.helpers import Server
 
 ROOT = Path(__file__).resolve().parents[3]
 STACK_SCRIPT = ROOT / 'tools' / 'stack.py'
-STATE_FILE = ROOT / '.stack' / 'stack.json'
 #: A first ``up`` installs Keystone into a virtualenv: minutes.
 UP_TIMEOUT = 900
 USERS = ('admin', 'demo', 'alt')
@@ -181,13 +179,6 @@ def _stack_tool() -> Any:
     return module
 
 
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=5).status_code < 500
-    except requests.RequestException:
-        return False
-
-
 @pytest.fixture(scope='session')
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The running stack, held in use (``tools/stack.py``'s shared lock:
@@ -200,19 +191,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     problem = _up_once(shared)
     if problem is not None:
         unavailable(f'the Keystone stack is not available: {problem}')
+    tool = _stack_tool()
     with contextlib.ExitStack() as held:
-        in_use = getattr(_stack_tool(), 'in_use', None)
-        if in_use is not None:
-            held.enter_context(in_use())
-        # Read only now: another user of the checkout may have restarted
-        # the stack between up and here.
         try:
-            current = Stack(json.loads(STATE_FILE.read_text()))
-        except (OSError, ValueError, KeyError) as exc:
-            unavailable(f'unusable {STATE_FILE}: {exc!r}')
-        if not (_answers(current.url + '/') and
-                _answers(current.auth_url)):
-            unavailable('the stack went down after tools/stack.py up')
+            state = held.enter_context(tool.running())
+        except tool.StackError as exc:
+            unavailable(f'the stack went down after tools/stack.py up: {exc}')
+        try:
+            current = Stack(state)
+        except KeyError as exc:
+            unavailable(f'unusable {tool.STATE_FILE}: {exc!r}')
         yield current
 
 

@@ -9,10 +9,11 @@ Keystone validates that token again.
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
+
+from zaqar_core.tests.functional.helpers import eventually
 
 from .conftest import Stack
 from .conftest import unique
@@ -34,13 +35,17 @@ def queues(stack: Stack):
 
 def wait_for_messages(stack: Stack, queue: str, count: int,
                       user: str = 'demo') -> list[dict]:
+    """The messages in ``queue`` once ``count`` arrived, or after
+    :data:`DELIVERY_TIMEOUT` those that did (the test says how many)."""
     api = stack.api(user)
-    deadline = time.monotonic() + DELIVERY_TIMEOUT
-    while True:
-        messages = api.list_messages(queue)
-        if len(messages) >= count or time.monotonic() > deadline:
-            return messages
-        time.sleep(0.2)
+    messages: list[dict] = []
+
+    def arrived() -> bool:
+        messages[:] = api.list_messages(queue)
+        return len(messages) >= count
+
+    eventually(arrived, DELIVERY_TIMEOUT, interval=0.2)
+    return messages
 
 
 def test_trust_subscription_delivers_into_another_queue(stack: Stack,
