@@ -5,7 +5,6 @@ hooks and responders: Client-ID, project, queue name, policy; then runs
 the action and turns storage errors into API errors.
 """
 
-import urllib.parse
 import uuid
 from collections.abc import Mapping
 
@@ -21,6 +20,7 @@ from zaqar_core.api.request import Result
 from zaqar_core.api.v2 import actions  # noqa: F401 (registers actions)
 from zaqar_core.api.v2 import registry
 from zaqar_core.api.v2 import topics
+from zaqar_core.notification import base as notification_base
 from zaqar_core.notification.base import NotifierBase
 from zaqar_core.notification.events import Emitter
 from zaqar_core.notification.outbox import Outbox
@@ -52,7 +52,7 @@ class Api:
 
     def notifier_for(self, subscriber: str) -> NotifierBase | None:
         """The notifier that serves ``subscriber``'s URI scheme."""
-        return self.notifiers.get(urllib.parse.urlsplit(subscriber).scheme)
+        return notification_base.notifier_for(self.notifiers, subscriber)
 
     def call(self, name: str, req: Request) -> Result:
         """Run the action ``name``.

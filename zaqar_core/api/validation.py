@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from zaqar_core.api import errors
+from zaqar_core.notification import retry
 
 QUEUE_NAME = re.compile(r'^[a-zA-Z0-9_\-.]{1,64}$')
 MAX_PROJECT_ID = 256
@@ -68,6 +69,21 @@ def get_list(params: dict[str, Any], name: str) -> list[str] | None:
     items = [item.strip() for part in parts for item in part.split(',')]
     items = [item for item in items if item]
     return items or None
+
+
+def is_int(value: Any) -> bool:
+    """An integer of JSON: ``true`` and ``false`` are not."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_retry_policy(document: dict[str, Any]) -> None:
+    """Refuse a bad ``_retry_policy`` in queue metadata or subscription
+    options."""
+    if retry.KEY in document:
+        try:
+            retry.validate(document[retry.KEY])
+        except ValueError as exc:
+            raise errors.BadRequest(str(exc)) from None
 
 
 def check_range(value: int, low: int, high: int, message: str) -> int:

@@ -10,6 +10,8 @@ retryable under the subscription's retry policy.
 from __future__ import annotations
 
 import abc
+import urllib.parse
+from collections.abc import Mapping
 from typing import Any
 from typing import TypedDict
 
@@ -94,3 +96,9 @@ class NotifierBase(abc.ABC):
         Raises:
             DeliveryFailed: not delivered.
         """
+
+
+def notifier_for(notifiers: Mapping[str, NotifierBase],
+                 subscriber: str) -> NotifierBase | None:
+    """The notifier of ``subscriber``'s URI scheme, if there is one."""
+    return notifiers.get(urllib.parse.urlsplit(subscriber).scheme)

@@ -24,7 +24,6 @@ import collections
 import dataclasses
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable
 from collections.abc import Mapping
 from concurrent import futures
@@ -38,6 +37,7 @@ from zaqar_core.notification import outbox
 from zaqar_core.notification import retry
 from zaqar_core.notification.base import DeliveryFailed
 from zaqar_core.notification.base import NotifierBase
+from zaqar_core.notification.base import notifier_for
 from zaqar_core.storage import errors as storage_errors
 from zaqar_core.storage.stores import Stores
 
@@ -227,8 +227,7 @@ class Worker:
     def _deliver(self, job: dict[str, Any]) -> bool:
         """Deliver (or give up on) one job; False when stopping."""
         target = job.get('target') or {}
-        scheme = urllib.parse.urlsplit(target.get('subscriber', '')).scheme
-        notifier = self.notifiers.get(scheme)
+        notifier = notifier_for(self.notifiers, target.get('subscriber', ''))
         if notifier is None:
             LOG.error('Dropping a notification for %r: no notifier for '
                       'its scheme', target.get('subscriber'))

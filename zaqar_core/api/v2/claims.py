@@ -22,7 +22,7 @@ def _int_field(body: dict, key: str, default: int) -> int:
     if value is None:
         # python-zaqarclient sends null for what its caller left out.
         return default
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not validation.is_int(value):
         raise errors.BadRequest(f'The value of the "{key}" field must be '
                                 f'a int.')
     return value

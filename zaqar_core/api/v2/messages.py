@@ -32,10 +32,6 @@ def queue_metadata(api: 'Api', req: Request) -> dict:
         return {}
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _new_message(api: 'Api', document: Any, default_ttl: int,
                  delay: int | None) -> base.NewMessage:
     """Check one posted message; ``delay`` None means delays are off."""
@@ -45,7 +41,7 @@ def _new_message(api: 'Api', document: Any, default_ttl: int,
     if 'body' not in document:
         raise errors.BadRequest('Missing "body" field.')
     ttl = document.get('ttl', default_ttl)
-    if not _is_int(ttl):
+    if not validation.is_int(ttl):
         raise errors.BadRequest('The value of the "ttl" field must be a '
                                 'int.')
     validation.check_range(
@@ -57,7 +53,7 @@ def _new_message(api: 'Api', document: Any, default_ttl: int,
                                 'delay': 0}
     if delay is not None:
         wanted = document.get('delay', delay)
-        if not _is_int(wanted):
+        if not validation.is_int(wanted):
             raise errors.BadRequest('The value of the "delay" field must '
                                     'be a int.')
         message['delay'] = validation.check_range(

@@ -7,7 +7,6 @@ from oslo_config import cfg
 
 from zaqar_core.api import errors
 from zaqar_core.api import validation
-from zaqar_core.notification import retry
 
 PATCH_MEDIA_TYPE = 'application/openstack-messaging-v2.0-json-patch'
 
@@ -45,17 +44,13 @@ def with_defaults(conf: cfg.ConfigOpts, metadata: dict,
     return shown
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _int_in(metadata: dict, key: str, low: int, high: int,
             message: str) -> None:
     value = metadata.get(key)
     if not value:
         # Falsy values mean "unset" (upstream shows the default for them).
         return
-    if not _is_int(value):
+    if not validation.is_int(value):
         raise errors.BadRequest(f'{key} must be integer.')
     if not low <= value <= high:
         raise errors.BadRequest(f'{key}: {message}')
@@ -69,7 +64,7 @@ def validate(conf: cfg.ConfigOpts, metadata: Any) -> None:
     post_size = metadata.get('_max_messages_post_size')
     # Unlike the other keys, 0 is refused here: it would block every post.
     if post_size is not None and (
-            not _is_int(post_size) or
+            not validation.is_int(post_size) or
             not 0 < post_size <= limits.max_messages_post_size):
         raise errors.BadRequest(
             f'_max_messages_post_size can not exceed '
@@ -95,11 +90,7 @@ def validate(conf: cfg.ConfigOpts, metadata: Any) -> None:
         if not isinstance(dead_letter, str):
             raise errors.BadRequest('_dead_letter_queue must be a string.')
         validation.check_queue_name(dead_letter)
-    if retry.KEY in metadata:
-        try:
-            retry.validate(metadata[retry.KEY])
-        except ValueError as exc:
-            raise errors.BadRequest(str(exc)) from None
+    validation.check_retry_policy(metadata)
 
 
 def _pointer_key(path: Any) -> str:

@@ -15,7 +15,6 @@ from zaqar_core.api.request import Result
 from zaqar_core.api.v2 import hrefs
 from zaqar_core.api.v2.registry import action
 from zaqar_core.notification import base as notifier_base
-from zaqar_core.notification import retry
 from zaqar_core.storage import errors as storage_errors
 
 if TYPE_CHECKING:
@@ -54,7 +53,7 @@ def _check_document(api: Api, document: Any) -> dict[str, Any]:
         checked['subscriber'] = subscriber
     if document.get('ttl') is not None:
         ttl = document['ttl']
-        if not isinstance(ttl, int) or isinstance(ttl, bool):
+        if not validation.is_int(ttl):
             raise errors.BadRequest('TTL must be an integer.')
         validation.check_range(
             ttl, MIN_TTL, MAX_TTL,
@@ -65,11 +64,7 @@ def _check_document(api: Api, document: Any) -> dict[str, Any]:
         options = document['options']
         if not isinstance(options, dict):
             raise errors.BadRequest('Options must be a dict.')
-        if '_retry_policy' in options:
-            try:
-                retry.validate(options['_retry_policy'])
-            except ValueError as exc:
-                raise errors.BadRequest(str(exc)) from None
+        validation.check_retry_policy(options)
         checked['options'] = options
     return checked
 
