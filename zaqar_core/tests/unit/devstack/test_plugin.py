@@ -723,7 +723,7 @@ def test_generated_configuration_serves_the_api(devstack,
     while True:
         assert proc.poll() is None, (stack.root / 'uwsgi.log').read_text()
         try:
-            versions = requests.get(f'{url}/', timeout=5)
+            versions = requests.get(f'{url}/', timeout=30)
             break
         except requests.ConnectionError:
             assert time.monotonic() < deadline, \
@@ -731,7 +731,7 @@ def test_generated_configuration_serves_the_api(devstack,
             time.sleep(0.2)
     assert versions.status_code == 300
     # auth_strategy = keystone: no token, no queues.
-    queues = requests.get(f'{url}/v2/queues', timeout=5, headers={
+    queues = requests.get(f'{url}/v2/queues', timeout=30, headers={
         'Client-ID': '3b7a8c0e-1111-4bb5-9a3c-7a0f1e2d3c4b'})
     assert queues.status_code == 401
 
