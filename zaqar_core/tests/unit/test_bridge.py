@@ -1,7 +1,6 @@
 """zaqar-bridge without a bus: the rules, and the endpoint over a fake
 and over a real (SQLite) API."""
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from zaqar_core.bridge.endpoint import CLIENT_ID
 from zaqar_core.bridge.endpoint import REQUEUE
 from zaqar_core.bridge.endpoint import Endpoint
 from zaqar_core.bridge.rules import Rules
-from zaqar_core.conf import sqlalchemy_stores
 
 META = {'message_id': 'm-1', 'timestamp': '2025-01-02 03:04:05.000006'}
 CREATE = 'compute.instance.create.end'
@@ -221,16 +219,6 @@ def test_missing_event_type_and_publisher_are_tolerated() -> None:
 
 
 # --- endpoint over the real API --------------------------------------
-
-@pytest.fixture
-def sqlite_conf(conf: cfg.ConfigOpts, tmp_path: Path) -> cfg.ConfigOpts:
-    uri = f'sqlite:///{tmp_path / "zaqar.sqlite"}'
-    for group in (sqlalchemy_stores.MESSAGE_GROUP,
-                  sqlalchemy_stores.MANAGEMENT_GROUP):
-        conf.set_override('uri', uri, group=group)
-    bootstrap.upgrade_embedded_stores(conf)
-    return conf
-
 
 def test_posts_create_the_queue_and_store_the_message(
         sqlite_conf: cfg.ConfigOpts) -> None:

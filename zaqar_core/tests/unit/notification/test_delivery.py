@@ -7,14 +7,12 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from oslo_config import cfg
 
 from zaqar_core import bootstrap
-from zaqar_core.conf import sqlalchemy_stores
 from zaqar_core.notification import delivery
 from zaqar_core.notification import outbox
 from zaqar_core.notification.base import NotifierBase
@@ -50,14 +48,10 @@ class Subscribers(NotifierBase):
 
 
 @pytest.fixture
-def stores(conf: cfg.ConfigOpts, tmp_path: Path) -> Iterator[Stores]:
-    uri = f'sqlite:///{tmp_path / "zaqar.sqlite"}'
-    for group in (sqlalchemy_stores.MESSAGE_GROUP,
-                  sqlalchemy_stores.MANAGEMENT_GROUP):
-        conf.set_override('uri', uri, group=group)
-    conf.set_override('outbox_poll_interval', 0.05, group='notification')
-    bootstrap.upgrade_embedded_stores(conf)
-    stores = bootstrap.load_stores(conf)
+def stores(sqlite_conf: cfg.ConfigOpts) -> Iterator[Stores]:
+    sqlite_conf.set_override('outbox_poll_interval', 0.05,
+                             group='notification')
+    stores = bootstrap.load_stores(sqlite_conf)
     yield stores
     stores.close()
 

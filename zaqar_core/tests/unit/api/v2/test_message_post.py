@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from oslo_config import cfg
@@ -11,7 +10,6 @@ from oslo_config import cfg
 from zaqar_core import bootstrap
 from zaqar_core.api.request import Request
 from zaqar_core.api.service import Api
-from zaqar_core.conf import sqlalchemy_stores
 from zaqar_core.notification import outbox
 from zaqar_core.storage import errors as storage_errors
 
@@ -19,13 +17,8 @@ CLIENT_ID = '3381af92-2b9e-11e3-b191-71861300734c'
 
 
 @pytest.fixture
-def api(conf: cfg.ConfigOpts, tmp_path: Path) -> Iterator[Api]:
-    uri = f'sqlite:///{tmp_path / "zaqar.sqlite"}'
-    for group in (sqlalchemy_stores.MESSAGE_GROUP,
-                  sqlalchemy_stores.MANAGEMENT_GROUP):
-        conf.set_override('uri', uri, group=group)
-    bootstrap.upgrade_embedded_stores(conf)
-    api = bootstrap.make_api(conf)
+def api(sqlite_conf: cfg.ConfigOpts) -> Iterator[Api]:
+    api = bootstrap.make_api(sqlite_conf)
     yield api
     api.stores.close()
 
