@@ -22,6 +22,7 @@ from typing import Any
 
 from zaqar_core import bootstrap
 from zaqar_core.cmd import common
+from zaqar_core.transport.base import WsgiDriver
 
 CONFIG_ENV = 'ZAQAR_CONFIG_FILE'
 
@@ -63,7 +64,11 @@ def load_app(files: list[str] | None = None) -> Any:
     conf = common.parse_config(argv, prog='zaqar-server')
     bootstrap.resolve_sqlite_default(conf)
     bootstrap.upgrade_embedded_stores(conf)
-    return bootstrap.load_transport(conf, TRANSPORT).app()
+    transport = bootstrap.load_transport(conf, TRANSPORT)
+    if not isinstance(transport, WsgiDriver):
+        raise bootstrap.BootstrapError(
+            f'The {TRANSPORT} transport is not a WSGI application.')
+    return transport.app()
 
 
 def _refuse_uwsgi_master() -> None:

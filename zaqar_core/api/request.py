@@ -15,14 +15,17 @@ class Request:
     Attributes:
         project_id: the tenant (from X-Project-Id, or the Keystone token).
         client_id: the Client-ID header.
-        params: path and query parameters; query values are strings, or
-            lists of strings where a key was repeated.
+        params: path and optional parameters: strings (or lists of
+            strings, for a repeated key) from a query string, JSON values
+            from a WebSocket body; the API turns the declared ones into
+            their types before the action runs.
         body: the decoded JSON body, or None when there was none.
         body_size: the size in bytes of the body as sent.
-        content_type: the body's media type, without parameters.
         context: the oslo.context request context, for policy.
         signed: the URL-* headers, when the request claims a pre-signed
-            URL; ``method`` and ``path`` are then checked against them.
+            URL; the action's method and path are checked against them.
+        method: the action's HTTP method (set by the API).
+        path: the action's resource path (set by the API).
         kind: ``queues``, or ``topics`` for the topic resources (which
             run the queue actions on the project's topic scope).
         tenant: the project as the client named it; set by the API
@@ -35,7 +38,6 @@ class Request:
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
     body: Any = None
     body_size: int = 0
-    content_type: str = ''
     context: oslo_context.RequestContext | None = None
     signed: Signed | None = None
     method: str = ''
@@ -46,8 +48,18 @@ class Request:
 
 @dataclasses.dataclass
 class Result:
-    """What an action answers: a status, a JSON-able body, headers."""
+    """What an action answers, as data: each transport renders it (REST
+    adds hrefs, links and headers; WebSocket wraps it in its envelope).
+
+    Attributes:
+        status: the outcome, as an HTTP-style status (201 created, 204
+            nothing to show...).
+        body: JSON-able data, or None.
+        next: for a page of a listing, the parameters that fetch the next
+            page (``marker`` and any the action fixed); None when there
+            is no next page.
+    """
 
     status: int = 200
     body: Any = None
-    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    next: dict[str, Any] | None = None

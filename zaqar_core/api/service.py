@@ -62,6 +62,10 @@ class Api:
             KeyError: no such action (a transport bug).
         """
         action = registry.ACTIONS[name]
+        if action.admin_only and not self.conf.admin_mode:
+            raise errors.NotFound('The resource could not be found.',
+                                  title='404 Not Found')
+        _bind(action, req)
         if req.signed is not None and not signed_url.allows(
                 self.conf.signed_url.secret_key, req.signed, req.project_id,
                 req.method, req.path):
@@ -136,3 +140,24 @@ class Api:
             raise errors.BadRequest(
                 'The format of the submitted queue name or project id is '
                 'not valid.', title='Invalid queue identification')
+
+
+def _bind(action: registry.Action, req: Request) -> None:
+    """Check the action's path parameters, turn its declared parameters
+    into their types, and set the request's method and path (which
+    pre-signed URLs are checked against)."""
+    params = req.params
+    for name in action.path_params:
+        value = params.get(name)
+        if value is None:
+            raise errors.BadRequest(f'Missing "{name}".',
+                                    title='Missing parameter')
+        if not isinstance(value, str) or not value or '/' in value:
+            raise errors.invalid_parameter(
+                f'The value of the "{name}" parameter must be a non-empty '
+                f'string without "/".')
+    for name, kind in action.query.items():
+        if name in params:
+            params[name] = validation.typed(params, name, kind)
+    req.method = action.method
+    req.path = action.address(params)

@@ -1,4 +1,7 @@
-"""Checks shared by the actions: query parameters, ranges, names.
+"""Checks shared by the actions: parameters, ranges, names.
+
+Parameters come as strings from a query string or as JSON values from a
+WebSocket body; the getters accept both.
 
 Bodies are checked by each action, next to the limits that come from
 configuration, with upstream's error texts (clients and tests match
@@ -16,12 +19,14 @@ MAX_PROJECT_ID = 256
 
 _TRUE = frozenset(('true', 'True', 'TRUE', '1', 'yes', 'on', 'y', 't'))
 _FALSE = frozenset(('false', 'False', 'FALSE', '0', 'no', 'off', 'n', 'f'))
+_INT_MIN, _INT_MAX = -2 ** 63, 2 ** 63 - 1
 
 
-def _single(params: dict[str, Any], name: str) -> str | None:
+def _single(params: dict[str, Any], name: str) -> Any:
     value = params.get(name)
-    if isinstance(value, list):
-        # A repeated key: the last one wins, as in most web frameworks.
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        # A repeated query key: the last one wins, as in most web
+        # frameworks.
         value = value[-1] if value else None
     if value == '':
         # Blank values count as absent.
@@ -29,46 +34,81 @@ def _single(params: dict[str, Any], name: str) -> str | None:
     return value
 
 
+def _wrong_type(name: str, what: str) -> errors.BadRequest:
+    return errors.invalid_parameter(
+        f'The value of the "{name}" parameter must be {what}.')
+
+
 def get_bool(params: dict[str, Any], name: str,
              default: bool = False) -> bool:
+    """A boolean: JSON ``true``/``false``, or a word of a query string."""
     value = _single(params, name)
     if value is None:
         return default
+    if isinstance(value, bool):
+        return value
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    raise errors.invalid_parameter(
-        f'The value of the "{name}" query parameter must be a boolean.')
+    raise _wrong_type(name, 'a boolean')
 
 
 def get_int(params: dict[str, Any], name: str,
             default: int | None = None) -> int | None:
+    """An integer: a JSON integer, or the digits of a query string."""
     value = _single(params, name)
     if value is None:
         return default
+    if is_int(value):
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise _wrong_type(name, 'an integer')
+        return value
+    if not isinstance(value, str):
+        raise _wrong_type(name, 'an integer')
     value = value.strip()
     if not value.removeprefix('-').isdigit() or not value.isascii() or \
             len(value) > 19:
-        raise errors.invalid_parameter(
-            f'The value of the "{name}" query parameter must be an '
-            f'integer.')
+        raise _wrong_type(name, 'an integer')
     return int(value)
 
 
 def get_str(params: dict[str, Any], name: str) -> str | None:
-    return _single(params, name)
+    value = _single(params, name)
+    if value is not None and not isinstance(value, str):
+        raise _wrong_type(name, 'a string')
+    return value
 
 
 def get_list(params: dict[str, Any], name: str) -> list[str] | None:
-    """A comma-separated (or repeated) parameter as a list, or None."""
+    """A list of strings: a JSON array, or a comma-separated (or
+    repeated) query value; None when it lists nothing."""
     value = params.get(name)
     if value is None:
         return None
     parts = value if isinstance(value, list) else [value]
+    if not all(isinstance(part, str) for part in parts):
+        raise _wrong_type(name, 'a list of strings')
     items = [item.strip() for part in parts for item in part.split(',')]
     items = [item for item in items if item]
     return items or None
+
+
+_GETTERS = {bool: get_bool, int: get_int, str: get_str, list: get_list}
+
+
+def typed(params: dict[str, Any], name: str, kind: type) -> Any:
+    """Parameter ``name`` as ``kind`` (str, int, bool or list), None when
+    absent or blank.
+
+    Raises:
+        BadRequest: the value is not of that type; the error names the
+            parameter.
+    """
+    if kind is bool:
+        value = _single(params, name)
+        return None if value is None else get_bool(params, name)
+    return _GETTERS[kind](params, name)
 
 
 def is_int(value: Any) -> bool:

@@ -81,8 +81,7 @@ class Endpoint:
         size = len(json.dumps(body).encode())
         req = Request(project_id=project, client_id=CLIENT_ID,
                       params={'queue_name': queue}, body=body,
-                      body_size=size, content_type='application/json',
-                      method='POST', path=f'/v2/queues/{queue}/messages')
+                      body_size=size)
         try:
             self.api.check_body_size('message_post', size)
             self.api.call('message_post', req)

@@ -80,12 +80,6 @@ def event_type(action_name: str) -> str | None:
     return None
 
 
-def _last_segment(href: Any) -> str | None:
-    if not isinstance(href, str) or not href:
-        return None
-    return href.split('?', 1)[0].rstrip('/').rsplit('/', 1)[-1]
-
-
 def _ids_param(params: dict) -> list[str] | None:
     ids = params.get('ids')
     if isinstance(ids, str):
@@ -110,8 +104,7 @@ def payload(action_name: str, req: Request, result: Result
         if params.get(key):
             data[key] = params[key]
     if base.endswith('message_post'):
-        data['message_ids'] = [_last_segment(r)
-                               for r in body.get('resources', [])]
+        data['message_ids'] = list(body.get('message_ids', []))
         # Lets the bridge recognise (and skip) its own posts.
         data['client_id'] = req.client_id
     elif base.endswith('message_delete_many'):
@@ -122,7 +115,7 @@ def payload(action_name: str, req: Request, result: Result
         else:
             data['message_ids'] = _ids_param(params) or []
     elif base.endswith('claim_create'):
-        data['claim_id'] = _last_segment(result.headers.get('Location'))
+        data['claim_id'] = body.get('claim_id')
         data['message_ids'] = [m.get('id') for m in body.get('messages', [])
                                if isinstance(m, dict)]
     elif base.endswith('subscription_create') and \

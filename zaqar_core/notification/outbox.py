@@ -24,7 +24,7 @@ from oslo_log import log
 
 from zaqar_core.api import encryption
 from zaqar_core.api import signed_url
-from zaqar_core.api.v2 import hrefs
+from zaqar_core.api.v2 import registry
 from zaqar_core.notification import retry
 from zaqar_core.notification.base import Target
 from zaqar_core.storage import base
@@ -150,8 +150,10 @@ def confirmation(key: str, kind: str, source: str,
     lifetime = default_ttl if unsubscribe else subscription['ttl']
     expires = (signed_url.utcnow() + datetime.timedelta(seconds=lifetime)
                ).strftime(signed_url.EXPIRES_FORMAT)
-    path = f'{hrefs.subscriptions(source, kind)}/{subscription["id"]}' \
-           f'/confirm'
+    action = 'topic_subscription_confirm' if kind == 'topics' \
+        else 'subscription_confirm'
+    path = registry.address(action, queue_name=source,
+                            subscription_id=subscription['id'])
     noun = 'topic' if kind == 'topics' else 'queue'
     if unsubscribe:
         what = 'UnsubscribeConfirmation'

@@ -8,13 +8,16 @@ from zaqar_core.api import errors
 from zaqar_core.api import validation
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
-from zaqar_core.api.v2 import hrefs
+from zaqar_core.api.v2 import messages
 from zaqar_core.api.v2.registry import action
 from zaqar_core.storage import base
 from zaqar_core.storage import errors as storage_errors
 
 if TYPE_CHECKING:
     from zaqar_core.api.service import Api
+
+CLAIMS = '/v2/queues/{queue_name}/claims'
+CLAIM = CLAIMS + '/{claim_id}'
 
 
 def _int_field(body: dict, key: str, default: int) -> int:
@@ -59,7 +62,8 @@ def _dead_letter(meta: dict) -> base.DeadLetter | None:
     return None
 
 
-@action('claim_create', 'claims:create')
+@action('claim_create', 'claims:create', 'POST', CLAIMS, document=True,
+        query={'limit': int})
 def claim_create(api: 'Api', req: Request) -> Result:
     name = req.params['queue_name']
     limit = validation.limit_param(
@@ -80,25 +84,22 @@ def claim_create(api: 'Api', req: Request) -> Result:
     if claim_id is None:
         return Result(204)
     reveal = encryption.opener(api.conf, req.project_id)
-    return Result(
-        201, {'messages': [hrefs.render_message(name, m, reveal)
-                           for m in claimed]},
-        {'Location': hrefs.claim(name, claim_id)})
+    return Result(201, {
+        'claim_id': claim_id,
+        'messages': [messages.shown(m, reveal) for m in claimed]})
 
 
-@action('claim_get', 'claims:get')
+@action('claim_get', 'claims:get', 'GET', CLAIM)
 def claim_get(api: 'Api', req: Request) -> Result:
-    name = req.params['queue_name']
-    info, held = api.stores.claims.get(req.project_id, name,
-                                       req.params['claim_id'])
+    info, held = api.stores.claims.get(
+        req.project_id, req.params['queue_name'], req.params['claim_id'])
     reveal = encryption.opener(api.conf, req.project_id)
     return Result(200, {
-        'age': info['age'], 'ttl': info['ttl'],
-        'messages': [hrefs.render_message(name, m, reveal) for m in held],
-        'href': hrefs.claim(name, info['id'])})
+        'id': info['id'], 'age': info['age'], 'ttl': info['ttl'],
+        'messages': [messages.shown(m, reveal) for m in held]})
 
 
-@action('claim_update', 'claims:update')
+@action('claim_update', 'claims:update', 'PATCH', CLAIM, document=True)
 def claim_update(api: 'Api', req: Request) -> Result:
     if req.body is None:
         raise errors.BadRequest('Request body can not be empty')
@@ -108,7 +109,7 @@ def claim_update(api: 'Api', req: Request) -> Result:
     return Result(204)
 
 
-@action('claim_delete', 'claims:delete')
+@action('claim_delete', 'claims:delete', 'DELETE', CLAIM)
 def claim_delete(api: 'Api', req: Request) -> Result:
     api.stores.claims.delete(req.project_id, req.params['queue_name'],
                              req.params['claim_id'])

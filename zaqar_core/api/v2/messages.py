@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -12,7 +13,6 @@ from zaqar_core.api import errors
 from zaqar_core.api import validation
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
-from zaqar_core.api.v2 import hrefs
 from zaqar_core.api.v2.registry import action
 from zaqar_core.storage import base
 from zaqar_core.storage import errors as storage_errors
@@ -21,6 +21,9 @@ LOG = log.getLogger(__name__)
 
 if TYPE_CHECKING:
     from zaqar_core.api.service import Api
+
+MESSAGES = '/v2/queues/{queue_name}/messages'
+MESSAGE = MESSAGES + '/{message_id}'
 
 
 def queue_metadata(api: 'Api', req: Request) -> dict:
@@ -68,7 +71,27 @@ def _new_message(api: 'Api', document: Any, default_ttl: int,
     return message
 
 
-@action('message_post', 'messages:create',
+def shown(msg: base.Message, reveal: Callable[[Any], Any]
+          ) -> dict[str, Any]:
+    """A message as lists, gets and claims show it; ``reveal`` turns the
+    stored body into the one to show (see
+    :func:`zaqar_core.api.encryption.opener`)."""
+    found = {'id': msg['id'], 'ttl': msg['ttl'], 'age': msg['age'],
+             'body': reveal(msg['body']), 'claim_id': msg['claim_id']}
+    if 'checksum' in msg:
+        found['checksum'] = msg['checksum']
+    return found
+
+
+def popped(msg: base.Message, reveal: Callable[[Any], Any]
+           ) -> dict[str, Any]:
+    """A message as a pop returns it: with its claim count."""
+    found = shown(msg, reveal)
+    found['claim_count'] = msg['claim_count']
+    return found
+
+
+@action('message_post', 'messages:create', 'POST', MESSAGES, document=True,
         body_limit='max_messages_post_size',
         too_large='Message collection size is too large. Max size {limit}')
 def message_post(api: 'Api', req: Request) -> Result:
@@ -115,10 +138,7 @@ def message_post(api: 'Api', req: Request) -> Result:
             LOG.error('Messages posted to %s of project %s, but their '
                       'notifications could not be queued: %s', name,
                       req.project_id, exc)
-    resources = [hrefs.message(name, i, kind=req.kind) for i in ids]
-    return Result(201, {'resources': resources},
-                  {'Location': f'{hrefs.messages(name, req.kind)}?ids='
-                               f'{",".join(ids)}'})
+    return Result(201, {'message_ids': ids})
 
 
 def _ids_param(api: 'Api', req: Request, name: str) -> list[str] | None:
@@ -131,7 +151,9 @@ def _ids_param(api: 'Api', req: Request, name: str) -> list[str] | None:
     return ids
 
 
-@action('message_list', 'messages:get_all')
+@action('message_list', 'messages:get_all', 'GET', MESSAGES,
+        query={'marker': str, 'limit': int, 'echo': bool,
+               'include_claimed': bool, 'include_delayed': bool})
 def message_list(api: 'Api', req: Request) -> Result:
     name = req.params['queue_name']
     limit = validation.limit_param(
@@ -140,27 +162,23 @@ def message_list(api: 'Api', req: Request) -> Result:
     echo = validation.get_bool(req.params, 'echo')
     include_claimed = validation.get_bool(req.params, 'include_claimed')
     include_delayed = validation.get_bool(req.params, 'include_delayed')
-    forced = {}
+    forced: dict[str, Any] = {}
     if not include_delayed and \
             not queue_metadata(api, req).get('_default_message_delay'):
         # Outside delayed queues, delays do not exist.
         include_delayed = True
-        forced['include_delayed'] = 'true'
+        forced['include_delayed'] = True
     found, next_marker = api.stores.messages.list(
         req.project_id, name, marker, limit, echo, req.client_id,
         include_claimed, include_delayed)
     reveal = encryption.opener(api.conf, req.project_id)
-    body = {'messages': [hrefs.render_message(name, m, reveal, req.kind)
-                         for m in found],
-            'links': []}
-    if next_marker is not None:
-        body['links'] = hrefs.next_link(hrefs.messages(name, req.kind),
-                                        req.params,
-                                        next_marker, **forced)
-    return Result(200, body)
+    return Result(200, {'messages': [shown(m, reveal) for m in found]},
+                  None if next_marker is None
+                  else {**forced, 'marker': next_marker})
 
 
-@action('message_get_many', 'messages:get_all')
+@action('message_get_many', 'messages:get_all', 'GET', MESSAGES,
+        query={'ids': list})
 def message_get_many(api: 'Api', req: Request) -> Result:
     name = req.params['queue_name']
     ids = _ids_param(api, req, 'ids') or []
@@ -168,11 +186,11 @@ def message_get_many(api: 'Api', req: Request) -> Result:
     if not found:
         raise errors.NotFound('No messages with the given ids were found.')
     reveal = encryption.opener(api.conf, req.project_id)
-    return Result(200, {'messages': [
-        hrefs.render_message(name, m, reveal, req.kind) for m in found]})
+    return Result(200, {'messages': [shown(m, reveal) for m in found]})
 
 
-@action('message_delete_many', 'messages:delete_all')
+@action('message_delete_many', 'messages:delete_all', 'DELETE', MESSAGES,
+        query={'ids': list, 'claim_ids': list, 'pop': int})
 def message_delete_many(api: 'Api', req: Request) -> Result:
     limits = api.conf.transport
     name = req.params['queue_name']
@@ -188,10 +206,10 @@ def message_delete_many(api: 'Api', req: Request) -> Result:
             pop, 1, limits.max_messages_per_claim_or_pop,
             f'Pop value must be at least 1 and may not be greater than '
             f'{limits.max_messages_per_claim_or_pop}.')
-        popped = api.stores.messages.pop(req.project_id, name, pop)
+        taken = api.stores.messages.pop(req.project_id, name, pop)
         reveal = encryption.opener(api.conf, req.project_id)
-        return Result(200, {'messages': [hrefs.render_popped(m, reveal)
-                                         for m in popped]})
+        return Result(200, {'messages': [popped(m, reveal)
+                                         for m in taken]})
     claim_ids = None
     if limits.message_delete_with_claim_id:
         claim_ids = _ids_param(api, req, 'claim_ids')
@@ -203,17 +221,16 @@ def message_delete_many(api: 'Api', req: Request) -> Result:
     return Result(204)
 
 
-@action('message_get', 'messages:get')
+@action('message_get', 'messages:get', 'GET', MESSAGE)
 def message_get(api: 'Api', req: Request) -> Result:
-    name = req.params['queue_name']
-    found = api.stores.messages.get(req.project_id, name,
+    found = api.stores.messages.get(req.project_id, req.params['queue_name'],
                                     req.params['message_id'])
-    return Result(200, hrefs.render_message(
-        name, found, encryption.opener(api.conf, req.project_id),
-        req.kind))
+    return Result(200, shown(found,
+                             encryption.opener(api.conf, req.project_id)))
 
 
-@action('message_delete', 'messages:delete')
+@action('message_delete', 'messages:delete', 'DELETE', MESSAGE,
+        query={'claim_id': str})
 def message_delete(api: 'Api', req: Request) -> Result:
     api.stores.messages.delete(
         req.project_id, req.params['queue_name'], req.params['message_id'],

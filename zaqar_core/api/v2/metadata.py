@@ -1,5 +1,5 @@
 """Queue metadata: reserved keys, their defaults and checks, and the
-JSON-patch subset that PATCH /v2/queues/{name} accepts."""
+JSON-patch subset that ``queue_update`` applies."""
 
 from typing import Any
 
@@ -7,8 +7,6 @@ from oslo_config import cfg
 
 from zaqar_core.api import errors
 from zaqar_core.api import validation
-
-PATCH_MEDIA_TYPE = 'application/openstack-messaging-v2.0-json-patch'
 
 
 def defaults(conf: cfg.ConfigOpts) -> dict[str, Any]:

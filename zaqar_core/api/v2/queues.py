@@ -1,5 +1,6 @@
 """Queue actions."""
 
+import datetime
 from typing import TYPE_CHECKING
 
 from zaqar_core.api import errors
@@ -7,8 +8,8 @@ from zaqar_core.api import signed_url
 from zaqar_core.api import validation
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
-from zaqar_core.api.v2 import hrefs
 from zaqar_core.api.v2 import metadata
+from zaqar_core.api.v2 import registry
 from zaqar_core.api.v2.registry import action
 from zaqar_core.storage import errors as storage_errors
 
@@ -17,13 +18,17 @@ if TYPE_CHECKING:
 
 PURGEABLE = ('messages', 'subscriptions')
 
+COLLECTION = '/v2/queues'
+QUEUE = COLLECTION + '/{queue_name}'
 
 _METADATA_LIMIT = {'body_limit': 'max_queue_metadata',
                    'too_large': 'Queue metadata is too large. Max size: '
                                 '{limit}'}
 
 
-@action('queue_list', 'queues:get_all')
+@action('queue_list', 'queues:get_all', 'GET', COLLECTION,
+        query={'marker': str, 'limit': int, 'detailed': bool,
+               'with_count': bool})
 def queue_list(api: 'Api', req: Request) -> Result:
     limits = api.conf.transport
     limit = validation.limit_param(req.params, 'limit', 10,
@@ -32,31 +37,29 @@ def queue_list(api: 'Api', req: Request) -> Result:
     detailed = validation.get_bool(req.params, 'detailed')
     with_count = validation.get_bool(req.params, 'with_count')
     found = api.stores.queues.list(req.project_id, marker, limit, detailed)
-    for item in found:
-        item['href'] = hrefs.queue(item['name'], req.kind)
-        if detailed:
+    if detailed:
+        for item in found:
             item['metadata'] = metadata.with_defaults(
                 api.conf, item['metadata'], req.kind)
-    body = {req.kind: found, 'links': []}
-    if found:
-        body['links'] = hrefs.next_link(f'{hrefs.PREFIX}/{req.kind}',
-                                        req.params, found[-1]['name'])
+    body = {req.kind: found}
     if with_count:
         body['count'] = api.stores.queues.count(req.project_id)
-    return Result(200, body)
+    # As upstream: a next page whenever this one has queues.
+    return Result(200, body,
+                  {'marker': found[-1]['name']} if found else None)
 
 
-@action('queue_create', 'queues:create', **_METADATA_LIMIT)
+@action('queue_create', 'queues:create', 'PUT', QUEUE, document=True,
+        **_METADATA_LIMIT)
 def queue_create(api: 'Api', req: Request) -> Result:
     document = {} if req.body is None else req.body
     metadata.validate(api.conf, document)
     name = req.params['queue_name']
     created = api.stores.queues.create(req.project_id, name, document)
-    return Result(201 if created else 204,
-                  headers={'Location': hrefs.queue(name, req.kind)})
+    return Result(201 if created else 204)
 
 
-@action('queue_get', 'queues:get')
+@action('queue_get', 'queues:get', 'GET', QUEUE)
 def queue_get(api: 'Api', req: Request) -> Result:
     try:
         stored = api.stores.queues.get_metadata(req.project_id,
@@ -67,13 +70,10 @@ def queue_get(api: 'Api', req: Request) -> Result:
     return Result(200, metadata.with_defaults(api.conf, stored, req.kind))
 
 
-@action('queue_update', 'queues:update', **_METADATA_LIMIT)
+@action('queue_update', 'queues:update', 'PATCH', QUEUE, document=True,
+        **_METADATA_LIMIT)
 def queue_update(api: 'Api', req: Request) -> Result:
-    if req.content_type != metadata.PATCH_MEDIA_TYPE:
-        raise errors.UnsupportedMediaType(
-            f'Accepted media type for PATCH: '
-            f'{metadata.PATCH_MEDIA_TYPE}. See the Accept-Patch header.',
-            headers={'Accept-Patch': metadata.PATCH_MEDIA_TYPE})
+    """Apply a JSON patch (a list of operations) to the metadata."""
     if req.body is None:
         raise errors.BadRequest('PATCH body could not be empty for update.')
     name = req.params['queue_name']
@@ -84,7 +84,7 @@ def queue_update(api: 'Api', req: Request) -> Result:
     return Result(200, metadata.with_defaults(api.conf, updated, req.kind))
 
 
-@action('queue_delete', 'queues:delete')
+@action('queue_delete', 'queues:delete', 'DELETE', QUEUE)
 def queue_delete(api: 'Api', req: Request) -> Result:
     name = req.params['queue_name']
     api.stores.queues.delete(req.project_id, name)
@@ -92,7 +92,7 @@ def queue_delete(api: 'Api', req: Request) -> Result:
     return Result(204)
 
 
-@action('queue_get_stats', 'queues:stats')
+@action('queue_get_stats', 'queues:stats', 'GET', QUEUE + '/stats')
 def queue_get_stats(api: 'Api', req: Request) -> Result:
     name = req.params['queue_name']
     stats = api.stores.messages.stats(req.project_id, name)
@@ -101,14 +101,18 @@ def queue_get_stats(api: 'Api', req: Request) -> Result:
     for end in ('oldest', 'newest'):
         if end in stats:
             found = stats[end]
-            shown[end] = {'href': hrefs.message(name, found['id'],
-                                                kind=req.kind),
-                          'age': found['age'],
-                          'created': hrefs.isotime(found['created'])}
+            shown[end] = {'id': found['id'], 'age': found['age'],
+                          'created': _isotime(found['created'])}
     return Result(200, {'messages': shown})
 
 
-@action('queue_purge', 'queues:purge')
+def _isotime(epoch: float) -> str:
+    moment = datetime.datetime.fromtimestamp(epoch, datetime.UTC)
+    return moment.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+@action('queue_purge', 'queues:purge', 'POST', QUEUE + '/purge',
+        document=True)
 def queue_purge(api: 'Api', req: Request) -> Result:
     kinds = list(PURGEABLE)
     if req.body is not None:
@@ -133,7 +137,8 @@ def queue_purge(api: 'Api', req: Request) -> Result:
 _SHARE_KEYS = frozenset(('paths', 'methods', 'expires'))
 
 
-@action('queue_share', 'queues:share')
+@action('queue_share', 'queues:share', 'POST', QUEUE + '/share',
+        document=True)
 def queue_share(api: 'Api', req: Request) -> Result:
     """A pre-signed URL for the queue (it need not exist yet)."""
     document = req.body
@@ -173,7 +178,7 @@ def queue_share(api: 'Api', req: Request) -> Result:
         if at <= signed_url.utcnow():
             raise errors.BadRequest('`expires` is lower than the current '
                                     'time')
-    queue = hrefs.queue(req.params['queue_name'])
+    queue = registry.address('queue_get', queue_name=req.params['queue_name'])
     paths = sorted(f'{queue}/{p}' for p in set(granted))
     expires_text = at.strftime(signed_url.EXPIRES_FORMAT)
     project = req.project_id or ''

@@ -12,7 +12,6 @@ from zaqar_core.api import errors
 from zaqar_core.api import validation
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
-from zaqar_core.api.v2 import hrefs
 from zaqar_core.api.v2.registry import action
 from zaqar_core.notification import base as notifier_base
 from zaqar_core.storage import errors as storage_errors
@@ -28,8 +27,8 @@ MAX_TTL = 2 ** 31 - 1
 _FIELDS = frozenset(('subscriber', 'ttl', 'options'))
 
 
-def _collection(req: Request) -> str:
-    return hrefs.subscriptions(req.params['queue_name'], req.kind)
+SUBSCRIPTIONS = '/v2/queues/{queue_name}/subscriptions'
+SUBSCRIPTION = SUBSCRIPTIONS + '/{subscription_id}'
 
 
 def _check_document(api: Api, document: Any) -> dict[str, Any]:
@@ -85,7 +84,8 @@ def _prepared(api: Api, req: Request, subscriber: str, ttl: int,
         raise errors.ServiceUnavailable() from exc
 
 
-@action('subscription_list', 'subscription:get_all')
+@action('subscription_list', 'subscription:get_all', 'GET', SUBSCRIPTIONS,
+        query={'marker': str, 'limit': int})
 def subscription_list(api: Api, req: Request) -> Result:
     limit = validation.limit_param(
         req.params, 'limit', 10,
@@ -93,14 +93,12 @@ def subscription_list(api: Api, req: Request) -> Result:
     marker = validation.get_str(req.params, 'marker')
     found = api.stores.subscriptions.list(
         req.project_id, req.params['queue_name'], marker, limit)
-    body: dict[str, Any] = {'subscriptions': found, 'links': []}
-    if found:
-        body['links'] = hrefs.next_link(_collection(req), req.params,
-                                        found[-1]['id'])
-    return Result(200, body)
+    return Result(200, {'subscriptions': found},
+                  {'marker': found[-1]['id']} if found else None)
 
 
-@action('subscription_create', 'subscription:create')
+@action('subscription_create', 'subscription:create', 'POST', SUBSCRIPTIONS,
+        document=True)
 def subscription_create(api: Api, req: Request) -> Result:
     checked = _check_document(api, req.body)
     if 'subscriber' not in checked:
@@ -110,7 +108,6 @@ def subscription_create(api: Api, req: Request) -> Result:
     ttl = checked.get('ttl', api.conf.transport.default_subscription_ttl)
     options = _prepared(api, req, subscriber, ttl,
                         checked.get('options', {}))
-    location = {'Location': _collection(req)}
     # Queues are lazy: a subscription makes its queue.
     api.stores.queues.create(req.project_id, name)
     try:
@@ -120,22 +117,23 @@ def subscription_create(api: Api, req: Request) -> Result:
         existing = api.stores.subscriptions.get(req.project_id, name,
                                                 exc.subscription_id)
         if existing['confirmed']:
-            raise errors.Conflict(str(exc), headers=location) from None
+            raise errors.Conflict(str(exc)) from None
         # Asking again for an unconfirmed subscription sends its
         # confirmation again.
         subscription_id = existing['id']
     api.outbox.request_confirmation(req, subscription_id)
-    return Result(201, {'subscription_id': subscription_id}, location)
+    return Result(201, {'subscription_id': subscription_id})
 
 
-@action('subscription_get', 'subscription:get')
+@action('subscription_get', 'subscription:get', 'GET', SUBSCRIPTION)
 def subscription_get(api: Api, req: Request) -> Result:
     return Result(200, api.stores.subscriptions.get(
         req.project_id, req.params['queue_name'],
         req.params['subscription_id']))
 
 
-@action('subscription_update', 'subscription:update')
+@action('subscription_update', 'subscription:update', 'PATCH', SUBSCRIPTION,
+        document=True)
 def subscription_update(api: Api, req: Request) -> Result:
     checked = _check_document(api, req.body)
     name = req.params['queue_name']
@@ -149,17 +147,19 @@ def subscription_update(api: Api, req: Request) -> Result:
             checked.get('options', current['options']))
     api.stores.subscriptions.update(req.project_id, name, subscription_id,
                                     **checked)
-    return Result(204, headers={'Location': req.path})
+    return Result(204)
 
 
-@action('subscription_delete', 'subscription:delete')
+@action('subscription_delete', 'subscription:delete', 'DELETE',
+        SUBSCRIPTION)
 def subscription_delete(api: Api, req: Request) -> Result:
     api.stores.subscriptions.delete(req.project_id, req.params['queue_name'],
                                     req.params['subscription_id'])
     return Result(204)
 
 
-@action('subscription_confirm', 'subscription:confirm')
+@action('subscription_confirm', 'subscription:confirm', 'PUT',
+        SUBSCRIPTION + '/confirm', document=True)
 def subscription_confirm(api: Api, req: Request) -> Result:
     body = req.body if isinstance(req.body, dict) else {}
     confirmed = body.get('confirmed')
@@ -172,4 +172,4 @@ def subscription_confirm(api: Api, req: Request) -> Result:
     if not confirmed:
         api.outbox.request_confirmation(req, subscription_id,
                                         unsubscribe=True)
-    return Result(204, headers={'Location': req.path})
+    return Result(204)

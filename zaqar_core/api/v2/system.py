@@ -4,6 +4,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
+from zaqar_core.api import errors
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
 from zaqar_core.api.v2 import home
@@ -25,31 +26,32 @@ VERSIONS = {'versions': [{
 }]}
 
 
-@action('get_versions', None, anonymous=True)
+@action('get_versions', None, 'GET', '/', anonymous=True)
 def get_versions(api: 'Api', req: Request) -> Result:
-    return Result(300, VERSIONS)
+    return Result(200, VERSIONS)
 
 
-@action('get_home_doc', None)
+@action('get_home_doc', None, 'GET', '/v2/')
 def get_home_doc(api: 'Api', req: Request) -> Result:
-    return Result(200, home.document(api.conf.admin_mode),
-                  {'Content-Type': 'application/json-home',
-                   'Cache-Control': 'max-age=86400'})
+    """The JSON-Home document of the REST resources."""
+    return Result(200, home.document(api.conf.admin_mode))
 
 
-@action('ping_node', 'ping:get')
+@action('ping_node', 'ping:get', 'GET', '/v2/ping')
 def ping_node(api: 'Api', req: Request) -> Result:
-    alive = api.stores.data.is_alive() and api.stores.control.is_alive()
-    return Result(204 if alive else 503)
+    if not (api.stores.data.is_alive() and api.stores.control.is_alive()):
+        raise errors.ServiceUnavailable('Storage is not reachable.')
+    return Result(204)
 
 
-@action('ping_node_head', 'ping:get')
+@action('ping_node_head', 'ping:get', 'HEAD', '/v2/ping')
 def ping_node_head(api: 'Api', req: Request) -> Result:
     # HEAD answers that the API is up without touching storage.
     return Result(204)
 
 
-@action('check_node_health', 'health:get')
+@action('check_node_health', 'health:get', 'GET', '/v2/health',
+        admin_only=True)
 def check_node_health(api: 'Api', req: Request) -> Result:
     reachable = api.stores.data.is_alive() and api.stores.control.is_alive()
     body: dict = {'storage_reachable': reachable}

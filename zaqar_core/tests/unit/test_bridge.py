@@ -145,7 +145,7 @@ class FakeApi:
         self.posted.append(req)
         if self.error is not None:
             raise self.error
-        return Result(201, {'resources': []})
+        return Result(201, {'message_ids': []})
 
 
 def make_endpoint(api: Any, **rules: Any) -> Endpoint:

@@ -16,11 +16,14 @@ from zaqar_core.api import errors
 from zaqar_core.api import jsonbody
 from zaqar_core.api import signed_url
 from zaqar_core.api.request import Request
-from zaqar_core.api.request import Result
 from zaqar_core.api.service import Api
-from zaqar_core.api.v2 import routes
+from zaqar_core.api.v2 import registry
+from zaqar_plugins.transport.wsgi import routes
+from zaqar_plugins.transport.wsgi import views
 
 JSON = 'application/json'
+#: The media type a queue PATCH must have (upstream's JSON-patch subset).
+PATCH_MEDIA_TYPE = 'application/openstack-messaging-v2.0-json-patch'
 
 
 def _query(req: webob.Request) -> dict[str, Any]:
@@ -124,18 +127,28 @@ def _media_type(environ: dict) -> str:
     return environ.get('CONTENT_TYPE', '').split(';', 1)[0].strip()
 
 
-def render(result: Result) -> webob.Response:
-    """The HTTP response for an action's result."""
-    response = webob.Response(status=result.status)
-    if result.body is not None and result.status != 204:
-        response.body = json.dumps(result.body).encode()
+def render(shown: views.Shown) -> webob.Response:
+    """The HTTP response for a rendered result or error."""
+    response = webob.Response(status=shown.status)
+    if shown.body is not None and shown.status != 204:
+        response.body = json.dumps(shown.body).encode()
         response.content_type = JSON
         response.charset = None
     else:
         response.content_type = None
-    for header, value in result.headers.items():
+    for header, value in shown.headers.items():
         response.headers[header] = value
     return response
+
+
+def _check_patch_media_type(action: registry.Action, environ: dict) -> None:
+    """Queue PATCH bodies are JSON patches of upstream's media type."""
+    if action.base == 'queue_update' and \
+            _media_type(environ) != PATCH_MEDIA_TYPE:
+        raise errors.UnsupportedMediaType(
+            f'Accepted media type for PATCH: {PATCH_MEDIA_TYPE}. See the '
+            f'Accept-Patch header.',
+            headers={'Accept-Patch': PATCH_MEDIA_TYPE})
 
 
 class RootController:
@@ -155,19 +168,26 @@ class RootController:
             # preflights were answered by the CORS middleware already).
             methods = routes.allowed_methods(req.path_info,
                                              self.api.conf.admin_mode)
-            return render(Result(204, headers={'Allow': ', '.join(methods)}))
+            return render(views.Shown(
+                204, headers={'Allow': ', '.join(methods)}))
         query = _query(req)
-        path = req.path_info
-        name, path_params = routes.match(method, path, query,
+        name, path_params = routes.match(method, req.path_info, query,
                                          self.api.conf.admin_mode)
+        action = registry.ACTIONS[name]
         body, size = _read_body(self.api, name, environ)
+        _check_patch_media_type(action, environ)
         api_request = Request(
             project_id=environ.get('HTTP_X_PROJECT_ID',
                                    environ.get('HTTP_X_TENANT_ID')),
             client_id=environ.get('HTTP_CLIENT_ID'),
             params={**query, **path_params},
             body=body, body_size=size,
-            content_type=_media_type(environ),
             context=environ.get('zaqar.context'),
-            signed=_signed(environ), method=method, path=path)
-        return render(self.api.call(name, api_request))
+            signed=_signed(environ))
+        call = views.Call(action, api_request, query)
+        try:
+            result = self.api.call(name, api_request)
+        except errors.ApiError as exc:
+            exc.headers.update(views.error_headers(call, exc))
+            raise
+        return render(views.render(call, result))

@@ -5,8 +5,8 @@ from oslo_log import log
 from pecan import hooks
 
 from zaqar_core.api import errors
-from zaqar_core.api.request import Result
 from zaqar_plugins.transport.wsgi import controllers
+from zaqar_plugins.transport.wsgi import views
 
 LOG = log.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class ErrorHook(hooks.PecanHook):
             error = errors.ApiError(
                 'An unexpected error prevented the server from fulfilling '
                 'your request.')
-        response = controllers.render(Result(
+        response = controllers.render(views.Shown(
             error.status, error.to_dict(), error.headers))
         if error.status == 406:
             # Whoever cannot read JSON gets no body at all.

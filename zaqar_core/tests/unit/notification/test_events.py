@@ -33,9 +33,7 @@ def request(**params: Any) -> Request:
                    params={'queue_name': 'q1', **params})
 
 
-POSTED = Result(201, {'resources': ['/v2/queues/q1/messages/m1',
-                                    '/v2/queues/q1/messages/m2']},
-                {'Location': '/v2/queues/q1/messages?ids=m1,m2'})
+POSTED = Result(201, {'message_ids': ['m1', 'm2']})
 
 
 # --- what each action emits ------------------------------------------
@@ -99,9 +97,8 @@ def test_message_deletes_name_the_ids() -> None:
 
 
 def test_claims_name_the_claim_and_its_messages() -> None:
-    claimed = Result(201, {'messages': [
-        {'id': 'm1', 'body': 'SECRET-BODY', 'href': 'h'}]},
-        {'Location': '/v2/queues/q1/claims/c9'})
+    claimed = Result(201, {'claim_id': 'c9', 'messages': [
+        {'id': 'm1', 'body': 'SECRET-BODY', 'claim_id': 'c9'}]})
     data = events.payload('claim_create', request(), claimed)
     assert data == {'project_id': 'p1', 'queue_name': 'q1',
                     'claim_id': 'c9', 'message_ids': ['m1']}
@@ -211,7 +208,7 @@ def test_send_failures_are_logged_not_raised(
     assert notifier.entered.is_set()
     assert 'Could not send messaging.queue.create' in caplog.text
     # Even a malformed result is no reason to fail the request.
-    emitter.emit('message_post', request(), Result(201, {'resources': 5}))
+    emitter.emit('message_post', request(), Result(201, {'message_ids': 5}))
     assert 'Could not emit the event of message_post' in caplog.text
 
 

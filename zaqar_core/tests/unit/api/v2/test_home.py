@@ -6,7 +6,7 @@ import pytest
 
 from zaqar_core.api import errors
 from zaqar_core.api.v2 import home
-from zaqar_core.api.v2 import routes
+from zaqar_plugins.transport.wsgi import routes
 
 
 def advertised(admin_mode: bool) -> list[tuple[str, str, str]]:

@@ -27,8 +27,7 @@ def post(api: Api, queue: str, body: dict) -> int:
     req = Request(project_id='p', client_id=CLIENT_ID,
                   params={'queue_name': queue},
                   body={'messages': [{'body': body, 'ttl': 300}]},
-                  body_size=64, content_type='application/json',
-                  method='POST', path=f'/v2/queues/{queue}/messages')
+                  body_size=64)
     return api.call('message_post', req).status
 
 

@@ -5,7 +5,7 @@ import pytest
 from zaqar_core.api import errors
 from zaqar_core.api.v2 import actions  # noqa: F401 (registers actions)
 from zaqar_core.api.v2 import registry
-from zaqar_core.api.v2 import routes
+from zaqar_plugins.transport.wsgi import routes
 
 Q = '/v2/queues/jobs'
 

@@ -1,0 +1,52 @@
+"""The background work of every process that serves the API, whatever
+its transport: garbage collection of expired data and delivery of the
+notifications in the outbox."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+from oslo_log import log
+
+from zaqar_core.api.service import Api
+from zaqar_core.notification import delivery
+
+LOG = log.getLogger(__name__)
+
+
+class Services:
+    """The background threads of one serving process.
+
+    Args:
+        api: the process's API (its stores, notifiers and outbox).
+    """
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self._stop = threading.Event()
+        self.delivery = delivery.Worker(api.conf, api.stores, api.notifiers,
+                                        api.outbox.wakeup)
+
+    def start(self) -> Services:
+        """Start them (in the process that serves: threads do not survive
+        a fork)."""
+        if self.api.conf.storage.gc_interval:
+            threading.Thread(target=self._collect, name='zaqar-gc',
+                             daemon=True).start()
+        self.delivery.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop them; deliveries left are made after a restart."""
+        self._stop.set()
+        self.delivery.stop()
+
+    def _collect(self) -> None:
+        interval = self.api.conf.storage.gc_interval
+        # Jitter spreads the processes' collections apart.
+        while not self._stop.wait(interval * random.uniform(0.5, 1.5)):
+            try:
+                self.api.stores.data.gc()
+            except Exception:
+                LOG.exception('Garbage collection failed')
