@@ -7,7 +7,8 @@ Two kinds of driver, loaded through stevedore by
   catalogue and each queue's metadata;
 * a **data driver** (``zaqar_core.storage.data``) holds messages, claims
   and subscriptions, keyed by ``(project, queue name)``; it never needs
-  the catalogue.
+  the catalogue. It also carries signals (wake-ups) between the server
+  processes that share it.
 
 Controllers take plain values and return plain dicts, so that the API layer
 can serialise them without knowing the driver. Times are seconds since the
@@ -18,6 +19,9 @@ when the deployment has none.
 from __future__ import annotations
 
 import abc
+import re
+from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 from typing import NotRequired
 from typing import TypedDict
@@ -354,6 +358,111 @@ class SubscriptionControllerBase(abc.ABC):
         """Delete every subscription of ``source``."""
 
 
+#: What a signal channel may be called.
+CHANNEL_PATTERN = re.compile(r'[A-Za-z0-9_.-]{1,64}')
+
+
+def check_channel(channel: str) -> str:
+    """``channel``, if it is a valid signal channel name.
+
+    Raises:
+        ValueError: not a string of 1 to 64 characters among
+            ``A-Z a-z 0-9 _ . -``.
+    """
+    if not isinstance(channel, str) or not CHANNEL_PATTERN.fullmatch(
+            channel):
+        raise ValueError(f'Invalid signal channel {channel!r}: 1 to 64 '
+                         f'characters among A-Z a-z 0-9 _ . - expected')
+    return channel
+
+
+def check_channels(channels: Iterable[str]) -> frozenset[str]:
+    """The distinct names among ``channels``, each valid.
+
+    Raises:
+        ValueError: a name is invalid, or there is none.
+        TypeError: ``channels`` is a single string.
+    """
+    if isinstance(channels, str):
+        # Iterating it would listen to each of its characters.
+        raise TypeError('channels must be an iterable of names, not a str')
+    names = frozenset(check_channel(channel) for channel in channels)
+    if not names:
+        raise ValueError('No signal channel to listen to')
+    return names
+
+
+class Listening(abc.ABC):
+    """What :meth:`SignalControllerBase.listen` returns; a context manager
+    that closes it on exit."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Stop listening and let the thread end (within about a second).
+
+        No callback starts once this returns (unless the callback itself
+        called it). Idempotent.
+        """
+
+    def __enter__(self) -> Listening:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class SignalControllerBase(abc.ABC):
+    """Wake-ups between the server processes that share a data store.
+
+    ``notify(channel)`` wakes every process listening on ``channel``, the
+    caller's own included. A signal carries no data: it means "look
+    again"; listeners read what changed from storage, and several signals
+    may reach them as one. Delivery is best effort (a signal sent while a
+    listener reconnects may be lost), so a listener also looks on a timer
+    of its own as a backstop. Channels are strings of ``[A-Za-z0-9_.-]``,
+    1 to 64 characters (callers use e.g. ``push.<32 hex chars>``); see
+    :func:`check_channel`.
+    """
+
+    #: Seconds a listener may take to see a signal, at most, in normal
+    #: operation: 0.0 for a backend that pushes, the poll interval for one
+    #: that polls.
+    latency: float
+
+    @abc.abstractmethod
+    def notify(self, channel: str) -> None:
+        """Wake the listeners of ``channel``.
+
+        Raises:
+            ValueError: ``channel`` is not a valid name.
+            Unavailable: the backend cannot be reached.
+        """
+
+    @abc.abstractmethod
+    def listen(self, channels: Iterable[str],
+               callback: Callable[[str], None]) -> Listening:
+        """Call ``callback(channel)`` on a background (daemon) thread each
+        time one of ``channels`` is signalled, until the handle returned
+        is closed.
+
+        Returns once listening is in effect, so that a signal sent after
+        that reaches ``callback``; when the backend cannot be reached, it
+        returns anyway and the thread keeps trying. The thread survives
+        backend restarts: it reconnects with a bounded backoff and logs an
+        outage once (not per attempt). ``callback`` must be quick (set an
+        Event, say); an exception from it is logged and never kills the
+        thread.
+
+        Args:
+            channels: the names to listen to (at least one).
+            callback: called with the name of a signalled channel.
+
+        Raises:
+            ValueError: a name is invalid, or none is given.
+            TypeError: ``channels`` is a single string.
+        """
+
+
 class DriverBase(abc.ABC):
     """What every storage driver has."""
 
@@ -423,6 +532,15 @@ class DataDriverBase(DriverBase):
     @abc.abstractmethod
     def subscription_controller(self) -> SubscriptionControllerBase:
         """Subscriptions."""
+
+    @property
+    @abc.abstractmethod
+    def signal_controller(self) -> SignalControllerBase:
+        """Wake-ups between the processes sharing this store.
+
+        Listeners hold connections of their own: :meth:`close` leaves
+        them be, their handles close them.
+        """
 
     @abc.abstractmethod
     def gc(self) -> int:

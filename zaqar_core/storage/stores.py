@@ -8,7 +8,7 @@ from zaqar_core.storage import base
 @dataclasses.dataclass
 class Stores:
     """The control driver (queue catalogue) and the data driver (messages,
-    claims, subscriptions), with their controllers at hand."""
+    claims, subscriptions, signals), with their controllers at hand."""
 
     control: base.ControlDriverBase
     data: base.DataDriverBase
@@ -28,6 +28,10 @@ class Stores:
     @property
     def subscriptions(self) -> base.SubscriptionControllerBase:
         return self.data.subscription_controller
+
+    @property
+    def signals(self) -> base.SignalControllerBase:
+        return self.data.signal_controller
 
     def close(self) -> None:
         self.data.close()

@@ -15,6 +15,7 @@ from zaqar_plugins.storage.redis import messages
 from zaqar_plugins.storage.redis import queues
 from zaqar_plugins.storage.redis import records
 from zaqar_plugins.storage.redis import scripts
+from zaqar_plugins.storage.redis import signals
 from zaqar_plugins.storage.redis import subscriptions
 
 LOG = log.getLogger(__name__)
@@ -66,6 +67,8 @@ class DataDriver(_RedisDriver, base.DataDriverBase):
         self._subscriptions = subscriptions.SubscriptionController(
             self.client)
         self._scripts = scripts.Scripts(self.client)
+        self._signals = signals.SignalController(self.client,
+                                                 conf[self.GROUP].uri)
 
     @property
     def message_controller(self) -> messages.MessageController:
@@ -78,6 +81,10 @@ class DataDriver(_RedisDriver, base.DataDriverBase):
     @property
     def subscription_controller(self) -> subscriptions.SubscriptionController:
         return self._subscriptions
+
+    @property
+    def signal_controller(self) -> signals.SignalController:
+        return self._signals
 
     def _prefixes_with_data(self) -> tuple[set[str], set[str]]:
         """Prefixes of the queues holding messages or claims, and of the

@@ -15,6 +15,7 @@ from zaqar_plugins.storage.sqlalchemy import messages
 from zaqar_plugins.storage.sqlalchemy import migration
 from zaqar_plugins.storage.sqlalchemy import queues
 from zaqar_plugins.storage.sqlalchemy import rows
+from zaqar_plugins.storage.sqlalchemy import signals
 from zaqar_plugins.storage.sqlalchemy import subscriptions
 from zaqar_plugins.storage.sqlalchemy import tables
 
@@ -97,6 +98,7 @@ class DataDriver(_SQLDriver, base.DataDriverBase):
         self._claims = claims.ClaimController(self.engine)
         self._subscriptions = subscriptions.SubscriptionController(
             self.engine)
+        self._signals = signals.controller_for(self.engine)
 
     @property
     def message_controller(self) -> messages.MessageController:
@@ -110,6 +112,10 @@ class DataDriver(_SQLDriver, base.DataDriverBase):
     def subscription_controller(
             self) -> subscriptions.SubscriptionController:
         return self._subscriptions
+
+    @property
+    def signal_controller(self) -> base.SignalControllerBase:
+        return self._signals
 
     def gc(self) -> int:
         removed = 0

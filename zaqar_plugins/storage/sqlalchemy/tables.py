@@ -115,3 +115,12 @@ subscriptions = sa.Table(
     sa.Index('ix_subscriptions_source', 'project', 'source', 'id'),
     sa.Index('ix_subscriptions_expires', 'expires'),
 )
+
+# A counter per signal channel, for backends that cannot notify (MySQL):
+# notify() adds 1, listeners poll (see signals.py). A channel's row
+# stays once made.
+signals = sa.Table(
+    'signals', metadata,
+    sa.Column('channel', Name(64), primary_key=True),
+    sa.Column('counter', sa.BigInteger, nullable=False),
+)

@@ -10,6 +10,10 @@ a ``Test*`` class and supplying two fixtures:
 
 One test (``test_claim_expires_in_real_time``) sleeps instead, so that a
 driver whose fake clock hides a second time source still fails.
+
+:class:`SignalContract` needs a third fixture, ``stores_elsewhere``: the
+pair ``(make_stores, uri)`` with which another process opens the same
+stores (``make_stores`` picklable, as :mod:`.processes` uses it).
 """
 
 from zaqar_core.tests.contract.storage.claims import ClaimControllerContract
@@ -42,6 +46,7 @@ from zaqar_core.tests.contract.storage.messages import (
     MessageControllerContract,
 )
 from zaqar_core.tests.contract.storage.queues import QueueControllerContract
+from zaqar_core.tests.contract.storage.signals import SignalContract
 from zaqar_core.tests.contract.storage.subscriptions import (
     SubscriptionControllerContract,
 )
@@ -64,6 +69,7 @@ __all__ = [
     'PROJECT',
     'QUEUE',
     'QueueControllerContract',
+    'SignalContract',
     'SubscriptionControllerContract',
     'UNKNOWN_CLAIM_IDS',
     'claim',

@@ -102,7 +102,7 @@ def test_a_database_at_head_passes(deployment: Deployment) -> None:
     code, checks = deployment.check()
     assert code == OK
     assert checks[SCHEMA][0] == OK
-    assert 'schema at 0002' in checks[SCHEMA][1]
+    assert 'schema at 0003' in checks[SCHEMA][1]
 
 
 def test_an_sqlite_database_behind_is_a_warning(deployment: Deployment
@@ -112,7 +112,7 @@ def test_an_sqlite_database_behind_is_a_warning(deployment: Deployment
     code, checks = deployment.check()
     assert code == WARNING
     assert checks[SCHEMA][0] == WARNING
-    assert 'schema at 0001, this release needs 0002' in checks[SCHEMA][1]
+    assert 'schema at 0001, this release needs 0003' in checks[SCHEMA][1]
 
 
 @pytest.mark.parametrize('backend', ['postgresql', 'mysql'])
@@ -126,7 +126,7 @@ def test_a_server_database_behind_is_a_failure(deployment: Deployment,
         code, checks = deployment.check()
         assert code == FAILURE
         assert checks[SCHEMA][0] == FAILURE
-        assert 'schema at 0001, this release needs 0002' in \
+        assert 'schema at 0001, this release needs 0003' in \
             checks[SCHEMA][1]
         assert 'zaqar-manage' in checks[SCHEMA][1]
 

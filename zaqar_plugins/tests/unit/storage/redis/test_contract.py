@@ -6,8 +6,12 @@ import pytest
 
 from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.contract import storage as contract
+from zaqar_core.tests.contract.storage.processes import StoresFactory
+from zaqar_core.tests.redis_servers import RedisBackend
 from zaqar_plugins.storage.redis import driver
 from zaqar_plugins.storage.redis import keys
+
+from .servers import make_stores
 
 
 class TestQueueController(contract.QueueControllerContract):
@@ -36,6 +40,16 @@ class TestConcurrency(contract.ConcurrencyContract):
 
 class TestSubscriptionController(contract.SubscriptionControllerContract):
     pass
+
+
+class TestSignals(contract.SignalContract):
+    pass
+
+
+@pytest.fixture
+def stores_elsewhere(redis_backend: RedisBackend
+                     ) -> tuple[StoresFactory, str]:
+    return make_stores, redis_backend.uri
 
 
 def test_is_alive(stores: Stores) -> None:

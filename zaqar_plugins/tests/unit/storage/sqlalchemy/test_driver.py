@@ -10,7 +10,10 @@ import pytest
 
 from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.contract import storage as contract
+from zaqar_core.tests.contract.storage.processes import StoresFactory
 from zaqar_plugins.storage.sqlalchemy import driver
+
+from .databases import make_stores
 
 
 class TestQueueController(contract.QueueControllerContract):
@@ -39,6 +42,16 @@ class TestConcurrency(contract.ConcurrencyContract):
 
 class TestSubscriptionController(contract.SubscriptionControllerContract):
     pass
+
+
+class TestSignals(contract.SignalContract):
+    pass
+
+
+@pytest.fixture
+def stores_elsewhere(stores: Stores) -> tuple[StoresFactory, str]:
+    return make_stores, stores.data.engine.url.render_as_string(
+        hide_password=False)
 
 
 def test_gc_works_in_batches(stores: Stores, clock: contract.FrozenClock,
