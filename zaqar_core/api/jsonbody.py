@@ -69,6 +69,19 @@ def decode(raw: bytes) -> Any:
     except UnicodeDecodeError:
         raise errors.invalid_body(
             'Request body could not be parsed.') from None
+    document = decode_text(text)
+    if not isinstance(document, dict | list):
+        raise errors.invalid_body('Request body could not be parsed.')
+    return document
+
+
+def decode_text(text: str) -> Any:
+    """The JSON value in ``text``, whatever its type.
+
+    Raises:
+        BadRequest: undecodable, too deep, an integer outside signed 64
+            bits, NaN or Infinity.
+    """
     # The count of openers bounds the depth: scan only when it could matter.
     if text.count('[') + text.count('{') > MAX_DEPTH and _too_deep(text):
         raise errors.invalid_body(
@@ -80,6 +93,4 @@ def decode(raw: bytes) -> Any:
     except ValueError:
         raise errors.invalid_body(
             'Request body could not be parsed.') from None
-    if not isinstance(document, dict | list):
-        raise errors.invalid_body('Request body could not be parsed.')
     return document

@@ -1,11 +1,17 @@
 """The plain request an action takes and the result it returns."""
 
+from __future__ import annotations
+
 import dataclasses
+from typing import TYPE_CHECKING
 from typing import Any
 
 from oslo_context import context as oslo_context
 
 from zaqar_core.api.signed_url import Signed
+
+if TYPE_CHECKING:
+    from zaqar_core.notification.hub import Connection
 
 
 @dataclasses.dataclass
@@ -31,6 +37,9 @@ class Request:
         tenant: the project as the client named it; set by the API
             service, which points ``project_id`` at the topic scope for
             topic actions.
+        connection: the connection the request came on, for transports
+            that can push to it (WebSocket): ``subscription_create``
+            without a subscriber subscribes it.
     """
 
     project_id: str | None
@@ -44,6 +53,7 @@ class Request:
     path: str = ''
     kind: str = 'queues'
     tenant: str | None = None
+    connection: Connection | None = None
 
 
 @dataclasses.dataclass

@@ -11,6 +11,7 @@ from oslo_config import cfg
 from zaqar_core.conf import bridge
 from zaqar_core.conf import default
 from zaqar_core.conf import drivers
+from zaqar_core.conf import drivers_transport_websocket
 from zaqar_core.conf import drivers_transport_wsgi
 from zaqar_core.conf import notification
 from zaqar_core.conf import redis_stores
@@ -24,6 +25,7 @@ MODULES = (
     bridge,
     default,
     drivers,
+    drivers_transport_websocket,
     drivers_transport_wsgi,
     notification,
     redis_stores,

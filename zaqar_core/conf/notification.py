@@ -1,7 +1,7 @@
 """``[notification]``: subscriptions, notifier drivers and the outbox.
 
 Upstream's options keep their names and defaults; the ``webhook_*``,
-``smtp_security`` and ``outbox_*`` options are new.
+``smtp_security``, ``outbox_*`` and ``push_lease`` options are new.
 """
 
 from oslo_config import cfg
@@ -76,6 +76,12 @@ OPTS = [
     cfg.IntOpt('outbox_ttl', default=1209600, min=60,
                help='Seconds a notification waits for delivery (across '
                     'restarts) before it is dropped.'),
+    cfg.IntOpt('push_lease', default=60, min=5,
+               help='Seconds a subscription of a WebSocket connection '
+                    'outlives its server process: the process renews it '
+                    'while the connection lasts (up to the TTL the client '
+                    'asked for), so a crashed process\'s subscriptions lapse '
+                    'within this time.'),
 ]
 
 

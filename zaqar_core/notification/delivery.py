@@ -63,16 +63,19 @@ class Worker:
         conf: the registered configuration.
         stores: the storage drivers (the outbox is in the message store).
         notifiers: notifier plugins by URI scheme.
-        wakeup: set when this process wrote a job.
+        wakeup: set when a job was written for this worker.
+        queue: the outbox queue it drains (the shared one, or a node's
+            push queue).
     """
 
     def __init__(self, conf: cfg.ConfigOpts, stores: Stores,
                  notifiers: Mapping[str, NotifierBase],
-                 wakeup: threading.Event) -> None:
+                 wakeup: threading.Event, queue: str = outbox.QUEUE) -> None:
         self.conf = conf
         self.stores = stores
         self.notifiers = notifiers
         self.wakeup = wakeup
+        self.queue = queue
         opts = conf.notification
         self._threads = opts.max_notifier_workers
         self._capacity = 2 * opts.max_notifier_workers
@@ -134,7 +137,7 @@ class Worker:
             return 0
         ttl = self.conf.notification.outbox_claim_ttl
         claim_id, found, _ = self.stores.claims.create(
-            outbox.PROJECT, outbox.QUEUE, ttl, 0, room)
+            outbox.PROJECT, self.queue, ttl, 0, room)
         if not found or claim_id is None:
             return 0
         reveal = encryption.opener(self.conf, outbox.PROJECT)
@@ -197,7 +200,7 @@ class Worker:
         ttl = self.conf.notification.outbox_claim_ttl
         for claim_id in open_claims:
             try:
-                self.stores.claims.update(outbox.PROJECT, outbox.QUEUE,
+                self.stores.claims.update(outbox.PROJECT, self.queue,
                                           claim_id, ttl, 0)
                 with self._lock:
                     if claim_id in self._parked:
@@ -266,7 +269,7 @@ class Worker:
 
     def _finish(self, held: _Held) -> None:
         try:
-            self.stores.messages.delete(outbox.PROJECT, outbox.QUEUE,
+            self.stores.messages.delete(outbox.PROJECT, self.queue,
                                         held.message_id, held.claim_id)
         except storage_errors.NotPermitted:
             # The claim lapsed: another process has the job and may
@@ -289,7 +292,7 @@ class Worker:
 
     def _delete_claim(self, claim_id: str) -> None:
         try:
-            self.stores.claims.delete(outbox.PROJECT, outbox.QUEUE, claim_id)
+            self.stores.claims.delete(outbox.PROJECT, self.queue, claim_id)
         except storage_errors.StorageError:
             pass  # it expires anyway
 

@@ -5,8 +5,10 @@ posts messages (or creates a subscription) writes one *job* per
 subscriber into the outbox, an internal queue of the message store, in
 the same call that answers the client; the delivery worker of every
 server process (:mod:`.delivery`) claims jobs from it, delivers them and
-deletes them. A job outlives a crash: its claim expires and another
-process takes it, so each notification is delivered at least once.
+deletes them. Jobs for a connection of a server process (:mod:`.push`) go
+to that process's own queue instead, and a signal wakes it. A job
+outlives a crash: its claim expires and another process takes it, so each
+notification is delivered at least once.
 
 The outbox queue lives in a project no tenant can name (project ids are
 printable), so no API call reaches it.
@@ -25,9 +27,11 @@ from oslo_log import log
 from zaqar_core.api import encryption
 from zaqar_core.api import signed_url
 from zaqar_core.api.v2 import registry
+from zaqar_core.notification import push
 from zaqar_core.notification import retry
 from zaqar_core.notification.base import Target
 from zaqar_core.storage import base
+from zaqar_core.storage import errors as storage_errors
 from zaqar_core.storage.stores import Stores
 
 if TYPE_CHECKING:
@@ -131,13 +135,33 @@ class Outbox:
                metadata: dict[str, Any] | None = None) -> None:
         if not jobs:
             return
-        ttl = self.conf.notification.outbox_ttl
-        stored: list[base.NewMessage] = [
-            {'body': job, 'ttl': ttl, 'delay': 0} for job in jobs]
-        stored = encryption.seal(self.conf, PROJECT, metadata or {}, stored)
-        self.stores.messages.post(PROJECT, QUEUE, stored, CLIENT_ID)
-        self.wakeup.set()
+        by_queue: dict[str, list[dict[str, Any]]] = {}
+        for job in jobs:
+            by_queue.setdefault(_queue_for(job), []).append(job)
+        for queue, queued in by_queue.items():
+            node = None if queue == QUEUE else queue.removeprefix('push.')
+            ttl = self.conf.notification.outbox_ttl if node is None \
+                else push.JOB_TTL
+            stored: list[base.NewMessage] = [
+                {'body': job, 'ttl': ttl, 'delay': 0} for job in queued]
+            stored = encryption.seal(self.conf, PROJECT, metadata or {},
+                                     stored)
+            self.stores.messages.post(PROJECT, queue, stored, CLIENT_ID)
+            if node is None:
+                self.wakeup.set()
+                continue
+            try:
+                self.stores.signals.notify(push.channel_of(node))
+            except storage_errors.StorageError as exc:
+                # Its node looks again within a second anyway.
+                LOG.warning('Could not wake server process %s: %s', node,
+                            exc)
 
+
+def _queue_for(job: dict[str, Any]) -> str:
+    """The queue of a job: its connection's node's, or the shared one."""
+    found = push.parse(job['target']['subscriber'])
+    return QUEUE if found is None else push.queue_of(found[0])
 
 def confirmation(key: str, kind: str, source: str,
                  subscription: base.Subscription, project: str,

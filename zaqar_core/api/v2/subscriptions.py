@@ -100,6 +100,12 @@ def subscription_list(api: Api, req: Request) -> Result:
 @action('subscription_create', 'subscription:create', 'POST', SUBSCRIPTIONS,
         document=True)
 def subscription_create(api: Api, req: Request) -> Result:
+    """Subscribe a subscriber to the queue; without one, over a transport
+    that can push (WebSocket), subscribe the request's connection."""
+    if req.connection is not None and (
+            req.body is None or isinstance(req.body, dict) and
+            not req.body.get('subscriber')):
+        return _subscribe_connection(api, req)
     checked = _check_document(api, req.body)
     if 'subscriber' not in checked:
         raise errors.BadRequest('Missing parameter subscriber in body.')
@@ -122,6 +128,22 @@ def subscription_create(api: Api, req: Request) -> Result:
         # confirmation again.
         subscription_id = existing['id']
     api.outbox.request_confirmation(req, subscription_id)
+    return Result(201, {'subscription_id': subscription_id})
+
+
+def _subscribe_connection(api: Api, req: Request) -> Result:
+    document = {k: v for k, v in (req.body or {}).items()
+                if k != 'subscriber'}
+    checked = _check_document(api, document) if document else {}
+    name = req.params['queue_name']
+    api.stores.queues.create(req.project_id, name)
+    try:
+        subscription_id = req.connection.subscribe(
+            api.stores, req.project_id, name,
+            checked.get('ttl', api.conf.transport.default_subscription_ttl),
+            checked.get('options', {}))
+    except storage_errors.SubscriptionAlreadyExists as exc:
+        raise errors.Conflict(str(exc)) from None
     return Result(201, {'subscription_id': subscription_id})
 
 

@@ -287,7 +287,7 @@ def test_rsa_encryption_is_a_failure(deployment: Deployment) -> None:
     ('[storage]\nmessage_pipeline = zaqar.notification.notifier\n',
      'notifications are always on'),
     ('[storage]\nqueue_pipeline = my.stage\n', 'will not run'),
-    ('[drivers]\ntransport = websocket\n', 'zaqar-server will not start'),
+    ('[drivers]\ntransport = pigeon\n', 'zaqar-server will not start'),
     ('[drivers]\nstorage = sqlalchemy\n', 'use [drivers] message_store'),
     ('[limits:transport]\nmax_messages_per_page = 10\n',
      '[limits:transport] is ignored'),

@@ -1,0 +1,55 @@
+"""The ``websocket`` transport: the v2 API over WebSocket, as upstream
+speaks it (``[drivers] transport = websocket``, port 9000), served in
+pre-forked processes (:mod:`.prefork`), each with its own storage
+connections, background services and push hub."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+
+from oslo_log import log
+
+from zaqar_core.conf import drivers_transport_websocket
+from zaqar_core.notification.hub import Hub
+from zaqar_core.transport import base
+from zaqar_plugins.transport.websocket import prefork
+from zaqar_plugins.transport.websocket import server
+
+LOG = log.getLogger(__name__)
+
+GROUP = drivers_transport_websocket.GROUP
+
+
+class Driver(base.DriverBase):
+    """The ``websocket`` transport."""
+
+    def listen(self) -> None:
+        opts = self.conf[GROUP]
+        sock = prefork.listening_socket(opts.bind, opts.port)
+        workers = opts.workers or os.cpu_count() or 1
+        LOG.info('Serving the Zaqar v2 API over WebSocket on ws://%s with '
+                 '%d workers of %d threads', _address(sock), workers,
+                 opts.threads)
+        server.quiet_library_logs()
+        prefork.serve(sock, workers, self.serve_worker)
+
+    def serve_worker(self, sock: socket.socket) -> int:
+        """Serve in this (forked) process until stopped."""
+        api, services = self.serving_api()
+        hub = Hub(self.conf, api.stores).start()
+        ws = server.Server(self.conf, api, hub)
+        try:
+            asyncio.run(ws.serve(sock))
+        finally:
+            ws.close()
+            hub.stop()
+            services.stop()
+            api.stores.close()
+        return 0
+
+
+def _address(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f'[{host}]:{port}' if ':' in host else f'{host}:{port}'

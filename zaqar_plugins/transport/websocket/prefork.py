@@ -1,0 +1,201 @@
+"""Pre-forked serving: a master binds the listening socket and keeps
+``workers`` processes serving on it, as ``zaqar-server`` serves HTTP.
+
+Signals to the master:
+
+* SIGTERM or SIGINT: graceful stop. Workers stop accepting, close their
+  connections (1001) and finish the requests in progress; a worker that
+  takes longer than :data:`GRACEFUL_TIMEOUT` is killed.
+* SIGHUP: graceful restart. Workers stop as above, then the master runs
+  its own command line again (configuration re-read) on the same
+  listening socket, so no connection attempt is refused meanwhile.
+
+A worker that dies otherwise is replaced. Workers stop (gracefully) when
+the master dies, whatever killed it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from typing import NoReturn
+
+from oslo_log import log
+
+LOG = log.getLogger(__name__)
+
+#: Seconds a stopping worker may take to finish its requests.
+GRACEFUL_TIMEOUT = 10.0
+#: Seconds before a worker that died is replaced (a worker that cannot
+#: start would otherwise be forked in a loop).
+RESPAWN_DELAY = 1.0
+#: Environment variable that hands the listening socket to the master a
+#: restart runs.
+LISTEN_FD_ENV = 'ZAQAR_WEBSOCKET_LISTEN_FD'
+
+_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD}
+_PR_SET_PDEATHSIG = 1
+
+WorkerMain = Callable[[socket.socket], int]
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The socket to serve on: the one a restarting master handed over,
+    else a new one bound to ``host:port``.
+
+    Raises:
+        OSError: it cannot be bound (the port is in use, say).
+    """
+    inherited = os.environ.pop(LISTEN_FD_ENV, None)
+    if inherited:
+        return socket.socket(fileno=int(inherited))
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family, backlog=1024,
+                                reuse_port=False)
+    return sock
+
+
+def serve(sock: socket.socket, workers: int,
+          worker_main: WorkerMain) -> NoReturn:
+    """Run ``worker_main(sock)`` in ``workers`` forked processes until
+    stopped; never returns (exits, or runs the program again on
+    SIGHUP)."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    master = _Master(sock, workers, worker_main)
+    code = master.run()
+    if master.restart:
+        _exec_again(sock)
+    sys.exit(code)
+
+
+class _Master:
+    def __init__(self, sock: socket.socket, workers: int,
+                 worker_main: WorkerMain) -> None:
+        self.sock = sock
+        self.workers = workers
+        self.worker_main = worker_main
+        self.children: dict[int, float] = {}  # pid -> start time
+        self.restart = False
+
+    def run(self) -> int:
+        for _ in range(self.workers):
+            self._spawn()
+        while True:
+            caught = signal.sigtimedwait(_SIGNALS, 1.0)
+            if caught is None:
+                self._respawn_missing()
+                continue
+            if caught.si_signo == signal.SIGCHLD:
+                self._reap(replace=True)
+            elif caught.si_signo == signal.SIGHUP:
+                LOG.info('SIGHUP: restarting gracefully')
+                self.restart = True
+                return self._stop()
+            else:
+                LOG.info('Stopping gracefully')
+                return self._stop()
+
+    def _spawn(self) -> None:
+        master = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(self._child(master))
+        self.children[pid] = time.monotonic()
+
+    def _child(self, master: int) -> int:
+        code = 1
+        try:
+            _die_with_parent(master)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+            for signo in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP,
+                          signal.SIGCHLD):
+                signal.signal(signo, signal.SIG_DFL)
+            code = self.worker_main(self.sock)
+        except BaseException:
+            LOG.exception('Worker %d failed', os.getpid())
+        finally:
+            # Buffered log lines must not be lost to os._exit.
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+        return code
+
+    def _reap(self, replace: bool) -> None:
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self.children.pop(pid, None)
+            if replace:
+                LOG.error('Worker %d ended (%s); starting another', pid,
+                          _describe(status))
+
+    def _respawn_missing(self) -> None:
+        # Replaced after a pause: a worker that cannot start must not be
+        # forked in a loop.
+        while len(self.children) < self.workers:
+            time.sleep(RESPAWN_DELAY)
+            self._spawn()
+
+    def _stop(self) -> int:
+        for pid in list(self.children):
+            _kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + GRACEFUL_TIMEOUT
+        while self.children and time.monotonic() < deadline:
+            signal.sigtimedwait({signal.SIGCHLD},
+                                max(0.0, deadline - time.monotonic()))
+            self._reap(replace=False)
+        for pid in list(self.children):
+            LOG.warning('Worker %d did not stop in %.0f s; killed', pid,
+                        GRACEFUL_TIMEOUT)
+            _kill(pid, signal.SIGKILL)
+        while self.children:
+            with contextlib.suppress(ChildProcessError):
+                pid, _ = os.waitpid(-1, 0)
+                self.children.pop(pid, None)
+                continue
+            break
+        return 0
+
+
+def _exec_again(sock: socket.socket) -> NoReturn:
+    """Run this program again, handing it the listening socket."""
+    sock.set_inheritable(True)
+    os.environ[LISTEN_FD_ENV] = str(sock.fileno())
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+    # Our own interpreter and command line, as the operator started them.
+    os.execv(sys.executable,  # noqa: S606
+             [sys.executable, *sys.orig_argv[1:]])
+
+
+def _die_with_parent(master: int) -> None:
+    """Have the kernel send this process SIGTERM when the master dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != master:
+        # The master died before prctl took effect.
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _kill(pid: int, signo: int) -> None:
+    try:
+        os.kill(pid, signo)
+    except OSError as exc:
+        if exc.errno != errno.ESRCH:
+            raise
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f'killed by signal {os.WTERMSIG(status)}'
+    return f'exit status {os.waitstatus_to_exitcode(status)}'
