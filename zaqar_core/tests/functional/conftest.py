@@ -84,7 +84,8 @@ def pytest_collection_modifyitems(config: pytest.Config,
 
 
 class ServerProcess:
-    """One ``zaqar_core.cmd.server`` process and its files."""
+    """One ``zaqar_core.cmd.server`` process and its files; it serves
+    HTTP, or WebSocket when ``[drivers] transport = websocket``."""
 
     def __init__(self, workdir: Path, sections: Sections) -> None:
         self.workdir = workdir
@@ -94,12 +95,21 @@ class ServerProcess:
         self.proc: subprocess.Popen | None = None
         self.terminated = False
         self.url = ''
+        self.websocket = \
+            sections.get('drivers', {}).get('transport') == 'websocket'
         self._configure(free_port())
 
     def _configure(self, port: int) -> None:
-        self.url = f'http://127.0.0.1:{port}'
+        if self.websocket:
+            # Answers plain HTTP too (426), which tells that it is up.
+            self.url = f'ws://127.0.0.1:{port}'
+            self.probe_url = f'http://127.0.0.1:{port}/'
+            group = 'drivers:transport:websocket'
+        else:
+            self.url = self.probe_url = f'http://127.0.0.1:{port}'
+            group = 'drivers:transport:wsgi'
         write_config(self.conf_path, _merge(self.sections, {
-            'drivers:transport:wsgi': {'bind': '127.0.0.1', 'port': port},
+            group: {'bind': '127.0.0.1', 'port': port},
         }))
 
     def start(self, attempts: int = 3) -> Server:
@@ -134,7 +144,7 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 return f'server exited with {self.proc.returncode}'
             try:
-                requests.get(self.url + '/', timeout=1)
+                requests.get(self.probe_url, timeout=1)
             except requests.RequestException:
                 time.sleep(0.1)
                 continue
@@ -227,6 +237,17 @@ class ServerPool:
 
     def get(self, overrides: Sections | None = None) -> Server:
         key = json.dumps(overrides or {}, sort_keys=True, default=str)
+        return self._get(key, lambda: self._start(overrides or {}))
+
+    def get_websocket(self, overrides: Sections | None = None) -> Server:
+        """A WebSocket server beside ``get(overrides)``'s HTTP server, on
+        its stores: what one transport changes, the other sees."""
+        http_server = self.get(overrides)
+        key = json.dumps(['websocket', overrides or {}], sort_keys=True,
+                         default=str)
+        return self._get(key, lambda: self._start_websocket(http_server))
+
+    def _get(self, key: str, start: Callable[[], Server]) -> Server:
         if key in self.failures:
             pytest.fail(self.failures[key], pytrace=False)
         if self.backend in self.failures:
@@ -235,7 +256,7 @@ class ServerPool:
             unavailable(self.failures[self.backend])
         if key not in self.servers:
             try:
-                self.servers[key] = self._start(overrides or {})
+                self.servers[key] = start()
             except pytest.skip.Exception as exc:
                 self.failures[self.backend] = exc.msg
                 raise
@@ -251,6 +272,17 @@ class ServerPool:
         process = ServerProcess(workdir, sections)
         if self.backend == 'postgresql' and not self.migrated:
             self._migrate(process.conf_path, workdir)
+        self.processes.append(process)
+        return process.start()
+
+    def _start_websocket(self, http_server: Server) -> Server:
+        workdir = self.root / f'server{len(self.processes)}'
+        workdir.mkdir(parents=True)
+        sections = _merge(http_server.process.sections, {
+            'drivers': {'transport': 'websocket'},
+            'drivers:transport:websocket': {'workers': 2},
+        })
+        process = ServerProcess(workdir, sections)
         self.processes.append(process)
         return process.start()
 
@@ -380,6 +412,29 @@ def make_server(backend: str, server_pool: ServerPool | None,
             pool = server_pools[name] = ServerPool(
                 backend, tmp_path_factory.mktemp(f'zaqar-{name}'))
         return pool.get(sections)
+
+    return make
+
+
+@pytest.fixture(scope='session')
+def ws_server(backend: str, server_pool: ServerPool | None) -> Server:
+    """The WebSocket server beside the backend's default HTTP server."""
+    if server_pool is None:
+        pytest.skip('no WebSocket server beside ZAQAR_TEST_URL')
+    return server_pool.get_websocket()
+
+
+@pytest.fixture
+def make_ws_server(backend: str, server_pool: ServerPool | None
+                   ) -> Callable[..., Server]:
+    """``make_ws_server(**sections)``: the WebSocket server beside
+    ``make_server(**sections)``'s HTTP server, on the same stores."""
+    if server_pool is None:
+        pytest.skip('needs its own server configuration; ZAQAR_TEST_URL '
+                    'points at a fixed server')
+
+    def make(**sections: dict[str, Any]) -> Server:
+        return server_pool.get_websocket(sections)
 
     return make
 
