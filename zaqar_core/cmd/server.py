@@ -8,6 +8,7 @@ from oslo_log import log
 from zaqar_core import bootstrap
 from zaqar_core.cmd import common
 from zaqar_core.storage import errors as storage_errors
+from zaqar_core.transport import base as transport_base
 
 LOG = log.getLogger(__name__)
 
@@ -32,10 +33,11 @@ def main(argv: list[str] | None = None) -> int:
             LOG.info('Storing data in %s', uri)
         bootstrap.upgrade_embedded_stores(conf)
         transport = bootstrap.load_transport(conf)
-    except (bootstrap.BootstrapError, storage_errors.StorageError) as exc:
+        transport.listen()
+    except (bootstrap.BootstrapError, storage_errors.StorageError,
+            transport_base.ListenError) as exc:
         print(f'zaqar-server: {exc}', file=sys.stderr)
         return 1
-    transport.listen()
     return 0
 
 

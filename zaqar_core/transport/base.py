@@ -42,6 +42,10 @@ from zaqar_core.api.service import Api
 ApiFactory = Callable[[], Api]
 
 
+class ListenError(Exception):
+    """The transport cannot serve: its address is in use, say."""
+
+
 class DriverBase(abc.ABC):
     """Entry class of a transport plugin.
 
@@ -64,7 +68,11 @@ class DriverBase(abc.ABC):
 
     @abc.abstractmethod
     def listen(self) -> None:
-        """Serve until asked to stop (SIGTERM or SIGINT)."""
+        """Serve until asked to stop (SIGTERM or SIGINT).
+
+        Raises:
+            ListenError: it cannot serve at all.
+        """
 
 
 class WsgiDriver(abc.ABC):

@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
 import pytest
@@ -52,6 +53,9 @@ from zaqar_core.tests.redis_servers import RedisServer
 from .helpers import ApiClient
 from .helpers import Server
 from .helpers import free_port
+
+if TYPE_CHECKING:
+    from .own_servers import Process
 
 EXTERNAL_URL = os.environ.get('ZAQAR_TEST_URL', '').rstrip('/')
 
@@ -437,6 +441,16 @@ def make_ws_server(backend: str, server_pool: ServerPool | None
         return server_pool.get_websocket(sections)
 
     return make
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Process]]:
+    """Server processes a test starts itself (:mod:`.own_servers`); killed
+    at its end."""
+    started: list[Process] = []
+    yield started
+    for process in started:
+        process.kill()
 
 
 @pytest.fixture

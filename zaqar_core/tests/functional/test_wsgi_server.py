@@ -7,27 +7,24 @@ them the way the other fixtures do (SIGTERM to the group, then SIGKILL).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import signal
 import socket
-import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from .conftest import EXTERNAL_URL
-from .conftest import tail
 from .conftest import write_config
 from .helpers import ApiClient
 from .helpers import free_port
+from .own_servers import SERVER
+from .own_servers import Process
+from .own_servers import sqlite_sections
 
 pytestmark = pytest.mark.skipif(
     bool(EXTERNAL_URL), reason='starts its own servers')
@@ -36,80 +33,6 @@ UWSGI_INI = Path(__file__).parents[3] / 'etc' / 'uwsgi.ini'
 # uWSGI from the pyuwsgi wheel, in this interpreter.
 UWSGI = [sys.executable, '-c',
          'import sys, pyuwsgi; pyuwsgi.run(*sys.argv[1:])']
-SERVER = [sys.executable, '-m', 'zaqar_core.cmd.server']
-
-
-class Process:
-    """A server command in its own process group, output to a log."""
-
-    def __init__(self, command: list[str], workdir: Path,
-                 env: dict[str, str] | None = None) -> None:
-        self.log_path = workdir / 'server.log'
-        with open(self.log_path, 'ab') as log:
-            self.proc = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, cwd=workdir,
-                env={**os.environ, **(env or {})}, start_new_session=True)
-
-    @property
-    def log(self) -> str:
-        return tail(self.log_path)
-
-    def wait_ready(self, url: str, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f'exited with {self.proc.returncode}:\n'
-                            f'{self.log}', pytrace=False)
-            try:
-                requests.get(url + '/', timeout=1)
-                return
-            except requests.RequestException:
-                time.sleep(0.1)
-        pytest.fail(f'not answering after {timeout} s:\n{self.log}',
-                    pytrace=False)
-
-    def wait_exit(self, timeout: float = 30.0) -> int:
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f'still running after {timeout} s:\n{self.log}',
-                        pytrace=False)
-
-    def terminate(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(10)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    started: list[Process] = []
-    yield started
-    for process in started:
-        process.kill()
-
-
-def sqlite_sections(workdir: Path, port: int, **extra: dict) -> dict:
-    uri = f'sqlite:///{workdir / "zaqar.sqlite"}'
-    return {
-        'DEFAULT': {'auth_strategy': ''},
-        'drivers:transport:wsgi': {'bind': '127.0.0.1', 'port': port,
-                                   'workers': 2},
-        'drivers:message_store:sqlalchemy': {'uri': uri},
-        'drivers:management_store:sqlalchemy': {'uri': uri},
-        **extra,
-    }
-
-
 def uwsgi_ini(workdir: Path, port: int, config_files: str,
               **changes: str) -> Path:
     """etc/uwsgi.ini with its socket, config files and ``changes``."""

@@ -27,7 +27,12 @@ class Driver(base.DriverBase):
 
     def listen(self) -> None:
         opts = self.conf[GROUP]
-        sock = prefork.listening_socket(opts.bind, opts.port)
+        try:
+            sock = prefork.listening_socket(opts.bind, opts.port)
+        except OSError as exc:
+            raise base.ListenError(
+                f'cannot listen on {opts.bind} port {opts.port}: '
+                f'{exc.strerror or exc}') from None
         workers = opts.workers or os.cpu_count() or 1
         LOG.info('Serving the Zaqar v2 API over WebSocket on ws://%s with '
                  '%d workers of %d threads', _address(sock), workers,
