@@ -36,12 +36,16 @@ POLICY_VIOLATION = 1008
 
 
 def start(tmp_path: Path, processes: list[Process], workers: int = 2,
+          store: Path | None = None, notification: dict | None = None,
           **websocket_opts: object) -> tuple[Process, str]:
-    """A WebSocket zaqar-server on SQLite; returns it and its URL."""
+    """A WebSocket zaqar-server on SQLite (in ``store``, default
+    ``tmp_path``); returns it and its URL."""
     port = free_port()
     conf = tmp_path / 'zaqar.conf'
-    sections = sqlite_sections(tmp_path, free_port())
+    sections = sqlite_sections(store or tmp_path, free_port())
     sections['drivers'] = {'transport': 'websocket'}
+    if notification:
+        sections['notification'] = notification
     sections['drivers:transport:websocket'] = {
         'bind': '127.0.0.1', 'port': port, 'workers': workers,
         **websocket_opts}
@@ -243,3 +247,37 @@ def test_one_process_holds_a_thousand_idle_sockets_on_sqlite(
     finally:
         for ws in idle:
             ws.close()
+
+
+def test_subscriptions_outlive_their_lease_while_the_socket_lives_and_lapse_after_a_crash_on_sqlite(  # noqa: E501
+        tmp_path: Path, processes: list[Process]) -> None:
+    lease = 5
+    holder_dir, other_dir = tmp_path / 'holder', tmp_path / 'other'
+    holder_dir.mkdir()
+    other_dir.mkdir()
+    # Two servers on one SQLite file.
+    holder, holder_url = start(holder_dir, processes, workers=1,
+                               store=tmp_path,
+                               notification={'push_lease': lease})
+    _, other_url = start(other_dir, processes, workers=1, store=tmp_path)
+    project = uuid.uuid4().hex
+    subscriber = WsClient(holder_url, project_id=project)
+    assert subscriber.call('subscription_create', queue_name='q',
+                           ttl=3600).status == 201
+    poster = WsClient(other_url, project_id=project)
+    # Renewed by its process: alive well past one lease.
+    time.sleep(2.5 * lease)
+    assert poster.call('message_post', queue_name='q',
+                       messages=[{'body': 'late'}]).status == 201
+    assert subscriber.push(10)['body'] == 'late'
+
+    def listed() -> list:
+        return poster.call('subscription_list',
+                           queue_name='q').body['subscriptions']
+
+    assert len(listed()) == 1
+    os.killpg(holder.proc.pid, signal.SIGKILL)
+    holder.proc.wait(10)
+    # Nothing renews it now: gone within a lease.
+    eventually(lambda: not listed(), 3 * lease,
+               "the crashed process's subscription to lapse")
