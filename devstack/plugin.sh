@@ -8,8 +8,9 @@
 # Services:
 #   zaqar-server     the REST API: zaqar_core.wsgi under uWSGI (enabled
 #                    by settings)
-#   zaqar-websocket  the messaging-websocket catalog entry only: this
-#                    release has no WebSocket transport, nothing is started
+#   zaqar-websocket  the API over WebSocket: zaqar-server with [drivers]
+#                    transport = websocket, and its messaging-websocket
+#                    catalog entry
 #   zaqar-bridge     zaqar-bridge: OpenStack notifications into queues
 
 _XTRACE_ZAQAR=$(set +o | grep xtrace)
@@ -34,13 +35,11 @@ function zaqar_api_url {
     fi
 }
 
-# The URL of the messaging-websocket catalog entry.
+# The URL of the messaging-websocket catalog entry. zaqar-server speaks
+# plain ws://: wss:// needs a TLS proxy in front of it, which devstack's
+# tls-proxy (no WebSocket upgrade) is not.
 function zaqar_websocket_url {
-    local scheme=ws
-    if [[ "$ZAQAR_SERVICE_PROTOCOL" == "https" ]]; then
-        scheme=wss
-    fi
-    echo "$scheme://$ZAQAR_SERVICE_HOST:$ZAQAR_WEBSOCKET_PORT"
+    echo "ws://$ZAQAR_SERVICE_HOST:$ZAQAR_WEBSOCKET_PORT"
 }
 
 # True for the backends whose schema zaqar-manage creates.
@@ -162,7 +161,20 @@ function configure_zaqar_conf {
     iniset "$ZAQAR_CONF" DEFAULT admin_mode "$ZAQAR_ADMIN_MODE"
     setup_logging "$ZAQAR_CONF"
 
-    iniset "$ZAQAR_CONF" drivers transport wsgi
+    # zaqar-server runs the WebSocket transport; the REST API runs
+    # zaqar_core.wsgi under uWSGI, which is the wsgi transport whatever
+    # this says (as upstream's devstack has it).
+    if is_service_enabled zaqar-websocket; then
+        iniset "$ZAQAR_CONF" drivers transport websocket
+        iniset "$ZAQAR_CONF" drivers:transport:websocket bind \
+            "$ZAQAR_SERVICE_LISTEN_ADDRESS"
+        iniset "$ZAQAR_CONF" drivers:transport:websocket port \
+            "$ZAQAR_WEBSOCKET_PORT"
+        iniset "$ZAQAR_CONF" drivers:transport:websocket workers \
+            "$API_WORKERS"
+    else
+        iniset "$ZAQAR_CONF" drivers transport wsgi
+    fi
     iniset "$ZAQAR_CONF" drivers message_store "$driver"
     iniset "$ZAQAR_CONF" drivers management_store "$driver"
     iniset "$ZAQAR_CONF" "drivers:message_store:$driver" uri "$uri"
@@ -289,6 +301,26 @@ function wait_for_zaqar {
     done
 }
 
+# wait_for_zaqar_websocket() - until the WebSocket server answers: a plain
+# HTTP GET gets 426 (Upgrade Required) from it.
+function wait_for_zaqar_websocket {
+    local url="http://$ZAQAR_SERVICE_HOST:$ZAQAR_WEBSOCKET_PORT/"
+    local deadline=$((SECONDS + SERVICE_TIMEOUT))
+    local status
+    while true; do
+        status=$(curl -g -k --noproxy '*' -s -o /dev/null \
+            -w '%{http_code}' "$url") || true
+        if [[ "$status" == "426" ]]; then
+            return 0
+        fi
+        if (( SECONDS >= deadline )); then
+            die $LINENO "zaqar-websocket did not answer $url in" \
+                "${SERVICE_TIMEOUT}s (last status: ${status:-none})"
+        fi
+        sleep 1
+    done
+}
+
 # start_zaqar() - the services enabled
 function start_zaqar {
     if is_service_enabled zaqar-server; then
@@ -306,14 +338,18 @@ function start_zaqar {
             "$ZAQAR_BIN_DIR/zaqar-bridge --config-file $ZAQAR_CONF"
     fi
     if is_service_enabled zaqar-websocket; then
-        warn $LINENO "zaqar-websocket: no WebSocket transport in this" \
-            "release; its catalog entry exists, nothing listens on port" \
-            "$ZAQAR_WEBSOCKET_PORT"
+        run_process zaqar-websocket \
+            "$ZAQAR_BIN_DIR/zaqar-server --config-file $ZAQAR_CONF"
+        echo "Waiting for zaqar-websocket to start..."
+        wait_for_zaqar_websocket
     fi
 }
 
 # stop_zaqar() - the processes start_zaqar started
 function stop_zaqar {
+    if is_service_enabled zaqar-websocket; then
+        stop_process zaqar-websocket
+    fi
     if is_service_enabled zaqar-bridge; then
         stop_process zaqar-bridge
     fi

@@ -37,11 +37,13 @@ OPTS = [
     cfg.IntOpt('threads', default=8, min=1,
                help='Threads per server process that run requests (storage '
                     'and Keystone calls block; the connections do not).'),
-    cfg.IntOpt('max_frame_size', default=8 * 1024 * 1024, min=65536,
+    cfg.IntOpt('max_frame_size', default=1024 * 1024, min=65536,
                help='Largest request (a whole message of the WebSocket '
-                    'protocol) in bytes. Requests over the API\'s own '
-                    'limits but under this one get a 400 reply; larger '
-                    'ones close the connection (1009).'),
+                    'protocol) in bytes; at least twice [transport] '
+                    'max_messages_post_size and max_queue_metadata. '
+                    'Requests over the API\'s own limits but under this '
+                    'one get a 400 reply; larger ones close the connection '
+                    '(1009).'),
     cfg.IntOpt('max_send_buffer', default=4 * 1024 * 1024, min=65536,
                help='Bytes of replies and pushes a connection may have '
                     'waiting for a slow reader; past that the server '

@@ -93,6 +93,11 @@ class KeystoneAuthenticator:
                         getattr(user, 'expires', None))
 
 
+def context_key(headers: Mapping[str, Any]) -> tuple:
+    """What of ``headers`` :func:`context_from_headers` reads."""
+    return tuple(header(headers, name) for name in _CONTEXT_HEADERS)
+
+
 def context_from_headers(headers: Mapping[str, Any]
                          ) -> oslo_context.RequestContext:
     """The context of a request without Keystone: what its headers say,

@@ -75,6 +75,9 @@ class Session:
         #: Whether pushes are sent in MessagePack (the framing of the last
         #: request that subscribed the connection).
         self.binary_pushes = False
+        # The last context made from headers, and what made it: a
+        # connection sends the same ones again and again.
+        self._header_context: tuple[tuple, Any] = ((), None)
 
     def handle(self, frame: codecs.Frame) -> Reply:
         """The reply to one request frame (never raises)."""
@@ -182,7 +185,10 @@ class Session:
             # A pre-signed request carries no identity beyond its project,
             # whatever identity headers it has (as over REST).
             return None
-        return auth.context_from_headers(headers)
+        key = auth.context_key(headers)
+        if self._header_context[0] != key:
+            self._header_context = (key, auth.context_from_headers(headers))
+        return self._header_context[1]
 
 
 def _envelope(document: dict[str, Any]

@@ -254,7 +254,12 @@ function sudo {
 
 function curl {
     _stub_record curl "$@"
-    printf '%s' "${STUB_CURL_STATUS:-300}"
+    # The WebSocket server answers a plain GET with 426.
+    if [[ "${!#}" == *":${ZAQAR_WEBSOCKET_PORT:-9000}/" ]]; then
+        printf '%s' "${STUB_WEBSOCKET_STATUS:-426}"
+    else
+        printf '%s' "${STUB_CURL_STATUS:-300}"
+    fi
 }
 
 

@@ -10,6 +10,7 @@ function the stubs lack stops the run (status 97) and fails the test.
 """
 
 import configparser
+import json
 import os
 import pwd
 import shutil
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import websocket
 from keystoneauth1 import loading
 from oslo_config import cfg
 from oslo_log import log
@@ -448,22 +450,43 @@ def test_https_behind_apache(devstack) -> None:
         ('messaging', 'RegionOne', f'https://{HOST}/messaging')]
 
 
-@pytest.mark.parametrize(('protocol', 'scheme'), [('http', 'ws'),
-                                                  ('https', 'wss')])
-def test_websocket_is_a_catalog_entry_only(devstack, protocol,
-                                           scheme) -> None:
+@pytest.mark.parametrize('protocol', ['http', 'https'])
+def test_websocket_runs_zaqar_server_when_enabled(devstack,
+                                                  protocol) -> None:
     stack = devstack(services=('key', 'zaqar-websocket'),
                      SERVICE_PROTOCOL=protocol)
     run = stack.run(*STACK).check()
     services = [s[:2] for s in run.named('get_or_create_service')]
     assert services == [('zaqar', 'messaging'),
                         ('zaqar-websocket', 'messaging-websocket')]
+    # Plain ws: zaqar-server has no TLS, and no devstack proxy upgrades.
     assert run.named('get_or_create_endpoint')[1] == (
-        'messaging-websocket', 'RegionOne', f'{scheme}://{HOST}:9000')
+        'messaging-websocket', 'RegionOne', f'ws://{HOST}:9000')
     assert [args[0] for args in run.named('run_process')] == [
-        'zaqar-server']
-    assert any('no WebSocket transport' in ' '.join(args)
-               for args in run.named('warn'))
+        'zaqar-server', 'zaqar-websocket']
+    assert run.named('run_process')[1][1].endswith(
+        f'/zaqar-server --config-file {stack.conf}')
+    conf = read_ini(stack.conf)
+    assert conf['drivers']['transport'] == 'websocket'
+    assert dict(conf['drivers:transport:websocket']) == {
+        'bind': ALL_IPV4, 'port': '9000', 'workers': '2'}
+    # It waited for the server's 426 to a plain GET.
+    assert [args[-1] for args in run.named('curl')][-1] == \
+        f'http://{HOST}:9000/'
+
+
+def test_unstack_stops_the_websocket_server(devstack) -> None:
+    stack = devstack(services=('key', 'zaqar-websocket'))
+    run = stack.run('unstack').check()
+    assert ('zaqar-websocket',) in run.named('stop_process')
+
+
+def test_a_websocket_server_that_never_answers(devstack) -> None:
+    stack = devstack(services=('key', 'zaqar-websocket'),
+                     STUB_WEBSOCKET_STATUS='000', SERVICE_TIMEOUT='0')
+    run = stack.run(*STACK)
+    assert run.returncode != 0
+    assert 'zaqar-websocket did not answer' in ' '.join(run.named('die')[0])
 
 
 def test_bridge_runs_when_enabled(devstack) -> None:
@@ -734,6 +757,43 @@ def test_generated_configuration_serves_the_api(devstack,
     queues = requests.get(f'{url}/v2/queues', timeout=30, headers={
         'Client-ID': '3b7a8c0e-1111-4bb5-9a3c-7a0f1e2d3c4b'})
     assert queues.status_code == 401
+
+
+def test_generated_configuration_serves_websocket(devstack,
+                                                uwsgi_process) -> None:
+    """zaqar-server with the zaqar.conf the plugin wrote for
+    zaqar-websocket serves the API over WebSocket, with Keystone on."""
+    port = _free_port()
+    stack = devstack(services=('key', 'zaqar-websocket'),
+                     SERVICE_HOST='127.0.0.1',
+                     SERVICE_LISTEN_ADDRESS='127.0.0.1',
+                     ZAQAR_WEBSOCKET_PORT=str(port), API_WORKERS='1')
+    stack.run('stack install', 'stack post-config').check()
+    server_log = (stack.root / 'server.log').open('w')
+    proc = subprocess.Popen(
+        [VENV_BIN / 'zaqar-server', '--config-file', stack.conf],
+        cwd=stack.root, stdout=server_log, stderr=subprocess.STDOUT,
+        start_new_session=True)
+    uwsgi_process.append(proc)
+    url = f'ws://127.0.0.1:{port}'
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, (stack.root / 'server.log').read_text()
+        try:
+            ws = websocket.create_connection(url, timeout=30)
+            break
+        except (ConnectionError, websocket.WebSocketException):
+            assert time.monotonic() < deadline, \
+                (stack.root / 'server.log').read_text()
+            time.sleep(0.2)
+    try:
+        ws.send(json.dumps({'action': 'queue_list', 'headers': {
+            'Client-ID': '3b7a8c0e-1111-4bb5-9a3c-7a0f1e2d3c4b',
+            'X-Project-ID': 'demo'}}))
+        # auth_strategy = keystone: nothing before authenticate.
+        assert json.loads(ws.recv())['headers']['status'] == 403
+    finally:
+        ws.close()
 
 
 # ShellCheck
