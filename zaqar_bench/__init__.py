@@ -8,7 +8,10 @@ nothing but their statistics. Modules:
 * ``cli``: options, the run as a whole, exit status.
 * ``config``: the options as one immutable value handed to every process.
 * ``http``: a lean keep-alive HTTP/1.1 client and its response parser.
-* ``api``: the Zaqar v2 requests, encoded once.
+* ``ws``: a lean WebSocket client (framing, pings, close handshake,
+  pipelined requests matched to replies in order, pushes skipped).
+* ``api``: the Zaqar v2 requests, encoded once, for either transport
+  (``--transport http|ws``): the one seam between roles and transports.
 * ``roles``: the producer, consumer and observer loops.
 * ``runner``: processes, synchronized start, progress, merging results.
 * ``prepare``: before the timed run: reach the server, create the

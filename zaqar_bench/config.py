@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from dataclasses import field
 
 ROLES = ('producer', 'consumer', 'observer')
+TRANSPORTS = ('http', 'ws')
+WS_ENCODINGS = ('json', 'msgpack')
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,15 @@ class BenchConfig:
     """What to load, how hard and for how long.
 
     Attributes:
-        url: server root, e.g. ``http://127.0.0.1:8888``.
+        url: server root, e.g. ``http://127.0.0.1:8888``; used by the
+            ``http`` transport.
+        transport: ``http`` (the REST API at ``url``) or ``ws`` (the
+            WebSocket API at ``ws_url``); every request of the run, setup
+            and prefill included, goes over it.
+        ws_url: WebSocket endpoint, e.g. ``ws://127.0.0.1:9000``.
+        ws_encoding: ``json`` (text frames) or ``msgpack`` (binary).
+        pipeline: requests in flight per WebSocket connection (each
+            worker's connection is shared by that many concurrent loops).
         project: sent as ``X-Project-Id``.
         token: sent as ``X-Auth-Token`` when set.
         duration: seconds of the timed run.
@@ -48,6 +58,10 @@ class BenchConfig:
     """
 
     url: str = 'http://127.0.0.1:8888'
+    transport: str = 'http'
+    ws_url: str = 'ws://127.0.0.1:9000'
+    ws_encoding: str = 'json'
+    pipeline: int = 1
     project: str = 'zaqar-bench'
     token: str | None = None
     duration: float = 10.0
@@ -67,6 +81,11 @@ class BenchConfig:
         'consumer': RoleSpec(1, 4),
         'observer': RoleSpec(1, 2),
     })
+
+    @property
+    def target(self) -> str:
+        """The URL the run talks to, whichever the transport."""
+        return self.ws_url if self.transport == 'ws' else self.url
 
     def queue_names(self) -> list[str]:
         return [f'{self.queue_prefix}-{i}' for i in range(self.queues)]

@@ -386,3 +386,7 @@ class Connection:
         self._proto = None
         if proto is not None and proto.transport is not None:
             proto.transport.close()
+
+    async def wait_closed(self) -> None:
+        """Close (the same as ``close``: HTTP has no closing handshake)."""
+        self.close()

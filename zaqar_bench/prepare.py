@@ -2,7 +2,10 @@
 post the backlog.
 
 All of it runs in the parent, in one event loop, before any worker process
-starts, so none of it is timed or counted in the results.
+starts, so none of it is timed or counted in the results. It goes over
+the run's transport: with ``--transport ws`` the queues are created and
+filled over WebSocket too, so a server with only a WebSocket endpoint can
+be benchmarked.
 """
 
 from __future__ import annotations
@@ -11,13 +14,13 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from zaqar_bench.api import Api
+from zaqar_bench.api import Connection
+from zaqar_bench.api import make_api
 from zaqar_bench.config import BenchConfig
-from zaqar_bench.http import Connection
-from zaqar_bench.http import Endpoint
 from zaqar_bench.http import ProtocolError
-from zaqar_bench.http import Response
 
 
 class PrepareError(Exception):
@@ -30,17 +33,15 @@ class PrefillResult:
     seconds: float
 
 
-async def _call(conn: Connection, data: bytes, what: str) -> Response:
+async def _call(conn: Connection, data: Any, what: str) -> Any:
     try:
         return await asyncio.wait_for(conn.request(data), 30)
     except (OSError, ProtocolError) as exc:
         raise PrepareError(f'{what}: {exc or type(exc).__name__}') from exc
 
 
-def _refused(what: str, response: Response) -> PrepareError:
-    detail = response.body[:300].decode('utf-8', 'replace').strip()
-    return PrepareError(f'{what}: HTTP {response.status}'
-                        + (f' {detail}' if detail else ''))
+def _refused(api: Api, what: str, response: Any) -> PrepareError:
+    return PrepareError(f'{what}: {api.refusal(response)}')
 
 
 async def prepare(config: BenchConfig,
@@ -59,21 +60,20 @@ async def prepare(config: BenchConfig,
     Raises:
         PrepareError: unreachable, or answering with an error.
     """
-    endpoint = Endpoint.from_url(config.url)
-    api = Api(endpoint, config.project, config.token)
-    conn = Connection(endpoint)
+    api = make_api(config)
+    conn = api.connection()
     try:
-        response = await _call(conn, api.ping(),
-                               f'cannot reach {config.url}')
+        ping = api.ping()
+        response = await _call(conn, ping, f'cannot reach {config.target}')
         if response.status >= 300:
-            raise _refused(f'GET {api.path("/v2/ping")}', response)
+            raise _refused(api, api.describe(ping), response)
         for name in config.queue_names():
-            response = await _call(conn, api.create_queue(name),
-                                   f'creating queue {name}')
+            create = api.create_queue(name)
+            response = await _call(conn, create, f'creating queue {name}')
             if response.status >= 300:
-                raise _refused(f'PUT {api.queue_path(name)}', response)
+                raise _refused(api, api.describe(create), response)
     finally:
-        conn.close()
+        await conn.wait_closed()
     if config.prefill <= 0:
         return None
     return await prefill(config, api, on_prefill)
@@ -96,14 +96,14 @@ async def prefill(config: BenchConfig, api: Api,
     jobs = [(name, count) for count in batches
             for name in config.queue_names()]
     jobs.reverse()
-    bodies: dict[tuple[str, int], bytes] = {}
+    bodies: dict[tuple[str, int], Any] = {}
     total = config.prefill * config.queues
     posted = 0
     started = time.perf_counter()
 
     async def post_jobs() -> None:
         nonlocal posted
-        conn = Connection(api.endpoint)
+        conn = api.connection()
         try:
             while jobs:
                 job = jobs.pop()
@@ -115,10 +115,10 @@ async def prefill(config: BenchConfig, api: Api,
                 what = f'prefilling {job[0]}'
                 response = await _call(conn, data, what)
                 if response.status >= 300:
-                    raise _refused(what, response)
+                    raise _refused(api, what, response)
                 posted += job[1]
         finally:
-            conn.close()
+            await conn.wait_closed()
 
     async def report() -> None:
         while True:

@@ -69,7 +69,12 @@ def summarize(config: BenchConfig, result: RunResult,
             'errors': sum(s.error_count for s in mine)}
     requests = result.requests
     return {
-        'url': config.url,
+        'url': config.target,
+        'transport': config.transport,
+        # Encoding and requests in flight per connection (WebSocket).
+        'ws_encoding': config.ws_encoding if config.transport == 'ws'
+        else None,
+        'pipeline': config.pipeline,
         'project': config.project,
         'queues': config.queues,
         'queue_prefix': config.queue_prefix,
@@ -112,9 +117,15 @@ def progress_line(elapsed: float, counters: Counters) -> str:
 
 def table(summary: dict[str, Any]) -> str:
     """The summary for people: per operation, per role, bench cost."""
+    over = ''
+    if summary['transport'] == 'ws':
+        over = f" over WebSocket ({summary['ws_encoding']}"
+        if summary['pipeline'] > 1:
+            over += f", pipeline {summary['pipeline']}"
+        over += ')'
     lines = [
         f"zaqar-bench: {summary['duration_s']:.1f} s against "
-        f"{summary['url']} (project {summary['project']}, "
+        f"{summary['url']}{over} (project {summary['project']}, "
         f"{summary['queues']} queue(s), batch {summary['batch']}, "
         f"{summary['message_size']} B padding)"]
     prefill = summary['prefill']

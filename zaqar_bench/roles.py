@@ -1,26 +1,30 @@
 """The producer, consumer and observer loops.
 
 Each loop is one worker: one connection, one queue, one request at a
-time, until the clock says stop. A request is timed from just before its
-bytes are written to just after its response is parsed. Responses are
-recorded as they come; a request cancelled at the end of the run is not
-recorded at all.
+time, until the clock says stop. With ``--pipeline N`` (WebSocket only)
+a worker's connection is shared by N such loops, so up to N requests are
+in flight on it. A request is timed from just before its bytes are written
+to just after its response is parsed. Responses are recorded as they
+come; a request cancelled at the end of the run is not recorded at all.
+
+The loops talk through ``api.Api`` and its connection: they do not know
+the transport.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable
 from collections.abc import Callable
+from typing import Any
 
 from zaqar_bench import stats as stats_mod
 from zaqar_bench.api import Api
+from zaqar_bench.api import Connection
+from zaqar_bench.api import Response
 from zaqar_bench.config import BenchConfig
-from zaqar_bench.http import Connection
 from zaqar_bench.http import ProtocolError
-from zaqar_bench.http import Response
 from zaqar_bench.stats import OpStats
 
 # Operations of each role; the last one moves the role's messages
@@ -53,7 +57,7 @@ class Clock:
         self.deadline = min(self.deadline, _now())
 
 
-async def send(conn: Connection, data: bytes, stats: OpStats,
+async def send(conn: Connection, data: Any, stats: OpStats,
                clock: Clock) -> tuple[Response, float] | None:
     """(response, seconds), or None after recording a failure."""
     started = _now()
@@ -103,22 +107,21 @@ async def consumer(conn: Connection, api: Api, queue: str,
         if sent is None:
             continue
         response, seconds = sent
-        hrefs: list[str] = []
+        todo: list[Any] = []
         if response.status == 201:
             try:
-                hrefs = [m['href'] for m in
-                         json.loads(response.body)['messages']]
-            except (ValueError, KeyError, TypeError):
+                todo = api.deletes(response, queue)
+            except (ValueError, KeyError, TypeError, AttributeError,
+                    ProtocolError):
                 claims.record_failure(stats_mod.PROTOCOL_ERROR)
                 continue
         # 204 is an empty queue: a success with no messages; keep polling.
-        claims.record(response.status, seconds, len(hrefs))
-        for href in hrefs:
+        claims.record(response.status, seconds, len(todo))
+        for delete in todo:
             if not clock.running():
                 # Left claimed: the claim expires on the server.
                 break
-            sent = await send(conn, api.follow('DELETE', href), deletes,
-                              clock)
+            sent = await send(conn, delete, deletes, clock)
             if sent is not None:
                 deletes.record(sent[0].status, sent[1], 1)
 
@@ -127,7 +130,8 @@ async def observer(conn: Connection, api: Api, queue: str,
                    config: BenchConfig, ops: dict[str, OpStats],
                    clock: Clock) -> None:
     """Page through the queue, following ``next`` to an empty page, then
-    start again from the first page."""
+    start again from the first page (over WebSocket, which has no paging
+    markers, every list is of the first page)."""
     first = api.list_messages(queue, config.batch)
     stats = ops['list']
     page = first
@@ -140,15 +144,13 @@ async def observer(conn: Connection, api: Api, queue: str,
         count = 0
         if response.status == 200:
             try:
-                doc = json.loads(response.body)
-                count = len(doc['messages'])
-                nexts = [link['href'] for link in doc.get('links', ())
-                         if link.get('rel') == 'next']
-            except (ValueError, KeyError, TypeError, AttributeError):
+                count, following = api.page(response)
+            except (ValueError, KeyError, TypeError, AttributeError,
+                    ProtocolError):
                 stats.record_failure(stats_mod.PROTOCOL_ERROR)
                 continue
-            if count and nexts:
-                page = api.follow('GET', nexts[0])
+            if following is not None:
+                page = following
         stats.record(response.status, seconds, count)
 
 

@@ -24,10 +24,9 @@ from dataclasses import field
 from typing import Any
 
 from zaqar_bench import roles
-from zaqar_bench.api import Api
+from zaqar_bench.api import Connection
+from zaqar_bench.api import make_api
 from zaqar_bench.config import BenchConfig
-from zaqar_bench.http import Connection
-from zaqar_bench.http import Endpoint
 from zaqar_bench.stats import OpStats
 from zaqar_bench.stats import merge_all
 
@@ -245,9 +244,10 @@ async def _process(key: ProcessKey, config: BenchConfig,
                    shared: _Shared) -> None:
     role, index = key
     spec = config.roles[role]
-    endpoint = Endpoint.from_url(config.url)
     ops = {op: OpStats() for op in roles.ROLE_OPS[role]}
-    conns = [Connection(endpoint) for _ in range(spec.workers)]
+    # One client (Client-ID) and connection per worker.
+    apis = [make_api(config) for _ in range(spec.workers)]
+    conns = [api.connection() for api in apis]
     # Connect up front so the timed window starts warm; a worker whose
     # connection failed retries (and counts the error) in the run.
     await asyncio.gather(*(c.open() for c in conns), return_exceptions=True)
@@ -260,17 +260,21 @@ async def _process(key: ProcessKey, config: BenchConfig,
     clock = roles.Clock(config.duration)
     loop_fn = roles.ROLE_LOOPS[role]
     first = index * spec.workers
+    # --pipeline N: N loops share each worker's connection (WebSocket).
+    lanes = max(1, config.pipeline)
     tasks = [asyncio.create_task(loop_fn(
-                conn, Api(endpoint, config.project, config.token),
-                config.queue_for(first + n), config, ops, clock))
-             for n, conn in enumerate(conns)]
+                conn, api, config.queue_for(first + n), config, ops, clock))
+             for n, (api, conn) in enumerate(zip(apis, conns, strict=True))
+             for _ in range(lanes)]
     ticker = asyncio.create_task(
         _tick(key, config, shared, ops, clock, conns, tasks))
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     ticker.cancel()
     cpu = time.process_time() - cpu_start
-    for conn in conns:
-        conn.close()
+    # A WebSocket close handshake takes a round trip (ws.CLOSE_TIMEOUT at
+    # most); after the CPU reading, so the bench's cost is the run's.
+    await asyncio.gather(*(conn.wait_closed() for conn in conns),
+                         return_exceptions=True)
     crashes = [''.join(traceback.format_exception(o)) for o in outcomes
                if isinstance(o, Exception)]
     if crashes:

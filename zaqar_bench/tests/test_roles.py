@@ -4,7 +4,7 @@ import asyncio
 import json
 
 from zaqar_bench import roles
-from zaqar_bench.api import Api
+from zaqar_bench.api import HttpApi
 from zaqar_bench.config import BenchConfig
 from zaqar_bench.http import Connection
 from zaqar_bench.http import Endpoint
@@ -75,7 +75,7 @@ async def run_role(role: str, seconds: float = 0.3
     ops = {op: OpStats() for op in roles.ROLE_OPS[role]}
     conn = Connection(Endpoint.from_url(url))
     try:
-        await roles.ROLE_LOOPS[role](conn, Api(conn.endpoint, 'p'), 'q',
+        await roles.ROLE_LOOPS[role](conn, HttpApi(conn.endpoint, 'p'), 'q',
                                      config, ops, roles.Clock(seconds))
     finally:
         conn.close()

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from zaqar_bench import selfcheck
-from zaqar_bench.api import Api
+from zaqar_bench.api import HttpApi
 from zaqar_bench.config import BenchConfig
 from zaqar_bench.http import Connection
 from zaqar_bench.http import Endpoint
@@ -16,7 +16,7 @@ from zaqar_bench.http import ResponseParser
 
 def test_the_trivial_server_answers_each_request_even_pipelined(
         trivial_server: selfcheck.TrivialServer) -> None:
-    api = Api(Endpoint.from_url(trivial_server.url), 'p')
+    api = HttpApi(Endpoint.from_url(trivial_server.url), 'p')
     post = api.post_messages('q', 3, 60, 100)
 
     async def scenario() -> list[int]:
@@ -41,7 +41,7 @@ def test_the_bench_client_works_against_it(
         trivial_server: selfcheck.TrivialServer) -> None:
     async def scenario() -> None:
         conn = Connection(Endpoint.from_url(trivial_server.url))
-        response = await conn.request(Api(conn.endpoint, 'p').ping())
+        response = await conn.request(HttpApi(conn.endpoint, 'p').ping())
         assert response.status == 201
         assert json.loads(response.body)['resources']
         conn.close()
