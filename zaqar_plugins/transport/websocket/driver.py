@@ -27,18 +27,19 @@ class Driver(base.DriverBase):
 
     def listen(self) -> None:
         opts = self.conf[GROUP]
+        workers = opts.workers or os.cpu_count() or 1
         try:
-            sock = prefork.listening_socket(opts.bind, opts.port)
+            sockets = prefork.listening_sockets(opts.bind, opts.port,
+                                                workers)
         except OSError as exc:
             raise base.ListenError(
                 f'cannot listen on {opts.bind} port {opts.port}: '
                 f'{exc.strerror or exc}') from None
-        workers = opts.workers or os.cpu_count() or 1
         LOG.info('Serving the Zaqar v2 API over WebSocket on ws://%s with '
-                 '%d workers of %d threads', _address(sock), workers,
+                 '%d workers of %d threads', _address(sockets[0]), workers,
                  opts.threads)
         server.quiet_library_logs()
-        prefork.serve(sock, workers, self.serve_worker)
+        prefork.serve(sockets, self.serve_worker)
 
     def serve_worker(self, sock: socket.socket) -> int:
         """Serve in this (forked) process until stopped."""
