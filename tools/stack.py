@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """The functional stack: a real Keystone and this project's zaqar-server
-on loopback, for tempest, the OpenStack clients and manual tests.
+on loopback (one serving REST, one serving WebSocket), for tempest, the
+OpenStack clients and manual tests.
 
 Usage::
 
     python tools/stack.py up [--python .venv/bin/python]
     python tools/stack.py status
     python tools/stack.py env [--user admin|demo|alt]
+    python tools/stack.py clients
     python tools/stack.py down
 
 Everything lives in ``.stack/`` at the top of the checkout:
@@ -18,18 +20,22 @@ Everything lives in ``.stack/`` at the top of the checkout:
     keystone.conf, its SQLite database and fernet and credential key
     repositories.
 ``zaqar/``
-    zaqar.conf, policy.yaml and the SQLite store of zaqar-server.
+    zaqar.conf (REST), zaqar-websocket.conf (WebSocket), policy.yaml and
+    the SQLite store both servers share.
 ``stack.json``
     Ports, URLs, credentials, pids and paths of what ``up`` started.
 ``openrc``, ``clouds.yaml``
     Credentials for the OpenStack clients (clouds ``stack-admin``,
     ``stack-demo`` and ``stack-alt``).
+``clients-venv/``
+    Made by ``clients`` (the tests ask for it): the WebSocket clients of
+    other projects, :data:`CLIENT_PINS`, driven as subprocesses.
 
 ``up`` is idempotent: it keeps a healthy Keystone running (and bootstraps
 it, idempotently, whenever it starts it), makes whatever users, projects,
-roles and endpoints are missing, and always restarts zaqar-server so that
-it serves the code of the checkout. Keystone is provisioned over its REST
-API with urllib, so this script needs only the standard library;
+roles and endpoints are missing, and always restarts both zaqar-servers so
+that they serve the code of the checkout. Keystone is provisioned over its
+REST API with urllib, so this script needs only the standard library;
 zaqar-server runs from the project's virtualenv (``--python``; by default
 ``$ZAQAR_STACK_PYTHON``, else the interpreter running this script if it
 has zaqar-core installed, else ``.venv/bin/python``).
@@ -38,6 +44,7 @@ has zaqar-core installed, else ``.venv/bin/python``).
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import fcntl
 import grp
@@ -53,6 +60,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -75,6 +83,19 @@ KEYSTONE_VENV = STACK / 'keystone-venv'
 KEYSTONE_DIR = STACK / 'keystone'
 ZAQAR_DIR = STACK / 'zaqar'
 
+#: The WebSocket clients of other projects the tests drive, unchanged:
+#: os-collect-config's zaqar collector (it brings osc-lib and
+#: python-swiftclient, which tripleoclient's plugin module imports) and
+#: python-tripleoclient's WebsocketClient. websocket-client is imported by
+#: both and required by neither.
+CLIENT_PINS = ('os-collect-config==14.1.0', 'websocket-client==1.9.2',
+               'osc-lib', 'python-swiftclient')
+#: Installed without their dependencies: python-tripleoclient's would pull
+#: in half of OpenStack (tripleo-common, ansible...) for one class.
+CLIENT_PINS_NO_DEPS = ('python-tripleoclient==12.6.0',)
+CLIENTS_VENV = STACK / 'clients-venv'
+CLIENTS_LOCK = STACK / 'clients-venv.lock'
+
 HOST = '127.0.0.1'
 REGION = 'RegionOne'
 DOMAIN = 'default'
@@ -93,6 +114,23 @@ USERS = {
 }
 #: Cloud names in clouds.yaml, by user key.
 CLOUDS = {'admin': 'stack-admin', 'demo': 'stack-demo', 'alt': 'stack-alt'}
+
+#: The zaqar-server processes on the stack's store: the part of the state
+#: that describes each, its transport, its configuration file (in
+#: ZAQAR_DIR; its path in the command line tells the process apart) and
+#: what logs call it.
+ZAQAR_SERVERS = (
+    ('zaqar', 'wsgi', 'zaqar.conf', 'zaqar-server'),
+    ('zaqar_websocket', 'websocket', 'zaqar-websocket.conf',
+     'zaqar-server (WebSocket)'),
+)
+#: Catalog entries (service type, name, description) by state part, as
+#: devstack registers zaqar and zaqar-websocket.
+CATALOG = {
+    'zaqar': ('messaging', 'zaqar', 'Messaging (tools/stack.py)'),
+    'zaqar_websocket': ('messaging-websocket', 'zaqar-websocket',
+                        'Messaging over WebSocket (tools/stack.py)'),
+}
 
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 15.0
@@ -176,9 +214,12 @@ def write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def free_port(preferred: int | None = None) -> int:
-    """``preferred`` if nothing listens on it, else a free loopback port."""
-    for port in ([preferred] if preferred else []) + [0]:
+def free_port(preferred: int | None = None,
+              taken: Sequence[int] = ()) -> int:
+    """``preferred`` if nothing listens on it, else a free loopback port;
+    never one of ``taken`` (chosen for another server, not bound yet)."""
+    candidates = [preferred] if preferred and preferred not in taken else []
+    for port in candidates + [0] * 5:
         with socket.socket() as sock:
             # As the servers bind: a port whose last connections linger in
             # TIME_WAIT is free for them.
@@ -187,7 +228,9 @@ def free_port(preferred: int | None = None) -> int:
                 sock.bind((HOST, port))
             except OSError:
                 continue
-            return sock.getsockname()[1]
+            found = sock.getsockname()[1]
+            if found not in taken:
+                return found
     raise StackError('no free loopback port')
 
 
@@ -313,20 +356,28 @@ def start(argv: list[str], log_file: Path, cwd: Path,
 
 def stop(pid: int | None, marker: str, what: str) -> None:
     """Stops the process group of ``pid``: SIGTERM, then SIGKILL."""
-    if not ours(pid, marker):
-        return
-    assert pid is not None
-    log(f'stopping {what} (pid {pid})')
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
+    stop_all([(pid, marker, what)])
+
+
+def stop_all(processes: Sequence[tuple[int | None, str, str]]) -> None:
+    """Stops the process groups of several ``(pid, marker, what)`` at once
+    (see :func:`stop`): each takes a moment to finish its requests."""
+    pids = [pid for pid, marker, _ in processes if ours(pid, marker)]
+    for pid, _, what in processes:
+        if pid in pids:
+            log(f'stopping {what} (pid {pid})')
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT
-    while time.monotonic() < deadline:
-        if not _group_alive(pid):
-            return
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
-    time.sleep(0.2)
+    while pids and time.monotonic() < deadline:
+        pids = [pid for pid in pids if _group_alive(pid)]
+        if pids:
+            time.sleep(0.1)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    if pids:
+        time.sleep(0.2)
 
 
 def _group_alive(pgid: int) -> bool:
@@ -353,9 +404,11 @@ def keystone_bin(name: str) -> str:
     return str(KEYSTONE_VENV / 'bin' / name)
 
 
-def ensure_venv(venv: Path, pins: Sequence[str], log_file: Path) -> bool:
-    """Makes the virtualenv ``venv`` holding ``pins``, or upgrades it in
-    place when the pins changed; pip's output goes to ``log_file``.
+def ensure_venv(venv: Path, pins: Sequence[str], log_file: Path,
+                no_deps: Sequence[str] = ()) -> bool:
+    """Makes the virtualenv ``venv`` holding ``pins`` (and ``no_deps``,
+    installed without their dependencies), or upgrades it in place when
+    the pins changed; pip's output goes to ``log_file``.
 
     Returns whether it was (re)installed.
 
@@ -363,7 +416,8 @@ def ensure_venv(venv: Path, pins: Sequence[str], log_file: Path) -> bool:
         StackError: venv or pip failed.
     """
     marker = venv / 'stack-pins.txt'
-    wanted = '\n'.join(pins) + '\n'
+    wanted = '\n'.join([*pins, *(f'{pin} --no-deps' for pin in no_deps)]
+                       ) + '\n'
     python = venv / 'bin' / 'python'
     if python.exists() and marker.exists() and marker.read_text() == wanted:
         return False
@@ -373,9 +427,12 @@ def ensure_venv(venv: Path, pins: Sequence[str], log_file: Path) -> bool:
         log(f'creating {venv.relative_to(ROOT)}')
         run([sys.executable, '-m', 'venv', '--clear', str(venv)], log_file,
             'python -m venv')
-    log(f'installing {" ".join(pins)} (takes a minute or two)')
-    run([str(python), '-m', 'pip', 'install', '--quiet',
-         '--disable-pip-version-check', *pins], log_file, 'pip install')
+    log(f'installing {" ".join([*pins, *no_deps])} (takes a minute or two)')
+    pip = [str(python), '-m', 'pip', 'install', '--quiet',
+           '--disable-pip-version-check']
+    run([*pip, *pins], log_file, 'pip install')
+    if no_deps:
+        run([*pip, '--no-deps', *no_deps], log_file, 'pip install --no-deps')
     marker.write_text(wanted)
     log(f'installed {venv.relative_to(ROOT)} in '
         f'{time.monotonic() - started:.0f} s')
@@ -386,6 +443,23 @@ def ensure_keystone_venv() -> bool:
     """:func:`ensure_venv` for Keystone: whether it was (re)installed."""
     return ensure_venv(KEYSTONE_VENV, KEYSTONE_PINS,
                        STACK / 'keystone-install.log')
+
+
+def ensure_clients_venv() -> Path:
+    """:func:`ensure_venv` for the WebSocket clients of other projects
+    (:data:`CLIENT_PINS`); returns its Python. Safe in several processes at
+    once (test workers): they take turns, and all but the first find it
+    made. Needs no stack running, and does not wait for one.
+
+    Raises:
+        StackError: venv or pip failed.
+    """
+    STACK.mkdir(exist_ok=True)
+    with open(CLIENTS_LOCK, 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ensure_venv(CLIENTS_VENV, CLIENT_PINS, STACK / 'clients-install.log',
+                    no_deps=CLIENT_PINS_NO_DEPS)
+    return CLIENTS_VENV / 'bin' / 'python'
 
 
 def keystone_conf(state: dict[str, Any]) -> str:
@@ -600,17 +674,20 @@ def provision(state: dict[str, Any], reset_passwords: bool) -> None:
                 (user['id'], project['id'], roles[role]) not in assigned:
             ks.call('PUT', f'/projects/{project["id"]}/users/{user["id"]}'
                            f'/roles/{roles[role]}')
-    register_messaging(ks, state['zaqar']['url'])
+    for part, (kind, name, description) in CATALOG.items():
+        register_service(ks, kind, name, description, state[part]['url'])
 
 
-def register_messaging(ks: Keystone, url: str) -> None:
-    """The ``zaqar`` service (type ``messaging``) and its three endpoints
-    at ``url``. (No ``messaging-websocket`` entry: this server has no
-    WebSocket transport.)"""
-    service = ks.ensure('services', {'type': 'messaging', 'name': 'zaqar'},
-                        {'type': 'messaging', 'name': 'zaqar',
-                         'description': 'Messaging (tools/stack.py)',
-                         'enabled': True})
+def register_service(ks: Keystone, kind: str, name: str, description: str,
+                     url: str) -> None:
+    """The service ``name`` of type ``kind`` and its public, internal and
+    admin endpoints at ``url`` (``zaqar``, type ``messaging``, at the REST
+    server; ``zaqar-websocket``, type ``messaging-websocket``, at the
+    WebSocket server, where os-collect-config and the TripleO client look
+    for it)."""
+    service = ks.ensure('services', {'type': kind, 'name': name},
+                        {'type': kind, 'name': name,
+                         'description': description, 'enabled': True})
     for interface in ('public', 'internal', 'admin'):
         endpoint = ks.find('endpoints', service_id=service['id'],
                            interface=interface)
@@ -668,9 +745,13 @@ def project_python(requested: str | None) -> str:
                      '.venv/bin/python (a venv with "pip install -e .")')
 
 
-def zaqar_conf(state: dict[str, Any]) -> str:
-    """zaqar.conf for the stack."""
-    z = state['zaqar']
+def zaqar_conf(state: dict[str, Any], part: str = 'zaqar') -> str:
+    """The configuration of the zaqar-server that ``state[part]``
+    describes: the REST one (``zaqar``) or the WebSocket one
+    (``zaqar_websocket``). They differ only in their transport and logs:
+    same store, Keystone, policy, signed-URL key and trustee."""
+    z = state[part]
+    transport, conf_name, _ = _zaqar_server(part)
     auth_url = state['keystone']['auth_url']
     service = state['credentials']['zaqar']
     trustee = state['credentials']['trustee']
@@ -681,14 +762,14 @@ auth_strategy = keystone
 admin_mode = True
 debug = False
 state_path = {ZAQAR_DIR / 'state'}
-log_file = {ZAQAR_DIR / 'zaqar.log'}
+log_file = {z['app_log']}
 
 [drivers]
-transport = wsgi
+transport = {transport}
 message_store = sqlalchemy
 management_store = sqlalchemy
 
-[drivers:transport:wsgi]
+[drivers:transport:{transport}]
 bind = {HOST}
 port = {z['port']}
 workers = 2
@@ -723,49 +804,145 @@ user_domain_id = {DOMAIN}
 
 POLICY = """\
 # Written by tools/stack.py when missing, and then left alone: edit it to
-# try policy changes (zaqar-server re-reads it within a second). A rule
-# not named here keeps its default (etc/policy.yaml.sample lists them).
-# tempest relies on the default of health:get, "role:admin".
+# try policy changes (both zaqar-servers re-read it within a second). A
+# rule not named here keeps its default (etc/policy.yaml.sample lists
+# them). tempest relies on the default of health:get, "role:admin".
 #
 # "queues:create": "role:admin"
 """
 
 
+def _zaqar_server(part: str) -> tuple[str, str, str]:
+    """``(transport, conf file name, what logs call it)`` of a part."""
+    for name, transport, conf_name, what in ZAQAR_SERVERS:
+        if name == part:
+            return transport, conf_name, what
+    raise KeyError(part)
+
+
+def zaqar_marker(part: str) -> str:
+    """What the command line of ``state[part]``'s process holds."""
+    return str(ZAQAR_DIR / _zaqar_server(part)[1])
+
+
 def start_zaqar(state: dict[str, Any], python: str) -> None:
-    """(Re)starts zaqar-server with a fresh zaqar.conf; does not wait."""
-    z = state['zaqar']
-    marker = str(ZAQAR_DIR / 'zaqar.conf')
-    stop(z.get('pid'), marker, 'zaqar-server')
-    z['port'] = free_port(z.get('port'))
-    z['url'] = f'http://{HOST}:{z["port"]}'
+    """(Re)starts both zaqar-servers, each with a freshly written
+    configuration; does not wait for them."""
+    stop_all([(state[part].get('pid'), zaqar_marker(part), what)
+              for part, _, _, what in ZAQAR_SERVERS])
     ZAQAR_DIR.mkdir(parents=True, exist_ok=True)
-    write_private(ZAQAR_DIR / 'zaqar.conf', zaqar_conf(state))
     policy = ZAQAR_DIR / 'policy.yaml'
     if not policy.exists():
         policy.write_text(POLICY)
     script = Path(python).parent / 'zaqar-server'
-    argv = [str(script)] if script.exists() else \
+    command = [str(script)] if script.exists() else \
         [python, '-m', 'zaqar_core.cmd.server']
-    argv += ['--config-file', marker]
-    log_file = ZAQAR_DIR / 'zaqar-server.log'
-    z.update(pid=start(argv, log_file, ZAQAR_DIR, dict(os.environ)),
-             python=python, conf=marker, policy_file=str(policy),
-             log=str(log_file), app_log=str(ZAQAR_DIR / 'zaqar.log'))
-    log(f'starting zaqar-server (pid {z["pid"]}) at {z["url"]}')
+    # Not Keystone's either: it may not be listening yet.
+    taken = [state['keystone']['port']]
+    for part, transport, conf_name, what in ZAQAR_SERVERS:
+        z = state[part]
+        z['port'] = free_port(z.get('port'), taken)
+        taken.append(z['port'])
+        scheme = 'ws' if transport == 'websocket' else 'http'
+        # probe_url answers plain HTTP (426 from the WebSocket server).
+        z.update(url=f'{scheme}://{HOST}:{z["port"]}',
+                 probe_url=f'http://{HOST}:{z["port"]}/',
+                 app_log=str(ZAQAR_DIR / conf_name.replace('.conf', '.log')),
+                 log=str(ZAQAR_DIR / conf_name.replace('.conf',
+                                                       '-server.log')))
+        conf = zaqar_marker(part)
+        write_private(Path(conf), zaqar_conf(state, part))
+        z.update(pid=start([*command, '--config-file', conf], Path(z['log']),
+                           ZAQAR_DIR, dict(os.environ)),
+                 python=python, conf=conf, policy_file=str(policy))
+        log(f'starting {what} (pid {z["pid"]}) at {z["url"]}')
 
 
 def check_zaqar(state: dict[str, Any]) -> None:
-    """Waits for zaqar-server, then pings it with the demo user's token:
-    the whole auth chain works."""
-    z = state['zaqar']
-    wait_for(f'{z["url"]}/', z['pid'], 'zaqar-server', Path(z['log']))
-    headers = {'X-Auth-Token': token(state['keystone']['auth_url'],
-                                     state['credentials']['demo']),
-               'Client-ID': str(uuid.uuid4())}
+    """Waits for both zaqar-servers, then pings the REST one and
+    authenticates to the WebSocket one with the demo user's token: the
+    whole auth chain works."""
+    z, ws = state['zaqar'], state['zaqar_websocket']
+    wait_for(z['probe_url'], z['pid'], 'zaqar-server', Path(z['log']))
+    wait_for(ws['probe_url'], ws['pid'], 'zaqar-server (WebSocket)',
+             Path(ws['log']), (426,))
+    demo = state['credentials']['demo']
+    demo_token = token(state['keystone']['auth_url'], demo)
+    headers = {'X-Auth-Token': demo_token, 'Client-ID': str(uuid.uuid4())}
     status, _, reply = http('GET', f'{z["url"]}/v2/ping', headers=headers)
     if status != 204:
         raise StackError(f'zaqar-server refused an authenticated ping '
                          f'({status}: {reply}); see {z["app_log"]}')
+    try:
+        reply = websocket_request(ws['url'], {
+            'action': 'authenticate', 'headers': {
+                'X-Auth-Token': demo_token, 'Client-ID': str(uuid.uuid4()),
+                'X-Project-ID': demo['project_id']}})
+    except (OSError, ValueError) as exc:
+        raise StackError(f'zaqar-server (WebSocket) at {ws["url"]}: {exc}; '
+                         f'see {ws["app_log"]}') from exc
+    status = reply.get('headers', {}).get('status')
+    if status != 200:
+        raise StackError(f'zaqar-server (WebSocket) refused the demo '
+                         f'token ({status}: {reply.get("body")}); see '
+                         f'{ws["app_log"]}')
+
+
+def websocket_request(url: str, request: dict[str, Any],
+                      timeout: float = 10.0) -> dict[str, Any]:
+    """Sends ``request`` on a new WebSocket connection to ``url`` and
+    returns the reply: just enough of RFC 6455 (one masked text frame out,
+    one unmasked frame in) for :func:`check_zaqar`.
+
+    Raises:
+        OSError: no connection, or the handshake failed.
+        ValueError: the reply is not one JSON object.
+    """
+    parts = urllib.parse.urlsplit(url)
+    key = base64.b64encode(os.urandom(16)).decode()
+    with socket.create_connection((parts.hostname, parts.port),
+                                  timeout=timeout) as sock:
+        sock.sendall(f'GET {parts.path or "/"} HTTP/1.1\r\n'
+                     f'Host: {parts.netloc}\r\nUpgrade: websocket\r\n'
+                     f'Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n'
+                     f'Sec-WebSocket-Version: 13\r\n\r\n'.encode())
+        stream = sock.makefile('rb')
+        status_line = stream.readline().decode(errors='replace').strip()
+        if status_line.split(' ')[1:2] != ['101']:
+            raise OSError(f'handshake refused: {status_line!r}')
+        while stream.readline() not in (b'\r\n', b''):
+            pass
+        sock.sendall(_ws_frame(0x1, json.dumps(request).encode()))
+        head = stream.read(2)
+        if len(head) < 2:
+            raise OSError('the connection closed without a reply')
+        length = head[1] & 0x7F
+        if length >= 126:
+            size = 2 if length == 126 else 8
+            length = int.from_bytes(stream.read(size), 'big')
+        data = stream.read(length)
+        with contextlib.suppress(OSError):
+            sock.sendall(_ws_frame(0x8, (1000).to_bytes(2, 'big')))
+    if head[0] & 0x0F != 0x1:
+        raise ValueError(f'a frame of opcode {head[0] & 0x0F}, not a reply: '
+                         f'{data[:200]!r}')
+    reply = json.loads(data)
+    if not isinstance(reply, dict):
+        raise ValueError(f'not a reply: {reply!r}')
+    return reply
+
+
+def _ws_frame(opcode: int, payload: bytes) -> bytes:
+    """One final client frame (masked, as clients must)."""
+    mask = os.urandom(4)
+    size = len(payload)
+    if size < 126:
+        head = bytes([0x80 | opcode, 0x80 | size])
+    elif size < 1 << 16:
+        head = bytes([0x80 | opcode, 0x80 | 126]) + size.to_bytes(2, 'big')
+    else:
+        head = bytes([0x80 | opcode, 0x80 | 127]) + size.to_bytes(8, 'big')
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
 # -- state -----------------------------------------------------------------
@@ -775,7 +952,7 @@ def new_state(old: dict[str, Any]) -> dict[str, Any]:
     creds = old.get('credentials', {})
     state = {
         'keystone': dict(old.get('keystone', {})),
-        'zaqar': dict(old.get('zaqar', {})),
+        **{part: dict(old.get(part, {})) for part, _, _, _ in ZAQAR_SERVERS},
         'signed_url_key': old.get('signed_url_key') or secrets.token_hex(16),
         'credentials': {},
     }
@@ -794,6 +971,7 @@ def new_state(old: dict[str, Any]) -> dict[str, Any]:
         ks['port'] = free_port(ks.get('port'))
     ks.update(url=f'http://{HOST}:{ks["port"]}',
               auth_url=f'http://{HOST}:{ks["port"]}/v3',
+              probe_url=f'http://{HOST}:{ks["port"]}/v3',
               region=REGION, version=KEYSTONE_VERSION,
               venv=str(KEYSTONE_VENV),
               conf=str(KEYSTONE_DIR / 'keystone.conf'),
@@ -856,8 +1034,8 @@ def up(python: str | None = None) -> dict[str, Any]:
         python = project_python(python)
         old = load_state()
         state = new_state(old)
-        # zaqar-server needs Keystone only for requests: start it first,
-        # and set Keystone up while it starts.
+        # zaqar-server needs Keystone only for requests: start both first,
+        # and set Keystone up while they start.
         start_zaqar(state, python)
         save_state(state)
         ensure_keystone(state, reinstalled=ensure_keystone_venv())
@@ -868,40 +1046,48 @@ def up(python: str | None = None) -> dict[str, Any]:
         write_private(STACK / 'openrc', openrc(state))
         write_private(STACK / 'clouds.yaml', clouds_yaml(state))
     log(f'up in {time.monotonic() - started:.1f} s: Keystone '
-        f'{state["keystone"]["auth_url"]}, zaqar {state["zaqar"]["url"]}')
+        f'{state["keystone"]["auth_url"]}, zaqar {state["zaqar"]["url"]} '
+        f'and {state["zaqar_websocket"]["url"]}')
     log(f'try: OS_CLIENT_CONFIG_FILE={STACK / "clouds.yaml"} openstack '
         f'--os-cloud stack-demo messaging queue list')
     return state
 
 
 def down() -> None:
-    """Stops zaqar-server and Keystone; keeps their data and the venv."""
+    """Stops both zaqar-servers and Keystone; keeps their data and the
+    venvs."""
     with locked():
         state = load_state()
-        stop(state.get('zaqar', {}).get('pid'),
-             str(ZAQAR_DIR / 'zaqar.conf'), 'zaqar-server')
+        stop_all([(state.get(part, {}).get('pid'), zaqar_marker(part), what)
+                  for part, _, _, what in ZAQAR_SERVERS])
         stop(state.get('keystone', {}).get('pid'), str(KEYSTONE_VENV),
              'Keystone')
-        for part in ('zaqar', 'keystone'):
+        for _, part, _, _ in SERVICES:
             state.get(part, {}).pop('pid', None)
         if state:
             save_state(state)
 
 
 #: What health checks: name, part of the state, the marker its pid's
-#: command line holds, the path that answers when it is up.
-SERVICES = (('keystone', 'keystone', str(KEYSTONE_VENV), '/v3'),
-            ('zaqar-server', 'zaqar', str(ZAQAR_DIR / 'zaqar.conf'), '/'))
+#: command line holds, the statuses its ``probe_url`` answers when it is
+#: up (a plain GET to the WebSocket server: 426 Upgrade Required).
+SERVICES = (
+    ('keystone', 'keystone', str(KEYSTONE_VENV), (200,)),
+    ('zaqar-server', 'zaqar', zaqar_marker('zaqar'), (200, 300)),
+    ('zaqar-websocket', 'zaqar_websocket', zaqar_marker('zaqar_websocket'),
+     (426,)),
+)
 
 
 def health(state: dict[str, Any]) -> dict[str, str]:
     """Per service: ``up``, ``not answering`` or ``stopped``."""
     found = {}
-    for name, part, marker, path in SERVICES:
+    for name, part, marker, expect in SERVICES:
         info = state.get(part, {})
         if not ours(info.get('pid'), marker):
             found[name] = 'stopped'
-        elif answers(info['url'] + path, timeout=5.0):
+        elif 'probe_url' in info and \
+                answers(info['probe_url'], expect, timeout=5.0):
             found[name] = 'up'
         else:
             found[name] = 'not answering'
@@ -909,7 +1095,7 @@ def health(state: dict[str, Any]) -> dict[str, str]:
 
 
 def status() -> int:
-    """Prints what runs; returns 0 if both services are up."""
+    """Prints what runs; returns 0 if every service is up."""
     state = load_state()
     if not state:
         print('no stack: run "python tools/stack.py up"')
@@ -917,9 +1103,9 @@ def status() -> int:
     found = health(state)
     for name, part, _, _ in SERVICES:
         info = state.get(part, {})
-        print(f'{name:13} {found[name]:14} pid {info.get("pid") or "-":<8} '
+        print(f'{name:15} {found[name]:14} pid {info.get("pid") or "-":<8} '
               f'{info.get("url")}')
-    print(f'state         {STATE_FILE}')
+    print(f'state           {STATE_FILE}')
     return 0 if set(found.values()) == {'up'} else 1
 
 
@@ -932,8 +1118,10 @@ def main(argv: list[str] | None = None) -> int:
         '--python', help="the project venv's python (default: "
                          '$ZAQAR_STACK_PYTHON, else this one if zaqar-core '
                          'is installed in it, else .venv/bin/python)')
-    sub.add_parser('down', help='stop both services')
+    sub.add_parser('down', help='stop the services')
     sub.add_parser('status', help='print what runs')
+    sub.add_parser('clients', help='make the venv of the WebSocket clients '
+                                   'the tests drive; print its python')
     env_parser = sub.add_parser('env', help='print shell exports')
     env_parser.add_argument('--user', choices=sorted(CLOUDS),
                             default='admin')
@@ -953,6 +1141,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f'export OS_CLIENT_CONFIG_FILE='
                   f'{shlex.quote(str(STACK / "clouds.yaml"))}')
             print(f'export ZAQAR_URL={shlex.quote(state["zaqar"]["url"])}')
+            ws_url = state.get('zaqar_websocket', {}).get('url', '')
+            print(f'export ZAQAR_WEBSOCKET_URL={shlex.quote(ws_url)}')
+        elif args.command == 'clients':
+            print(ensure_clients_venv())
     except StackError as exc:
         log(f'error: {exc}')
         return 1

@@ -2,10 +2,11 @@
 
 The ``stack`` fixture brings up the functional stack of ``tools/stack.py``
 (Keystone from PyPI and this checkout's zaqar-server with
-``auth_strategy = keystone``) once per test run, and every test talks to
-it with real tokens of the users it provisions (``admin``, ``demo``,
-``alt``). ``stack.py up`` restarts zaqar-server, so under pytest-xdist only
-the first worker runs it; the others wait for it and read its verdict.
+``auth_strategy = keystone``, serving REST and, in a second server on the
+same store, WebSocket) once per test run, and every test talks to it with
+real tokens of the users it provisions (``admin``, ``demo``, ``alt``).
+``stack.py up`` restarts zaqar-server, so under pytest-xdist only the
+first worker runs it; the others wait for it and read its verdict.
 Then every worker holds the stack in use (``stack.py``'s shared lock) until
 its session ends: another ``up`` or ``down`` on this checkout (tempest,
 rally, a second test run) waits instead of restarting it under the tests.
@@ -15,7 +16,13 @@ deleted at the end of each test.
 Tests that need a zaqar-server configured otherwise (a ``policy.yaml`` of
 their own) ask ``make_keystone_server``: a server started from the
 stack's ``zaqar.conf`` (same Keystone, ``[trustee]`` and signed-URL key)
-with its own port, SQLite file and policy file.
+with its own port, SQLite file and policy file, and on request a
+WebSocket server beside it on the same store and policy file.
+
+Tests that drive the WebSocket clients of other projects
+(os-collect-config, python-tripleoclient) as subprocesses ask
+``clients_python``: the Python of ``.stack/clients-venv``, which
+``tools/stack.py clients`` makes (once; half a minute the first time).
 
 Environment:
 
@@ -115,6 +122,8 @@ class Stack:
         self.state = state
         self.auth_url: str = state['keystone']['auth_url']
         self.url: str = state['zaqar']['url']
+        #: The WebSocket server (``messaging-websocket`` in the catalog).
+        self.ws_url: str = state['zaqar_websocket']['url']
         self.zaqar_conf = Path(state['zaqar']['conf'])
         self.clouds_yaml = Path(state['files']['clouds_yaml'])
         creds = state['credentials']
@@ -204,6 +213,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield current
 
 
+@pytest.fixture(scope='session')
+def clients_python() -> Path:
+    """The Python of the virtualenv holding os-collect-config and
+    python-tripleoclient (``tools/stack.py clients``), made if missing."""
+    tool = _stack_tool()
+    try:
+        return tool.ensure_clients_venv()
+    except tool.StackError as exc:
+        unavailable(f'no virtualenv of WebSocket clients: {exc}')
+        raise  # not reached: unavailable() skips or fails
+
+
 def unique(prefix: str) -> str:
     """A queue name no other test (or earlier run: the stack's store
     persists) uses."""
@@ -215,7 +236,7 @@ def unique(prefix: str) -> str:
 def derived_sections(stack: Stack, workdir: Path,
                      policy_file: Path) -> dict[str, dict[str, Any]]:
     """The stack's zaqar.conf, with a store, a policy file and logs of
-    ``workdir`` (the port is set by ServerProcess)."""
+    ``workdir`` (the port is set by ServerProcess); serving REST."""
     # DEFAULT read as a section like the others, not merged into each.
     parser = configparser.ConfigParser(interpolation=None,
                                        default_section='\x00')
@@ -236,33 +257,59 @@ def derived_sections(stack: Stack, workdir: Path,
     return sections
 
 
+def websocket_sections(sections: dict[str, dict[str, Any]]
+                       ) -> dict[str, dict[str, Any]]:
+    """``sections`` (see :func:`derived_sections`) serving WebSocket
+    instead: the same store, Keystone and policy file."""
+    ws = {name: dict(options) for name, options in sections.items()
+          if name != 'drivers:transport:wsgi'}
+    ws['drivers']['transport'] = 'websocket'
+    ws['drivers:transport:websocket'] = {'workers': 1, 'threads': 4}
+    return ws
+
+
 @dataclass
 class KeystoneServer:
     server: Server
     policy_file: Path
+    #: The WebSocket server beside it, if asked for.
+    ws: Server | None = None
 
     @property
     def url(self) -> str:
         return self.server.url
 
+    @property
+    def ws_url(self) -> str:
+        assert self.ws is not None, 'asked for without websocket=True'
+        return self.ws.url
+
 
 @pytest.fixture(scope='session')
 def make_keystone_server(stack: Stack,
                          tmp_path_factory: pytest.TempPathFactory
-                         ) -> Iterator[Callable[[str], KeystoneServer]]:
-    """``make_keystone_server(policy_yaml)``: a zaqar-server of its own on
-    the stack's Keystone, with ``policy_yaml`` as its policy file; stopped
-    when the session ends."""
+                         ) -> Iterator[Callable[..., KeystoneServer]]:
+    """``make_keystone_server(policy_yaml, websocket=False)``: a
+    zaqar-server of its own on the stack's Keystone, with ``policy_yaml``
+    as its policy file, and with ``websocket`` a WebSocket server beside it
+    on the same store and policy file; stopped when the session ends."""
     processes: list[ServerProcess] = []
 
-    def make(policy: str) -> KeystoneServer:
+    def make(policy: str, websocket: bool = False) -> KeystoneServer:
         workdir = tmp_path_factory.mktemp('zaqar-keystone')
         policy_file = workdir / 'policy.yaml'
         policy_file.write_text(policy)
-        process = ServerProcess(workdir,
-                                derived_sections(stack, workdir, policy_file))
+        sections = derived_sections(stack, workdir, policy_file)
+        process = ServerProcess(workdir, sections)
         processes.append(process)
-        return KeystoneServer(process.start(), policy_file)
+        made = KeystoneServer(process.start(), policy_file)
+        if websocket:
+            ws_dir = workdir / 'websocket'
+            ws_dir.mkdir()
+            ws_process = ServerProcess(ws_dir, websocket_sections(sections))
+            processes.append(ws_process)
+            made.ws = ws_process.start()
+        return made
 
     try:
         yield make
