@@ -13,11 +13,14 @@ project) under gunicorn with gevent workers, its best configuration here::
 
 Targets: ``redis``, ``sqlite``, ``postgresql`` (with ``--pg-dsn``; a
 throw-away database), ``upstream`` (with ``--upstream-venv``) and
-``bare`` (tools/perf/bare_pecan.py). Scenarios: ``post-1`` and ``post-10``
+``bare`` (tools/perf/bare_pecan.py); over WebSocket, ``redis-ws``,
+``sqlite-ws`` and ``upstream-ws`` (upstream's WebSocket server is a
+single process, whatever ``--workers`` says), loaded with ``--pipeline``
+requests in flight per connection. Scenarios: ``post-1`` and ``post-10``
 (producers posting batches of 1 and 10) and ``claim-delete`` (consumers
 claiming 10 at a time from a prefilled queue, deleting each message).
-Prints a Markdown table of medians and the ratios the performance
-document reports.
+Prints a Markdown table of medians, the CPU the server processes spent
+per request, and the ratios the performance document reports.
 """
 
 from __future__ import annotations
@@ -107,6 +110,21 @@ def write_ini(path: Path, sections: dict[str, dict[str, object]]) -> None:
     path.write_text('\n'.join(lines) + '\n')
 
 
+def group_cpu(group: int) -> float:
+    """CPU seconds (user and system) of the live processes of a process
+    group: a server's master and workers."""
+    total = 0.0
+    tick = os.sysconf('SC_CLK_TCK')
+    for entry in Path('/proc').iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / 'stat').read_text().rsplit(')', 1)[1].split()
+            if int(fields[2]) == group:
+                total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 class Targets:
     """Servers to measure, started once for the whole comparison."""
 
@@ -117,17 +135,26 @@ class Targets:
         self.stack = stack
         self.redis = f'redis://127.0.0.1:{redis_port}'
         self.urls: dict[str, str] = {}
+        #: target -> process group of its server
+        self.groups: dict[str, int] = {}
 
     def _ours(self, name: str, stores: dict[str, dict], script: list[str]
               ) -> None:
         port = free_port()
         conf = self.work / f'{name}.conf'
+        websocket = name.endswith('-ws')
+        transport = {'drivers': {'transport': 'websocket'},
+                     'drivers:transport:websocket': {
+                         'bind': '127.0.0.1', 'port': port,
+                         'workers': self.workers}} if websocket else {}
+        if websocket and 'drivers' in stores:
+            transport['drivers'].update(stores['drivers'])
         write_ini(conf, {
             'DEFAULT': {'auth_strategy': '',
                         'state_path': self.work / f'{name}-state'},
             'drivers:transport:wsgi': {'bind': '127.0.0.1', 'port': port,
                                        'workers': self.workers},
-            **stores})
+            **stores, **transport})
         if 'drivers:message_store:sqlalchemy' in stores and \
                 'postgresql' in stores['drivers:message_store:sqlalchemy'][
                     'uri']:
@@ -139,7 +166,8 @@ class Targets:
             [*script, '--config-file', str(conf)], log))
         url = f'http://127.0.0.1:{port}'
         wait_http(url, proc, log)
-        self.urls[name] = url
+        self.urls[name] = url.replace('http:', 'ws:') if websocket else url
+        self.groups[name] = proc.pid
 
     def redis_store(self, db: int) -> dict[str, dict]:
         uri = f'{self.redis}?dbid={db}'
@@ -150,10 +178,11 @@ class Targets:
 
     def start(self, name: str, args: argparse.Namespace) -> None:
         server = [str(BIN / 'zaqar-server')]
-        if name == 'redis':
-            self._ours(name, self.redis_store(1), server)
-        elif name == 'sqlite':
-            uri = f'sqlite:///{self.work / "zaqar.sqlite"}'
+        if name in ('redis', 'redis-ws'):
+            self._ours(name, self.redis_store(1 if name == 'redis' else 3),
+                       server)
+        elif name in ('sqlite', 'sqlite-ws'):
+            uri = f'sqlite:///{self.work / f"{name}.sqlite"}'
             self._ours(name, {
                 'drivers:message_store:sqlalchemy': {'uri': uri},
                 'drivers:management_store:sqlalchemy': {'uri': uri}},
@@ -169,20 +198,29 @@ class Targets:
                                   str(HERE / 'bare_pecan.py')])
         elif name == 'upstream':
             self._upstream(args.upstream_venv)
+        elif name == 'upstream-ws':
+            self._upstream_websocket(args.upstream_venv)
         else:
             raise SystemExit(f'unknown target {name}')
 
-    def _upstream(self, venv: str) -> None:
+    def _upstream_home(self, name: str, db: int,
+                       transport: dict[str, dict]) -> Path:
         # Upstream reads ~/.zaqar/zaqar.conf; give it a home of its own.
-        home = self.work / 'upstream-home'
+        home = self.work / f'{name}-home'
         (home / '.zaqar').mkdir(parents=True, exist_ok=True)
-        uri = f'{self.redis}?dbid=2'
+        uri = f'{self.redis}?dbid={db}'
         write_ini(home / '.zaqar' / 'zaqar.conf', {
             'DEFAULT': {'auth_strategy': '', 'unreliable': 'True'},
-            'drivers': {'transport': 'wsgi', 'message_store': 'redis',
-                        'management_store': 'redis'},
+            'drivers': {'message_store': 'redis',
+                        'management_store': 'redis',
+                        **transport.pop('drivers')},
             'drivers:message_store:redis': {'uri': uri},
-            'drivers:management_store:redis': {'uri': uri}})
+            'drivers:management_store:redis': {'uri': uri}, **transport})
+        return home
+
+    def _upstream(self, venv: str) -> None:
+        home = self._upstream_home('upstream', 2,
+                                   {'drivers': {'transport': 'wsgi'}})
         port = free_port()
         proc = self.stack.enter_context(process(
             [str(Path(venv) / 'bin' / 'gunicorn'), '-w', str(self.workers),
@@ -193,6 +231,23 @@ class Targets:
         url = f'http://127.0.0.1:{port}'
         wait_http(url, proc, self.work / 'upstream.log')
         self.urls['upstream'] = url
+        self.groups['upstream'] = proc.pid
+
+    def _upstream_websocket(self, venv: str) -> None:
+        port = free_port()
+        home = self._upstream_home('upstream-ws', 4, {
+            'drivers': {'transport': 'websocket'},
+            'drivers:transport:websocket': {
+                'bind': '127.0.0.1', 'port': port,
+                'notification_bind': '127.0.0.1'}})
+        log = self.work / 'upstream-ws.log'
+        proc = self.stack.enter_context(process(
+            [str(Path(venv) / 'bin' / 'zaqar-server')], log,
+            env={**os.environ, 'HOME': str(home)}, cwd=home))
+        # autobahn answers a plain GET with its status page.
+        wait_http(f'http://127.0.0.1:{port}', proc, log)
+        self.urls['upstream-ws'] = f'ws://127.0.0.1:{port}'
+        self.groups['upstream-ws'] = proc.pid
 
 
 @contextlib.contextmanager
@@ -234,7 +289,7 @@ def pg_database(admin_dsn: str) -> Iterator[str]:
 
 
 def bench(url: str, scenario: str, args: argparse.Namespace,
-          round_no: int) -> dict:
+          round_no: int, group: int | None = None) -> dict:
     extra, _ = SCENARIOS[scenario]
     load = ['--producer-processes', str(args.processes),
             '--producer-workers', str(args.concurrency),
@@ -243,15 +298,21 @@ def bench(url: str, scenario: str, args: argparse.Namespace,
     if scenario == 'claim-delete':
         # Enough backlog that consumers never run dry.
         load += ['--prefill', str(args.prefill)]
-    command = [str(BIN / 'zaqar-bench'), '--url', url, '--time',
+    where = ['--transport', 'ws', '--ws-url', url, '--pipeline',
+             str(args.pipeline)] if url.startswith('ws') else ['--url', url]
+    command = [str(BIN / 'zaqar-bench'), *where, '--time',
                str(args.time), '--message-size', str(args.message_size),
                '--queue-prefix', f'{scenario}-{round_no}', '--json',
                '--quiet', *load, *extra]
+    before = group_cpu(group) if group else 0.0
     result = subprocess.run(command, capture_output=True, text=True,
                             check=False, timeout=args.time * 4 + 600)
     if result.returncode != 0:
         raise SystemExit(f'zaqar-bench failed on {url}:\n{result.stderr}')
-    return json.loads(result.stdout)
+    run = json.loads(result.stdout)
+    # Setup (the prefill) included: a bound, compared alike.
+    run['server_cpu_s'] = group_cpu(group) - before if group else None
+    return run
 
 
 def summarise(runs: list[dict], op: str) -> dict:
@@ -260,7 +321,12 @@ def summarise(runs: list[dict], op: str) -> dict:
     def median(get) -> float:
         return statistics.median(get(s) for s in stats)
 
+    cpu = [r['server_cpu_s'] / r['ops'][op]['requests']
+           for r in runs if r.get('server_cpu_s') and op in r['ops'] and
+           r['ops'][op]['requests']]
     return {
+        'server_us_per_request': statistics.median(cpu) * 1e6 if cpu
+        else None,
         'messages_per_s': median(lambda s: s['messages_per_s']),
         'requests_per_s': median(lambda s: s['requests_per_s']),
         'p50_ms': median(lambda s: s['latency_ms']['p50']),
@@ -287,12 +353,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--time', type=float, default=10)
     parser.add_argument('--message-size', type=int, default=256)
+    parser.add_argument('--pipeline', type=int, default=1,
+                        help='requests in flight per WebSocket connection')
     parser.add_argument('--prefill', type=int, default=60000)
     parser.add_argument('--json-out')
     args = parser.parse_args(argv)
     targets = args.targets.split(',')
-    if 'upstream' in targets and not args.upstream_venv:
-        parser.error('target upstream needs --upstream-venv')
+    if any(t.startswith('upstream') for t in targets) and \
+            not args.upstream_venv:
+        parser.error('the upstream targets need --upstream-venv')
     if shutil.which('redis-server') is None:
         parser.error('redis-server is not installed')
     results: dict[str, dict[str, list[dict]]] = {}
@@ -308,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
                 for name in targets:
                     if name == 'bare' and scenario != 'post-1':
                         continue  # the ceiling is one constant answer
-                    run = bench(servers.urls[name], scenario, args, round_no)
+                    run = bench(servers.urls[name], scenario, args, round_no,
+                                servers.groups.get(name))
                     results.setdefault(scenario, {}).setdefault(
                         name, []).append(run)
                     op = SCENARIOS[scenario][1]
@@ -331,20 +401,25 @@ def main(argv: list[str] | None = None) -> int:
 
 def markdown(summary: dict) -> str:
     lines = ['| scenario | target | msg/s | req/s | p50 ms | p99 ms | errors '
-             '| vs upstream | vs bare |', '|' + '---|' * 9]
+             '| server us/req | vs upstream | vs bare |', '|' + '---|' * 10]
     for scenario, by_target in summary.items():
         upstream = by_target.get('upstream', {}).get('messages_per_s')
+        upstream_ws = by_target.get('upstream-ws', {}).get('messages_per_s')
         bare = summary.get('post-1', {}).get('bare', {}).get(
             'requests_per_s')
         for name, s in by_target.items():
-            vs_up = f'{s["messages_per_s"] / upstream:.2f}x' \
-                if upstream and name != 'upstream' else ''
+            reference = upstream_ws if name.endswith('-ws') else upstream
+            vs_up = f'{s["messages_per_s"] / reference:.2f}x' \
+                if reference and not name.startswith('upstream') else ''
+            cpu = s.get('server_us_per_request')
+            cpu_text = f'{cpu:,.0f}' if cpu else ''
             vs_bare = f'{s["requests_per_s"] / bare:.0%}' \
                 if bare and scenario == 'post-1' and name != 'bare' else ''
             lines.append(
                 f'| {scenario} | {name} | {s["messages_per_s"]:,.0f} | '
                 f'{s["requests_per_s"]:,.0f} | {s["p50_ms"]:.1f} | '
-                f'{s["p99_ms"]:.1f} | {s["errors"]} | {vs_up} | {vs_bare} |')
+                f'{s["p99_ms"]:.1f} | {s["errors"]} | {cpu_text} | {vs_up} | '
+                f'{vs_bare} |')
     return '\n'.join(lines)
 
 
