@@ -14,6 +14,7 @@ from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
 from zaqar_core.api.v2.registry import action
 from zaqar_core.notification import base as notifier_base
+from zaqar_core.notification import push
 from zaqar_core.storage import errors as storage_errors
 
 if TYPE_CHECKING:
@@ -163,10 +164,18 @@ def subscription_update(api: Api, req: Request) -> Result:
     if 'subscriber' in checked or 'options' in checked:
         current = api.stores.subscriptions.get(req.project_id, name,
                                                subscription_id)
-        checked['options'] = _prepared(
-            api, req, checked.get('subscriber', current['subscriber']),
-            checked.get('ttl', current['ttl']),
-            checked.get('options', current['options']))
+        if push.parse(current['subscriber']) is not None:
+            # It belongs to a connection, which renews it and deletes it
+            # when it closes: it cannot become another subscriber's, and
+            # its options need no notifier's preparation.
+            if 'subscriber' in checked:
+                raise errors.BadRequest('The subscriber of a connection\'s '
+                                        'subscription cannot change.')
+        else:
+            checked['options'] = _prepared(
+                api, req, checked.get('subscriber', current['subscriber']),
+                checked.get('ttl', current['ttl']),
+                checked.get('options', current['options']))
     api.stores.subscriptions.update(req.project_id, name, subscription_id,
                                     **checked)
     return Result(204)

@@ -289,17 +289,22 @@ class KeystoneServer:
 def make_keystone_server(stack: Stack,
                          tmp_path_factory: pytest.TempPathFactory
                          ) -> Iterator[Callable[..., KeystoneServer]]:
-    """``make_keystone_server(policy_yaml, websocket=False)``: a
-    zaqar-server of its own on the stack's Keystone, with ``policy_yaml``
-    as its policy file, and with ``websocket`` a WebSocket server beside it
-    on the same store and policy file; stopped when the session ends."""
+    """``make_keystone_server(policy_yaml, websocket=False, **sections)``:
+    a zaqar-server of its own on the stack's Keystone, with ``policy_yaml``
+    as its policy file and ``sections`` over the stack's (say
+    ``keystone_authtoken={...}``), and with ``websocket`` a WebSocket
+    server beside it on the same store and configuration; stopped when the
+    session ends."""
     processes: list[ServerProcess] = []
 
-    def make(policy: str, websocket: bool = False) -> KeystoneServer:
+    def make(policy: str, websocket: bool = False,
+             **overrides: dict[str, Any]) -> KeystoneServer:
         workdir = tmp_path_factory.mktemp('zaqar-keystone')
         policy_file = workdir / 'policy.yaml'
         policy_file.write_text(policy)
         sections = derived_sections(stack, workdir, policy_file)
+        for name, options in overrides.items():
+            sections.setdefault(name, {}).update(options)
         process = ServerProcess(workdir, sections)
         processes.append(process)
         made = KeystoneServer(process.start(), policy_file)

@@ -32,6 +32,8 @@ from typing import Any
 import pytest
 import requests
 import websocket
+from keystoneauth1 import session as ka_session
+from keystoneauth1.identity import v3
 from zaqarclient import transport
 from zaqarclient.transport import errors as zaqar_errors
 from zaqarclient.transport import request as zaqar_request
@@ -298,6 +300,35 @@ def test_admin_only_rules_refuse_a_member(stack: Stack) -> None:
 POLICY = '''\
 "queues:delete": "role:admin"
 '''
+
+
+def test_a_revoked_token_stops_working_on_an_open_connection(
+        stack: Stack, make_keystone_server, queue: str) -> None:
+    # Checks of a token are trusted for token_cache_time, over REST as
+    # over a connection: 2 s here.
+    servers = make_keystone_server('', websocket=True,
+                                   keystone_authtoken={
+                                       'token_cache_time': 2})
+    demo = stack.users['demo']
+    token = ka_session.Session(auth=v3.Password(
+        auth_url=demo.auth_url, username=demo.username,
+        password=demo.password, project_name=demo.project_name,
+        user_domain_name='Default',
+        project_domain_name='Default')).get_token()
+    with WsClient(servers.ws_url, project_id=demo.project_id) as ws:
+        assert authenticate(ws, token).status == 200
+        assert ws.call('queue_create', queue_name=queue).status == 201
+        revoked = demo.session.delete(
+            f'{demo.auth_url}/auth/tokens', headers={
+                'X-Subject-Token': token}, raise_exc=False)
+        assert revoked.status_code == 204, revoked.text
+
+        def refused() -> bool:
+            return ws.call('queue_get', queue_name=queue).status == 401
+
+        eventually(refused, 15, 'the revoked token to be refused')
+        # And it stays refused: the identity is gone.
+        assert ws.call('queue_get', queue_name=queue).status == 403
 
 
 @pytest.fixture(scope='session')

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import io
+import time
 from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
@@ -35,11 +36,15 @@ class Identity:
         context: the request context every request of the connection
             runs with (policy, trusts).
         expires: when the token expires (aware UTC), if known.
+        token: the token, checked again every :attr:`recheck` seconds.
+        checked: when it was last checked (``time.monotonic()``).
     """
 
     project_id: str
     context: oslo_context.RequestContext
     expires: datetime.datetime | None
+    token: str = dataclasses.field(repr=False, default='')
+    checked: float = 0.0
 
 
 class Rejected(Exception):
@@ -60,6 +65,11 @@ class KeystoneAuthenticator:
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self._middleware = auth_token.AuthProtocol(
             _record, {'oslo_config_config': conf})
+        #: Seconds a connection's token stays trusted before it is checked
+        #: again: as long as auth_token caches a check for REST, so that a
+        #: revoked token stops working as soon on both transports.
+        self.recheck = float(
+            conf.keystone_authtoken.token_cache_time or 0) or 300.0
 
     def authenticate(self, token: str) -> Identity:
         """The identity ``token`` stands for (blocking: Keystone may be
@@ -90,7 +100,8 @@ class KeystoneAuthenticator:
         user = getattr(token_auth, 'user', None)
         return Identity(project,
                         oslo_context.RequestContext.from_environ(environ),
-                        getattr(user, 'expires', None))
+                        getattr(user, 'expires', None), token,
+                        time.monotonic())
 
 
 def context_key(headers: Mapping[str, Any]) -> tuple:

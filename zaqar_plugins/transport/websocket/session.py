@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import time
 from typing import Any
 
 from oslo_log import log
@@ -120,6 +121,7 @@ class Session:
             raise errors.BadRequest(f'{name} is not a valid action',
                                     title='Invalid action')
         signed = _signed(headers)
+        self._recheck()
         if self.authenticator is not None and self.identity is None and \
                 signed is None and not action.anonymous:
             raise errors.Forbidden('Not authenticated: send "authenticate" '
@@ -161,6 +163,22 @@ class Session:
             error.status = exc.status
             raise error from None
         return 200, {'message': 'Authenticated.'}, self.identity.expires
+
+    def _recheck(self) -> None:
+        """Check the connection's token again once the check is as old as
+        auth_token would trust it: a revoked token stops working."""
+        identity, authenticator = self.identity, self.authenticator
+        if identity is None or authenticator is None or \
+                time.monotonic() - identity.checked < authenticator.recheck:
+            return
+        try:
+            self.identity = authenticator.authenticate(identity.token)
+        except auth.Rejected as exc:
+            self.identity = None
+            error = errors.ApiError(f'The token is no longer valid: {exc}',
+                                    title='Authentication failed')
+            error.status = exc.status
+            raise error from None
 
     def deauthenticate(self) -> None:
         """Forget the identity (its token expired)."""
