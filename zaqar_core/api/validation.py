@@ -47,10 +47,11 @@ def get_bool(params: dict[str, Any], name: str,
         return default
     if isinstance(value, bool):
         return value
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
+    if isinstance(value, str):
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
     raise _wrong_type(name, 'a boolean')
 
 

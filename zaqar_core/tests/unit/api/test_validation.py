@@ -97,3 +97,54 @@ def test_invalid_queue_names(name: str) -> None:
     with pytest.raises(errors.BadRequest) as caught:
         validation.check_queue_name(name)
     assert caught.value.title == 'Invalid queue identification'
+
+
+# -- JSON values, as a WebSocket body carries them ----------------------------
+
+@pytest.mark.parametrize(('value', 'expected'), [(True, True),
+                                                  (False, False)])
+def test_get_bool_takes_json_booleans(value: bool, expected: bool) -> None:
+    assert validation.get_bool({'echo': value}, 'echo') is expected
+
+
+@pytest.mark.parametrize('value', [1, 0, 'maybe', [True], {'a': 1}, 1.0])
+def test_get_bool_refuses_other_json(value: object) -> None:
+    with pytest.raises(errors.BadRequest, match='"echo".*boolean'):
+        validation.get_bool({'echo': value}, 'echo')
+
+
+def test_get_int_takes_json_integers() -> None:
+    assert validation.get_int({'limit': 7}, 'limit') == 7
+    assert validation.get_int({'limit': -3}, 'limit') == -3
+
+
+@pytest.mark.parametrize('value', [True, 1.5, [1], {'a': 1}, 2 ** 63])
+def test_get_int_refuses_other_json(value: object) -> None:
+    with pytest.raises(errors.BadRequest, match='"limit".*integer'):
+        validation.get_int({'limit': value}, 'limit')
+
+
+def test_get_list_takes_a_json_array() -> None:
+    assert validation.get_list({'ids': ['a', 'b,c']}, 'ids') == \
+        ['a', 'b', 'c']
+
+
+@pytest.mark.parametrize('value', [[1, 2], [None], {'a': 'b'}, 5])
+def test_get_list_refuses_other_json(value: object) -> None:
+    with pytest.raises(errors.BadRequest, match='"ids".*list of strings'):
+        validation.get_list({'ids': value}, 'ids')
+
+
+@pytest.mark.parametrize('value', [5, True, [5], {'a': 'b'}])
+def test_get_str_refuses_other_json(value: object) -> None:
+    with pytest.raises(errors.BadRequest, match='"marker".*string'):
+        validation.get_str({'marker': value}, 'marker')
+
+
+@pytest.mark.parametrize(('kind', 'raw', 'typed'), [
+    (int, '5', 5), (int, 5, 5), (bool, 'true', True), (bool, False, False),
+    (list, 'a,b', ['a', 'b']), (list, ['a'], ['a']), (str, 'm', 'm'),
+    (int, '', None), (bool, '', None), (str, '', None)])
+def test_typed_turns_query_strings_and_json_alike(kind: type, raw: object,
+                                                  typed: object) -> None:
+    assert validation.typed({'p': raw}, 'p', kind) == typed
