@@ -112,8 +112,19 @@ _STORAGE_TABLE: list[tuple[type[storage_errors.StorageError],
 ]
 
 
-def from_storage(exc: storage_errors.StorageError) -> ApiError:
-    """The API error a storage error stands for (503 when unknown)."""
+def from_storage(exc: storage_errors.StorageError,
+                 topic_of: str | None = None) -> ApiError:
+    """The API error a storage error stands for (503 when unknown).
+
+    Args:
+        topic_of: for a topic action, the project as the client named it
+            (the stores hold topics in a scope of their own, which no
+            error should show).
+    """
+    if topic_of is not None and \
+            isinstance(exc, storage_errors.QueueDoesNotExist):
+        return NotFound(f'Topic {exc.name} does not exist for project '
+                        f'{topic_of}.')
     for family, error, title, description in _STORAGE_TABLE:
         if isinstance(exc, family):
             return error(description or str(exc), title=title)

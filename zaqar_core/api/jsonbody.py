@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 from typing import Any
 
 from zaqar_core.api import errors
@@ -10,6 +11,8 @@ from zaqar_core.api import errors
 # recursion limit.
 MAX_DEPTH = 64
 _INT_MIN, _INT_MAX = -2 ** 63, 2 ** 63 - 1
+_SURROGATE_ESCAPE = re.compile(r'\\u[dD][89a-fA-F]')
+_SURROGATE = re.compile('[\ud800-\udfff]')
 
 
 def _check_int(text: str) -> int:
@@ -80,7 +83,7 @@ def decode_text(text: str) -> Any:
 
     Raises:
         BadRequest: undecodable, too deep, an integer outside signed 64
-            bits, NaN or Infinity.
+            bits, NaN or Infinity, or a string with a lone surrogate.
     """
     # The count of openers bounds the depth: scan only when it could matter.
     if text.count('[') + text.count('{') > MAX_DEPTH and _too_deep(text):
@@ -93,4 +96,23 @@ def decode_text(text: str) -> Any:
     except ValueError:
         raise errors.invalid_body(
             'Request body could not be parsed.') from None
+    # A \ud800 escape alone is JSON that no UTF-8 can carry (nor a store,
+    # nor MessagePack); the escapes of a pair make one character.
+    if _SURROGATE_ESCAPE.search(text) and _lone_surrogate(document):
+        raise errors.invalid_body(
+            'Request body holds a lone surrogate (\\ud800-\\udfff), which '
+            'is not Unicode text.')
     return document
+
+
+def _lone_surrogate(value: Any) -> bool:
+    """Whether a string in ``value`` (a key too) holds a lone
+    surrogate."""
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, list):
+        return any(_lone_surrogate(item) for item in value)
+    if isinstance(value, dict):
+        return any(_lone_surrogate(key) or _lone_surrogate(item)
+                   for key, item in value.items())
+    return False

@@ -87,7 +87,9 @@ class Api:
         try:
             result = action.handler(self, req)
         except storage_errors.StorageError as exc:
-            raise errors.from_storage(exc) from exc
+            raise errors.from_storage(
+                exc, req.tenant if req.kind == topics.KIND else None
+            ) from exc
         if self.events is not None:
             self.events.emit(name, req, result)
         return result

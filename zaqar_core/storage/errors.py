@@ -30,6 +30,8 @@ class QueueDoesNotExist(DoesNotExist):
     def __init__(self, name: str, project: str | None) -> None:
         super().__init__(f'Queue {name} does not exist for project '
                          f'{project}.')
+        self.name = name
+        self.project = project
 
 
 class MessageDoesNotExist(DoesNotExist):

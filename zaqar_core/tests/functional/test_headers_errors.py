@@ -674,3 +674,13 @@ def test_a_global_request_id_is_accepted_alongside_ours(
     assert resp.status_code == 200
     ours = resp.headers['x-openstack-request-id']
     assert REQUEST_ID_RE.match(ours) and ours != inbound
+
+
+@pytest.mark.parametrize('path', [
+    '/v2/queues?limit=%ff', '/v2/queues/q/messages?marker=%ff%fe',
+    '/v2/queues/%ff/stats', '/%ff%fe'])
+def test_percent_encoding_that_is_not_utf8_is_400(client: ApiClient,
+                                                  path: str) -> None:
+    # Answered, never a 500 or a dropped connection.
+    assert_error(client.get(path), 400, title='Invalid API request',
+                 description='UTF-8')

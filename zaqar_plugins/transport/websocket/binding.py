@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from zaqar_core.api import errors
+from zaqar_core.api import validation
 from zaqar_core.api.request import Result
 from zaqar_core.api.v2 import registry
 
@@ -24,20 +25,29 @@ DOCUMENT_KEYS = {'queue_create': 'metadata', 'queue_update': 'patch'}
 # parameter -> the body keys that may carry it, preferred first.
 _WIRE_NAMES = {'ids': ('message_ids', 'ids')}
 
+# Actions whose REST request without a body is refused, and whose empty
+# document asks for the defaults: a body holding no document keys is
+# that empty document (a WebSocket request cannot leave its body out).
+_EMPTY_DOCUMENT = frozenset(('queue_share', 'claim_update'))
+
 
 def bind(action: registry.Action, body: dict[str, Any]
          ) -> tuple[dict[str, Any], Any]:
     """``(params, document)`` of a request body for ``action``.
 
     Raises:
-        BadRequest: a key the action does not take.
+        BadRequest: a key the action does not take, or a parameter of
+            another type than it declares.
     """
     rest = dict(body)
     params: dict[str, Any] = {}
     for name in (*action.path_params, *action.query):
         for wire in _WIRE_NAMES.get(name, (name,)):
             if wire in rest:
-                params[name] = rest.pop(wire)
+                value = rest.pop(wire)
+                # Typed here, so that an error names the body's key.
+                params[name] = value if name not in action.query else \
+                    validation.typed({wire: value}, wire, action.query[name])
                 break
     document = None
     key = DOCUMENT_KEYS.get(action.base)
@@ -45,7 +55,8 @@ def bind(action: registry.Action, body: dict[str, Any]
         document = rest.pop(key, None)
     elif action.document:
         # The remaining keys are the document; the action checks them.
-        document, rest = (rest or None), {}
+        empty = {} if action.base in _EMPTY_DOCUMENT else None
+        document, rest = (rest or empty), {}
     if rest:
         raise errors.BadRequest(
             f'Unknown field(s) for {action.name}: '

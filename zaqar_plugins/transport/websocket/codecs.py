@@ -4,7 +4,10 @@ binary frames, each answered in its own kind.
 Both decoders accept what JSON can say and no more (objects with string
 keys, arrays, strings, finite numbers, signed 64-bit integers, booleans,
 null), nested at most :data:`~zaqar_core.api.jsonbody.MAX_DEPTH` deep, so
-that a MessagePack request cannot carry what a JSON one could not.
+that a MessagePack request cannot carry what a JSON one could not; and
+strings of Unicode text only (:mod:`~zaqar_core.api.jsonbody` refuses
+lone surrogates), so that a JSON request cannot carry what MessagePack
+(UTF-8) could not.
 """
 
 from __future__ import annotations
@@ -69,6 +72,10 @@ def _beyond_json(value: Any, depth: int) -> str | None:
     if isinstance(value, list):
         items = value
     elif isinstance(value, dict):
+        # MessagePack maps may have binary keys too (strict_map_key lets
+        # them through); JSON objects have text keys only.
+        if not all(isinstance(key, str) for key in value):
+            return 'a map key that is not a string.'
         items = value.values()
     else:
         return f'a {type(value).__name__} value.'

@@ -44,8 +44,12 @@ from zaqar_plugins.transport.websocket.session import Session
 
 LOG = log.getLogger(__name__)
 
-#: Seconds pushes wait after a reply.
+#: Seconds pushes wait after a reply...
 SETTLE = 0.1
+#: ... unless they have waited this long: a client that sends its next
+#: request within SETTLE of every reply still gets its pushes (between
+#: replies, never between a request and its reply).
+MAX_HOLD = 1.0
 #: Requests read ahead of the one running, per connection; those waiting
 #: run together, in one hop to the thread pool (the hop costs more than a
 #: small request).
@@ -68,6 +72,7 @@ class Peer:
         self.pending = 0  # requests received and not yet answered
         self.pushes: collections.deque[Any] = collections.deque()
         self.push_bytes = 0
+        self.held_since = 0.0  # loop time of the oldest waiting push
         self.quiet_until = 0.0
         self.flusher: asyncio.TimerHandle | None = None
         self.expiry: asyncio.TimerHandle | None = None
@@ -101,6 +106,9 @@ class Peer:
                     break
                 if not self.pending:
                     self.quiet_until = self.loop.time() + SETTLE
+                    if self.pushes and \
+                            self.loop.time() - self.held_since >= MAX_HOLD:
+                        await self._send_pushes()
                     self._schedule_flush(SETTLE)
         except ConnectionClosed:
             pass
@@ -154,6 +162,8 @@ class Peer:
 
     def _queue_push(self, document: dict[str, Any]) -> None:
         frame = codecs.encode(document, self.session.binary_pushes)
+        if not self.pushes:
+            self.held_since = self.loop.time()
         self.pushes.append(frame)
         self.push_bytes += len(frame)
         if len(self.pushes) > 1 and \
@@ -172,7 +182,9 @@ class Peer:
 
     def _flush(self) -> None:
         self.flusher = None
-        if not self.pending and self.loop.time() >= self.quiet_until:
+        now = self.loop.time()
+        if not self.pending and (now >= self.quiet_until or
+                                 now - self.held_since >= MAX_HOLD):
             asyncio.ensure_future(self._send_pushes())
         else:
             self._schedule_flush(max(0.0,
@@ -182,6 +194,7 @@ class Peer:
         while self.pushes and not self.pending:
             frame = self.pushes.popleft()
             self.push_bytes -= len(frame)
+            self.held_since = self.loop.time()
             try:
                 await self._send(frame)
             except ConnectionClosed:

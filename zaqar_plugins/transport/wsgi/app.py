@@ -25,6 +25,7 @@ from oslo_middleware import cors
 from oslo_middleware import http_proxy_to_wsgi
 from pecan import core
 
+from zaqar_core.api import errors
 from zaqar_core.api.service import Api
 from zaqar_plugins.transport.wsgi import controllers
 from zaqar_plugins.transport.wsgi import hooks
@@ -42,7 +43,14 @@ class Application(core.ExplicitPecan):
 
     def find_controller(self, state):
         req = state.request
-        req.pecan['routing_path'] = req.path_info
+        # WebOb's path_info would fail later on a path that is not UTF-8
+        # (PEP 3333 hands it over as latin-1).
+        try:
+            req.pecan['routing_path'] = req.environ.get(
+                'PATH_INFO', '').encode('latin-1').decode('utf-8')
+        except UnicodeError:
+            raise errors.BadRequest(
+                'The request path is not UTF-8 text.') from None
         self.handle_hooks(self.hooks, 'on_route', state)
         controller = self.root.dispatch
         state.controller = controller

@@ -166,13 +166,13 @@ class RootController:
         if method == 'OPTIONS':
             # What the path allows, as an HTTP server answers it (CORS
             # preflights were answered by the CORS middleware already).
-            methods = routes.allowed_methods(req.path_info,
+            methods = routes.allowed_methods(req.pecan['routing_path'],
                                              self.api.conf.admin_mode)
             return render(views.Shown(
                 204, headers={'Allow': ', '.join(methods)}))
         query = _query(req)
-        name, path_params = routes.match(method, req.path_info, query,
-                                         self.api.conf.admin_mode)
+        name, path_params = routes.match(method, req.pecan['routing_path'],
+                                         query, self.api.conf.admin_mode)
         action = registry.ACTIONS[name]
         body, size = _read_body(self.api, name, environ)
         _check_patch_media_type(action, environ)

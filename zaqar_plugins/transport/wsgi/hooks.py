@@ -3,6 +3,7 @@
 from oslo_context import context as oslo_context
 from oslo_log import log
 from pecan import hooks
+from webob import exc as webob_exc
 
 from zaqar_core.api import errors
 from zaqar_plugins.transport.wsgi import controllers
@@ -32,9 +33,18 @@ class ErrorHook(hooks.PecanHook):
     def on_error(self, state, exc: Exception):
         if isinstance(exc, errors.ApiError):
             error = exc
+        elif isinstance(exc, webob_exc.HTTPClientError):
+            # Pecan's own refusals (a query string that is not UTF-8...).
+            error = errors.BadRequest(
+                'The request could not be decoded: the path, query string '
+                'and headers must be UTF-8 text.')
+            error.status = exc.code
         else:
-            LOG.exception('Unexpected error in %s %s',
-                          state.request.method, state.request.path)
+            # The raw environ: WebOb's decoded path may be what failed.
+            environ = state.request.environ
+            LOG.exception('Unexpected error in %s %r',
+                          environ.get('REQUEST_METHOD'),
+                          environ.get('PATH_INFO'))
             error = errors.ApiError(
                 'An unexpected error prevented the server from fulfilling '
                 'your request.')
