@@ -7,6 +7,7 @@ claims to speak the Zaqar v2 API.
 
 from __future__ import annotations
 
+import configparser
 import re
 import socket
 import time
@@ -212,6 +213,15 @@ def eventually(check: Callable[[], _T], timeout: float = 3.0,
         pytest.fail(f'timed out after {timeout:g} s waiting for {what}',
                     pytrace=False)
     return result
+
+
+def same_store(server: Server) -> dict[str, dict[str, str]]:
+    """Config sections that point another server at ``server``'s stores."""
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(server.conf_path)
+    return {name: dict(config[name]) for name in config.sections()
+            if name == 'drivers' or name.startswith(('drivers:message_',
+                                                     'drivers:management_'))}
 
 
 def free_port() -> int:

@@ -11,7 +11,6 @@ the server uses, loaded in this process from the server's config file.
 from __future__ import annotations
 
 import base64
-import configparser
 import contextlib
 import hashlib
 import json
@@ -34,6 +33,7 @@ from .helpers import assert_error
 from .helpers import assert_message_shape
 from .helpers import eventually
 from .helpers import ids_of
+from .helpers import same_store
 
 KEY = 'functional-test-key'
 OTHER_KEY = 'a-key-the-messages-were-not-sealed-with'
@@ -97,15 +97,6 @@ def stored(server: Server, client: ApiClient, queue: str,
     with stores_of(server) as stores:
         return [stores.messages.get(client.project_id, queue, i)
                 for i in ids]
-
-
-def same_store(server: Server) -> dict[str, dict[str, str]]:
-    """Config sections that point another server at ``server``'s store."""
-    config = configparser.ConfigParser(interpolation=None)
-    config.read(server.conf_path)
-    return {name: dict(config[name]) for name in config.sections()
-            if name == 'drivers' or name.startswith(('drivers:message_',
-                                                     'drivers:management_'))}
 
 
 # -- helpers ------------------------------------------------------------------

@@ -18,7 +18,6 @@ HEAD is an HTTP method, and WebSocket has ``ping_node``.
 
 from __future__ import annotations
 
-import configparser
 import contextlib
 import dataclasses
 import uuid
@@ -28,7 +27,7 @@ from typing import Any
 import pytest
 import requests
 
-from .helpers import Server
+from .helpers import same_store
 from .transports import NO_DOC
 from .transports import ROUTES
 from .transports import Like
@@ -889,15 +888,6 @@ def test_paging_reaches_every_item_once(servers: Servers, transport: str,
 
 
 # -- encryption: sealed whatever transport posts, opened whatever reads ---
-
-def same_store(server: Server) -> dict[str, dict[str, str]]:
-    """Config sections that point another server at ``server``'s stores."""
-    config = configparser.ConfigParser(interpolation=None)
-    config.read(server.conf_path)
-    return {name: dict(config[name]) for name in config.sections()
-            if name == 'drivers' or name.startswith(('drivers:message_',
-                                                     'drivers:management_'))}
-
 
 def _post_both_ways(servers: Servers, project_id: str, client_id: str,
                     queue: str) -> tuple[str, str]:

@@ -323,3 +323,18 @@ def make_keystone_server(stack: Stack,
             process.terminate()
         for process in processes:
             process.stop()
+
+
+@pytest.fixture
+def shared_queue(stack: Stack) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A queue of demo's with a message, and its ``/share`` (over REST)
+    for reading and posting messages."""
+    name = unique('shared')
+    demo = stack.api('demo')
+    demo.create_queue(name)
+    demo.post_messages(name, {'shared': True}, ttl=300)
+    resp = demo.post(f'/v2/queues/{name}/share', json={
+        'paths': ['messages'], 'methods': ['GET', 'POST']})
+    assert resp.status_code == 200, resp.text
+    yield name, resp.json()
+    demo.delete(f'/v2/queues/{name}')

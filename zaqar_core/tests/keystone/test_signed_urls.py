@@ -5,13 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import pytest
 import requests
 
 from zaqar_core.tests.functional.helpers import assert_error
 
 from .conftest import Stack
-from .conftest import unique
 
 
 def signed_headers(share: dict[str, Any], **extra: str) -> dict[str, str]:
@@ -22,18 +20,6 @@ def signed_headers(share: dict[str, Any], **extra: str) -> dict[str, str]:
             'X-Project-ID': share['project'],
             'Client-ID': str(uuid.uuid4()), **extra}
 
-
-@pytest.fixture
-def shared_queue(stack: Stack):
-    name = unique('shared')
-    demo = stack.api('demo')
-    demo.create_queue(name)
-    demo.post_messages(name, {'shared': True}, ttl=300)
-    resp = demo.post(f'/v2/queues/{name}/share', json={
-        'paths': ['messages'], 'methods': ['GET', 'POST']})
-    assert resp.status_code == 200, resp.text
-    yield name, resp.json()
-    demo.delete(f'/v2/queues/{name}')
 
 
 def test_share_is_signed_for_the_tokens_project(stack: Stack,

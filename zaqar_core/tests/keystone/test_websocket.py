@@ -361,20 +361,6 @@ def test_policy_yaml_applies_over_websocket(
 
 # -- pre-signed requests ----------------------------------------------------
 
-@pytest.fixture
-def shared_queue(stack: Stack) -> Iterator[tuple[str, dict[str, Any]]]:
-    """A queue of demo's with a message, and its ``/share`` (over REST)
-    for reading and posting messages."""
-    name = unique('ws-shared')
-    demo = stack.api('demo')
-    demo.create_queue(name)
-    demo.post_messages(name, {'shared': True}, ttl=300)
-    resp = demo.post(f'/v2/queues/{name}/share', json={
-        'paths': ['messages'], 'methods': ['GET', 'POST']})
-    assert resp.status_code == 200, resp.text
-    yield name, resp.json()
-    demo.delete(f'/v2/queues/{name}')
-
 
 def signed_headers(share: dict[str, Any], as_lists: bool = True,
                    **changes: Any) -> dict[str, Any]:
