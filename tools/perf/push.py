@@ -157,8 +157,8 @@ def measure(args: argparse.Namespace, http_url: str, ws_url: str) -> dict:
     def read(ws: websocket.WebSocket) -> None:
         ws.settimeout(5)
         with contextlib.suppress(websocket.WebSocketException, OSError):
-            while True:
-                push = json.loads(ws.recv())
+            while frame := ws.recv():
+                push = json.loads(frame)
                 with lock:
                     received[push['body']['n']] = time.monotonic()
 
