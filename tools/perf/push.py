@@ -18,9 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,37 +25,15 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import requests
 import websocket
-
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def process(args: list[str], log: Path) -> Iterator[subprocess.Popen]:
-    with open(log, 'ab') as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-    try:
-        yield proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+from compare import BIN
+from compare import free_port
+from compare import process
+from compare import redis_server
+from compare import write_ini
 
 
 def wait_up(url: str, proc: subprocess.Popen, log: Path) -> None:
@@ -73,26 +48,13 @@ def wait_up(url: str, proc: subprocess.Popen, log: Path) -> None:
     raise SystemExit(f'{url} not up:\n{log.read_text()[-3000:]}')
 
 
-def write_ini(path: Path, sections: dict[str, dict[str, object]]) -> None:
-    lines = []
-    for name, options in sections.items():
-        lines.append(f'[{name}]')
-        lines += [f'{k} = {v}' for k, v in options.items()]
-    path.write_text('\n'.join(lines) + '\n')
-
-
 def stores(args: argparse.Namespace, work: Path,
            stack: contextlib.ExitStack) -> dict[str, dict[str, object]]:
     if args.store == 'sqlite':
         uri = f'sqlite:///{work / "zaqar.sqlite"}'
         driver = 'sqlalchemy'
     else:
-        port = free_port()
-        stack.enter_context(process(
-            ['redis-server', '--port', str(port), '--bind', '127.0.0.1',
-             '--save', '', '--appendonly', 'no', '--dir', str(work)],
-            work / 'redis.log'))
-        time.sleep(0.5)
+        port = stack.enter_context(redis_server(work))
         uri = f'redis://127.0.0.1:{port}'
         driver = 'redis'
     return {'drivers': {'message_store': driver, 'management_store': driver},
