@@ -7,9 +7,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -82,3 +84,12 @@ def sqlite_sections(workdir: Path, port: int, **extra: dict) -> dict:
         'drivers:management_store:sqlalchemy': {'uri': uri},
         **extra,
     }
+
+
+@contextlib.contextmanager
+def taken_port() -> Iterator[int]:
+    """A loopback port another socket listens on, while the block runs."""
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        yield taken.getsockname()[1]

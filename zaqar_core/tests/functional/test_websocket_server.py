@@ -26,6 +26,7 @@ from .helpers import free_port
 from .own_servers import SERVER
 from .own_servers import Process
 from .own_servers import sqlite_sections
+from .own_servers import taken_port
 from .wsclient import WsClient
 
 pytestmark = pytest.mark.skipif(
@@ -178,10 +179,7 @@ def test_sighup_restarts_on_the_same_socket_on_sqlite(
 
 def test_a_port_in_use_is_one_line_on_sqlite(
         tmp_path: Path, processes: list[Process]) -> None:
-    with socket.socket() as taken:
-        taken.bind(('127.0.0.1', 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with taken_port() as port:
         conf = tmp_path / 'zaqar.conf'
         sections = sqlite_sections(tmp_path, free_port())
         sections['drivers'] = {'transport': 'websocket'}

@@ -25,6 +25,7 @@ from .helpers import free_port
 from .own_servers import SERVER
 from .own_servers import Process
 from .own_servers import sqlite_sections
+from .own_servers import taken_port
 
 pytestmark = pytest.mark.skipif(
     bool(EXTERNAL_URL), reason='starts its own servers')
@@ -158,10 +159,7 @@ def test_zaqar_server_finishes_requests_in_progress_on_sigterm_on_sqlite(
 
 def test_zaqar_server_reports_a_port_in_use_on_sqlite(
         tmp_path: Path, processes: list[Process]) -> None:
-    with socket.socket() as taken:
-        taken.bind(('127.0.0.1', 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with taken_port() as port:
         conf = tmp_path / 'zaqar.conf'
         write_config(conf, sqlite_sections(tmp_path, port))
         process = Process([*SERVER, '--config-file', str(conf)], tmp_path)
