@@ -41,7 +41,9 @@ import sys
 import time
 from pathlib import Path
 
-import stack  # tools/stack.py, beside this script
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from zaqar_testing import stack  # noqa: E402
 
 ROOT = stack.ROOT
 RALLY_VENV = stack.STACK / 'rally-venv'

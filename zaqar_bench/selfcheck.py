@@ -52,6 +52,7 @@ from zaqar_bench.config import WS_ENCODINGS
 from zaqar_bench.config import BenchConfig
 from zaqar_bench.config import RoleSpec
 from zaqar_bench.http import Endpoint
+from zaqar_testing.ports import free_port
 
 _BODY = b'{"resources": ["/v2/queues/bench-0/messages/1"]}'
 RESPONSE = (b'HTTP/1.1 201 Created\r\n'
@@ -139,12 +140,6 @@ def serve_ws(host: str, port: int) -> None:
     asyncio.run(main())
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 def _process_cpu(pid: int) -> float | None:
     """CPU seconds (user + system) of a process, from /proc if present."""
     try:
@@ -164,7 +159,7 @@ class TrivialServer:
     def __init__(self, processes: int = 1, host: str = '127.0.0.1',
                  transport: str = 'http') -> None:
         self.host = host
-        self.port = _free_port(host)
+        self.port = free_port(host=host)
         self.transport = transport
         target = serve_ws if transport == 'ws' else serve
         ctx = multiprocessing.get_context('spawn')

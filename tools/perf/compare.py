@@ -30,7 +30,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -42,6 +41,10 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+from zaqar_testing.ports import free_port
+from zaqar_testing.processes import Process
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -57,18 +60,12 @@ SCENARIOS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, log: Path,
+def wait_http(url: str, proc: Process, log: Path,
               timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     problem = f'not answering after {timeout} s'
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
+        if not proc.alive():
             problem = f'exited with {proc.returncode}'
             break
         try:
@@ -84,22 +81,13 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path,
 
 
 @contextlib.contextmanager
-def process(args: list[str], log: Path, **kwargs) -> Iterator[
-        subprocess.Popen]:
-    with open(log, 'ab') as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL,
-                                start_new_session=True, **kwargs)
+def process(args: list[str], log: Path, **kwargs: Any) -> Iterator[Process]:
+    """``args`` running, its output in ``log``, until the block ends."""
+    proc = Process(args, log, **kwargs)
     try:
         yield proc
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        proc.stop(15)
 
 
 def write_ini(path: Path, sections: dict[str, dict[str, object]]) -> None:

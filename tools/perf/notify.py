@@ -25,7 +25,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from zaqar_core.tests.webhooks import WebhookReceiver  # noqa: E402
+from zaqar_testing.receivers import Receiver  # noqa: E402
 
 
 def main() -> int:
@@ -38,7 +38,7 @@ def main() -> int:
     headers = {'Client-ID': str(uuid.uuid4()),
                'X-Project-Id': uuid.uuid4().hex}
     queue = f'{args.url}/v2/queues/notify-bench'
-    with WebhookReceiver() as hook:
+    with Receiver() as hook:
         for n in range(args.subscribers):
             resp = requests.post(f'{queue}/subscriptions', headers=headers,
                                  json={'subscriber': f'{hook.url}/{n}'},
@@ -59,7 +59,7 @@ def main() -> int:
         total = args.messages * args.subscribers
         hook.wait_count(total, timeout=600)
         done = time.time() - start
-        arrived = [r for r in hook.requests[:total]]
+        arrived = hook.delivered[:total]
     latencies = sorted(
         (r.at - json.loads(r.body)['body']['at']) * 1000 for r in arrived)
     print(f'posted {args.messages} messages in {posted:.1f} s '

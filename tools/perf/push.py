@@ -19,7 +19,6 @@ import argparse
 import contextlib
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,16 +29,18 @@ from pathlib import Path
 import requests
 import websocket
 from compare import BIN
-from compare import free_port
 from compare import process
 from compare import redis_server
 from compare import write_ini
 
+from zaqar_testing.ports import free_port
+from zaqar_testing.processes import Process
 
-def wait_up(url: str, proc: subprocess.Popen, log: Path) -> None:
+
+def wait_up(url: str, proc: Process, log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
+        if not proc.alive():
             break
         with contextlib.suppress(requests.RequestException):
             requests.get(url, timeout=1)

@@ -7,14 +7,9 @@ of the self-check.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,8 +20,8 @@ import pytest
 import requests
 
 from zaqar_bench.selfcheck import TrivialServer
-
-STARTUP_TIMEOUT = 60.0
+from zaqar_testing import zaqar_servers
+from zaqar_testing.zaqar_servers import sqlite_sections
 
 
 def bench_command() -> list[str]:
@@ -56,12 +51,6 @@ def run_bench(*args: str, timeout: float = 120) -> BenchRun:
     return BenchRun(done.returncode, done.stdout, done.stderr)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class ZaqarServer:
     url: str
@@ -73,53 +62,18 @@ class ZaqarServer:
         return response.json()
 
 
-def _answers(url: str) -> bool:
-    try:
-        requests.get(url + '/', timeout=1)
-    except requests.RequestException:
-        return False
-    return True
-
-
 @pytest.fixture(scope='session')
 def zaqar_server(tmp_path_factory: pytest.TempPathFactory
                  ) -> Iterator[ZaqarServer]:
     workdir = tmp_path_factory.mktemp('zaqar-bench-server')
-    port = free_port()
-    uri = f'sqlite:///{workdir / "zaqar.sqlite"}'
-    (workdir / 'zaqar.conf').write_text(
-        '[DEFAULT]\nauth_strategy =\n\n'
-        '[drivers]\ntransport = wsgi\nmessage_store = sqlalchemy\n'
-        'management_store = sqlalchemy\n\n'
-        f'[drivers:transport:wsgi]\nbind = 127.0.0.1\nport = {port}\n'
-        'workers = 1\n\n'
-        f'[drivers:message_store:sqlalchemy]\nuri = {uri}\n\n'
-        f'[drivers:management_store:sqlalchemy]\nuri = {uri}\n')
-    log_path = workdir / 'server.log'
-    with open(log_path, 'wb') as log:
-        # Own process group, so teardown reaches gunicorn's worker too.
-        proc = subprocess.Popen(
-            [sys.executable, '-m', 'zaqar_core.cmd.server',
-             '--config-file', str(workdir / 'zaqar.conf')],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=workdir, start_new_session=True)
-    url = f'http://127.0.0.1:{port}'
+    sections = sqlite_sections(workdir)
+    sections['drivers:transport:wsgi']['workers'] = 1
+    server = zaqar_servers.ZaqarServer(workdir, sections)
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not _answers(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail('zaqar server did not start:\n'
-                            + log_path.read_text(errors='replace')[-3000:])
-            time.sleep(0.1)
-        yield ZaqarServer(url)
+        server.start()
+        yield ZaqarServer(server.url)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        server.stop()
 
 
 @pytest.fixture(scope='session')

@@ -15,13 +15,13 @@ from zaqar_bench.api import WsApi
 from zaqar_bench.api import make_api
 from zaqar_bench.config import BenchConfig
 from zaqar_bench.stats import OpStats
-from zaqar_bench.tests.conftest import free_port
 from zaqar_bench.tests.conftest import run_bench
 from zaqar_bench.tests.fake_ws_zaqar import FakeZaqarWs
 from zaqar_bench.tests.fake_ws_zaqar import serving
 from zaqar_bench.tests.fake_ws_zaqar import serving_in_thread
 from zaqar_bench.ws import WsEndpoint
 from zaqar_bench.ws import classify
+from zaqar_testing.ports import free_port
 
 
 async def run_role(fake: FakeZaqarWs, role: str, seconds: float = 0.3,

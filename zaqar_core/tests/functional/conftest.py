@@ -9,7 +9,7 @@ PostgreSQL servers of one session share a throw-away database; SQLite
 servers each get their own file. The ``redis`` and ``redis-cluster``
 backends start one private Redis server or 3-master Redis Cluster per
 pool, shared by both stores of all its servers (see
-:mod:`zaqar_core.tests.redis_servers`).
+:mod:`zaqar_testing.redis_servers`).
 
 Environment:
 
@@ -26,46 +26,40 @@ Environment:
 
 from __future__ import annotations
 
-import configparser
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 from typing import Any
 
 import pytest
-import requests
 
-from zaqar_core.tests.databases import PostgresDatabase
-from zaqar_core.tests.databases import unavailable
-from zaqar_core.tests.redis_servers import REDIS_BACKENDS
-from zaqar_core.tests.redis_servers import RedisBackend
-from zaqar_core.tests.redis_servers import RedisCluster
-from zaqar_core.tests.redis_servers import RedisServer
+from zaqar_testing.ci import unavailable
+from zaqar_testing.databases import Database
+from zaqar_testing.databases import MySQLDatabase
+from zaqar_testing.databases import PostgresDatabase
+from zaqar_testing.redis_servers import REDIS_BACKENDS
+from zaqar_testing.redis_servers import RedisBackend
+from zaqar_testing.redis_servers import RedisCluster
+from zaqar_testing.redis_servers import RedisServer
+from zaqar_testing.zaqar_servers import Sections
+from zaqar_testing.zaqar_servers import ZaqarServer
+from zaqar_testing.zaqar_servers import merge
+from zaqar_testing.zaqar_servers import stop_servers
 
 from .helpers import ApiClient
 from .helpers import Server
-from .helpers import free_port
-
-if TYPE_CHECKING:
-    from .own_servers import Process
 
 EXTERNAL_URL = os.environ.get('ZAQAR_TEST_URL', '').rstrip('/')
 
 BACKENDS = ['external'] if EXTERNAL_URL else [
-    'sqlite', 'postgresql', *REDIS_BACKENDS]
-STARTUP_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
-
-# section -> option -> value, as written to the ini file.
-Sections = dict[str, dict[str, Any]]
+    'sqlite', 'postgresql', 'mysql', *REDIS_BACKENDS]
+#: Backends whose schema ``zaqar-manage db upgrade`` makes before the
+#: first server starts (SQLite migrates itself at start).
+MIGRATED = ('postgresql', 'mysql')
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -87,145 +81,6 @@ def pytest_collection_modifyitems(config: pytest.Config,
             item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
 
 
-class ServerProcess:
-    """One ``zaqar_core.cmd.server`` process and its files; it serves
-    HTTP, or WebSocket when ``[drivers] transport = websocket``."""
-
-    def __init__(self, workdir: Path, sections: Sections) -> None:
-        self.workdir = workdir
-        self.sections = sections
-        self.conf_path = workdir / 'zaqar.conf'
-        self.log_path = workdir / 'server.log'
-        self.proc: subprocess.Popen | None = None
-        self.terminated = False
-        self.url = ''
-        self.websocket = \
-            sections.get('drivers', {}).get('transport') == 'websocket'
-        self._configure(free_port())
-
-    def _configure(self, port: int) -> None:
-        if self.websocket:
-            # Answers plain HTTP too (426), which tells that it is up.
-            self.url = f'ws://127.0.0.1:{port}'
-            self.probe_url = f'http://127.0.0.1:{port}/'
-            group = 'drivers:transport:websocket'
-        else:
-            self.url = self.probe_url = f'http://127.0.0.1:{port}'
-            group = 'drivers:transport:wsgi'
-        write_config(self.conf_path, _merge(self.sections, {
-            group: {'bind': '127.0.0.1', 'port': port},
-        }))
-
-    def start(self, attempts: int = 3) -> Server:
-        for attempt in range(1, attempts + 1):
-            self.terminated = False
-            with open(self.log_path, 'ab') as log:
-                # Own process group, so teardown reaches the workers too.
-                self.proc = subprocess.Popen(
-                    [sys.executable, '-m', 'zaqar_core.cmd.server',
-                     '--config-file', str(self.conf_path)],
-                    stdout=log, stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL, cwd=self.workdir,
-                    start_new_session=True)
-            problem = self._wait_ready()
-            if problem is None:
-                return Server(self.url, self.conf_path, self.log_path,
-                              self)
-            self.stop()
-            # Retry only when another test process took the port meanwhile.
-            if 'in use' not in tail(self.log_path, 2000).lower() or \
-                    attempt == attempts:
-                break
-            self._configure(free_port())
-        pytest.fail(f'{problem}; config {self.conf_path}\n--- server '
-                    f'output ---\n{tail(self.log_path)}', pytrace=False)
-
-    def _wait_ready(self) -> str | None:
-        """None once the server answers ``GET /``, else what went wrong."""
-        assert self.proc is not None
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return f'server exited with {self.proc.returncode}'
-            try:
-                requests.get(self.probe_url, timeout=1)
-            except requests.RequestException:
-                time.sleep(0.1)
-                continue
-            # Still alive a moment later: the answer was not from some
-            # other process that holds the port while ours failed to bind.
-            time.sleep(0.3)
-            if self.proc.poll() is not None:
-                return f'server exited with {self.proc.returncode}'
-            return None
-        return f'server not answering after {STARTUP_TIMEOUT:.0f} s'
-
-    def kill(self) -> None:
-        """Kill the server and its workers at once, as a crash would."""
-        proc = self.proc
-        if proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(STOP_TIMEOUT)
-
-    def terminate(self) -> None:
-        """Ask the server to shut down, without waiting for it."""
-        proc = self.proc
-        if proc is not None and proc.poll() is None and \
-                not self.terminated:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            self.terminated = True
-
-    def stop(self) -> None:
-        proc = self.proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            self.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(STOP_TIMEOUT)
-        # Whatever is left of our process group (workers included).
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(STOP_TIMEOUT)
-
-
-def tail(path: Path, limit: int = 20000) -> str:
-    try:
-        return path.read_text(errors='replace')[-limit:]
-    except OSError as exc:
-        return f'(no output: {exc})'
-
-
-def write_config(path: Path, sections: Sections) -> None:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.optionxform = str  # keep option names as written
-    for section, options in sections.items():
-        if section != 'DEFAULT':
-            parser.add_section(section)
-        for key, value in options.items():
-            parser.set(section, key, _ini_value(value))
-    with open(path, 'w') as fh:
-        parser.write(fh)
-
-
-def _ini_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return 'True' if value else 'False'
-    if isinstance(value, (list, tuple)):
-        return ','.join(str(v) for v in value)
-    return '' if value is None else str(value)
-
-
-def _merge(base: Sections, extra: Sections) -> Sections:
-    merged = {name: dict(opts) for name, opts in base.items()}
-    for name, opts in extra.items():
-        merged.setdefault(name, {}).update(opts)
-    return merged
-
-
 class ServerPool:
     """Servers of one backend, started on demand, one per configuration."""
 
@@ -234,8 +89,8 @@ class ServerPool:
         self.root = root
         self.servers: dict[str, Server] = {}
         self.failures: dict[str, str] = {}
-        self.processes: list[ServerProcess] = []
-        self.database: PostgresDatabase | None = None
+        self.processes: list[ZaqarServer] = []
+        self.database: Database | None = None
         self.migrated = False
         self.redis: RedisBackend | None = None
 
@@ -272,31 +127,37 @@ class ServerPool:
     def _start(self, overrides: Sections) -> Server:
         workdir = self.root / f'server{len(self.processes)}'
         workdir.mkdir(parents=True)
-        sections = _merge(self._base_sections(workdir), overrides)
-        process = ServerProcess(workdir, sections)
-        if self.backend == 'postgresql' and not self.migrated:
+        sections = merge(self._base_sections(workdir), overrides)
+        process = ZaqarServer(workdir, sections)
+        if self.backend in MIGRATED and not self.migrated:
             self._migrate(process.conf_path, workdir)
         self.processes.append(process)
-        return process.start()
+        return self._serve(process)
 
     def _start_websocket(self, http_server: Server) -> Server:
         workdir = self.root / f'server{len(self.processes)}'
         workdir.mkdir(parents=True)
-        sections = _merge(http_server.process.sections, {
+        sections = merge(http_server.process.sections, {
             'drivers': {'transport': 'websocket'},
             'drivers:transport:websocket': {'workers': 2},
         })
-        process = ServerProcess(workdir, sections)
+        process = ZaqarServer(workdir, sections)
         self.processes.append(process)
-        return process.start()
+        return self._serve(process)
+
+    @staticmethod
+    def _serve(process: ZaqarServer) -> Server:
+        process.start()
+        return Server(process.url, process.conf_path, process.log_path,
+                      process)
 
     def _base_sections(self, workdir: Path) -> Sections:
         driver, uri = self._store(workdir)
         store: dict[str, Any] = {'uri': uri}
-        if self.backend == 'postgresql':
-            # Dozens of servers live at once against one PostgreSQL of 100
-            # connections: each worker keeps one idle connection, and opens
-            # more only while busy.
+        if self.backend in MIGRATED:
+            # Dozens of servers live at once against one database server
+            # of 100 connections or so: each worker keeps one idle
+            # connection, and opens more only while busy.
             store['max_pool_size'] = 1
         return {
             'DEFAULT': {'auth_strategy': ''},
@@ -312,9 +173,10 @@ class ServerPool:
         if self.backend == 'sqlite':
             # SQLite migrates itself when the server starts.
             return 'sqlalchemy', f'sqlite:///{workdir / "zaqar.sqlite"}'
-        if self.backend == 'postgresql':
+        if self.backend in MIGRATED:
             if self.database is None:
-                self.database = PostgresDatabase()
+                self.database = PostgresDatabase() \
+                    if self.backend == 'postgresql' else MySQLDatabase()
             return 'sqlalchemy', self.database.uri
         if self.redis is None:
             directory = self.root / 'redis'
@@ -339,10 +201,7 @@ class ServerPool:
             process.terminate()
 
     def close(self) -> None:
-        # All shut down at once: each takes a few seconds.
-        self.terminate()
-        for process in self.processes:
-            process.stop()
+        stop_servers(self.processes)
         if self.database is not None:
             self.database.drop()
         if self.redis is not None:
@@ -441,16 +300,6 @@ def make_ws_server(backend: str, server_pool: ServerPool | None
         return server_pool.get_websocket(sections)
 
     return make
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    """Server processes a test starts itself (:mod:`.own_servers`); killed
-    at its end."""
-    started: list[Process] = []
-    yield started
-    for process in started:
-        process.kill()
 
 
 @pytest.fixture

@@ -9,20 +9,15 @@ from __future__ import annotations
 
 import configparser
 import re
-import socket
-import time
 import uuid
-from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from typing import TypeVar
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
-import pytest
 import requests
 
 # The media type queue PATCH insists on (facts 1.4).
@@ -60,7 +55,6 @@ UNREACHABLE_KEYSTONE: dict[str, Any] = {
 }
 
 _UNSET: Any = object()
-_T = TypeVar('_T')
 # Bodies above this size get a fresh connection afterwards (see request).
 _BIG_BODY = 16 * 1024
 
@@ -193,28 +187,6 @@ class Server:
         return ApiClient(self.url, **kwargs)
 
 
-def eventually(check: Callable[[], _T], timeout: float = 3.0,
-               what: str | None = None, interval: float = 0.1) -> _T:
-    """Poll ``check`` until it returns something true or ``timeout``
-    seconds pass; return its last result.
-
-    With ``what``, a timeout fails the test saying what it waited for
-    (rather than returning a false result for the caller to assert on).
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            break
-        time.sleep(interval)
-    if what is not None:
-        pytest.fail(f'timed out after {timeout:g} s waiting for {what}',
-                    pytrace=False)
-    return result
-
-
 def same_store(server: Server) -> dict[str, dict[str, str]]:
     """Config sections that point another server at ``server``'s stores."""
     config = configparser.ConfigParser(interpolation=None)
@@ -222,12 +194,6 @@ def same_store(server: Server) -> dict[str, dict[str, str]]:
     return {name: dict(config[name]) for name in config.sections()
             if name == 'drivers' or name.startswith(('drivers:message_',
                                                      'drivers:management_'))}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def last_segment(href: str) -> str:
@@ -271,7 +237,9 @@ def assert_error(resp: requests.Response, status: int | Iterable[int],
 
 
 def assert_client_error(resp: requests.Response) -> dict:
-    """Any 4xx with a JSON title and description (hostile input)."""
+    """Any 4xx with a JSON title and description: only for hostile input
+    whose status the contract leaves open (a test named ``*_is_400`` pins
+    its status with :func:`assert_error`)."""
     return assert_error(resp, range(400, 500))
 
 

@@ -14,8 +14,6 @@ Environment:
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -32,12 +30,12 @@ from zaqar_core import bootstrap
 from zaqar_core import conf as zconf
 from zaqar_core.conf.bridge import PRIORITIES
 from zaqar_core.storage.stores import Stores
-from zaqar_core.tests.rabbitmq import RABBIT_URL
-from zaqar_core.tests.rabbitmq import Broker
-
-from .conftest import tail
-from .conftest import write_config
-from .helpers import eventually
+from zaqar_testing.processes import Process
+from zaqar_testing.processes import tail
+from zaqar_testing.rabbitmq import RABBIT_URL
+from zaqar_testing.rabbitmq import Broker
+from zaqar_testing.waiting import eventually
+from zaqar_testing.zaqar_servers import write_config
 
 TIMEOUT = 30.0
 #: Seconds between polls: each asks the broker or reads the store.
@@ -76,7 +74,7 @@ class Bridge:
             'bridge': {'topics': [self.topic], 'pool': self.pool,
                        'exchanges': [], **options},
         })
-        self.proc: subprocess.Popen | None = None
+        self.process: Process | None = None
         self.conf = zconf.register_opts(cfg.ConfigOpts())
         self.conf(['--config-file', str(self.conf_path)], project='zaqar',
                   default_config_files=[], default_config_dirs=[])
@@ -84,37 +82,20 @@ class Bridge:
         self.stores: Stores | None = None
 
     def start(self) -> Bridge:
-        with open(self.log_path, 'ab') as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, '-m', 'zaqar_core.cmd.bridge',
-                 '--config-file', str(self.conf_path)],
-                stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True)
-
-        def consuming() -> bool:
-            if self.proc.poll() is not None:
-                pytest.fail(f'zaqar-bridge exited with '
-                            f'{self.proc.returncode}:\n{self.log()}',
-                            pytrace=False)
-            return self.broker.consumers(self.pool) > 0
-
+        self.process = process = Process(
+            [sys.executable, '-m', 'zaqar_core.cmd.bridge',
+             '--config-file', str(self.conf_path)], self.log_path)
         # Notifications published before the pool queue exists are lost.
-        eventually(consuming, TIMEOUT, what='zaqar-bridge to consume',
-                   interval=POLL)
+        process.wait_until(lambda: self.broker.consumers(self.pool) > 0,
+                           TIMEOUT, 'consuming', POLL)
         return self
 
     def stop(self) -> int | None:
         """SIGTERM, as init systems stop it; the exit status."""
-        if self.proc is None:
+        if self.process is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        return self.proc.returncode
+        self.process.stop(TIMEOUT)
+        return self.process.returncode
 
     def close(self) -> None:
         self.stop()

@@ -11,9 +11,9 @@ import oslo_messaging
 import pytest
 from oslo_config import cfg
 
-from zaqar_core.tests.rabbitmq import RABBIT_URL
-from zaqar_core.tests.rabbitmq import Broker
-from zaqar_core.tests.rabbitmq import Received
+from zaqar_testing.rabbitmq import RABBIT_URL
+from zaqar_testing.rabbitmq import Broker
+from zaqar_testing.rabbitmq import Received
 
 from .helpers import Server
 

@@ -23,9 +23,10 @@ import websocket
 from zaqarclient import transport
 from zaqarclient.transport import request as zaqar_request
 
+from zaqar_testing.waiting import eventually
+
 from .helpers import ApiClient
 from .helpers import Server
-from .helpers import eventually
 from .wsclient import WsClient
 
 #: Seconds any one reply or push may take.

@@ -19,14 +19,16 @@ from pathlib import Path
 import pytest
 import websocket
 
+from zaqar_testing.ports import free_port
+from zaqar_testing.ports import taken_port
+from zaqar_testing.processes import Process
+from zaqar_testing.waiting import eventually
+from zaqar_testing.zaqar_servers import SERVER
+from zaqar_testing.zaqar_servers import sqlite_sections
+from zaqar_testing.zaqar_servers import wait_answering
+from zaqar_testing.zaqar_servers import write_config
+
 from .conftest import EXTERNAL_URL
-from .conftest import write_config
-from .helpers import eventually
-from .helpers import free_port
-from .own_servers import SERVER
-from .own_servers import Process
-from .own_servers import sqlite_sections
-from .own_servers import taken_port
 from .wsclient import WsClient
 
 pytestmark = pytest.mark.skipif(
@@ -51,9 +53,10 @@ def start(tmp_path: Path, processes: list[Process], workers: int = 2,
         'bind': '127.0.0.1', 'port': port, 'workers': workers,
         **websocket_opts}
     write_config(conf, sections)
-    process = Process([*SERVER, '--config-file', str(conf)], tmp_path)
+    process = Process([*SERVER, '--config-file', str(conf)],
+                      tmp_path / 'server.log', cwd=tmp_path)
     processes.append(process)
-    process.wait_ready(f'http://127.0.0.1:{port}')
+    wait_answering(process, f'http://127.0.0.1:{port}')
     return process, f'ws://127.0.0.1:{port}'
 
 
@@ -105,20 +108,20 @@ def test_stops_on_sigterm_and_says_going_away_on_sqlite(
     round_trip(url)
     ws = WsClient(url)
     assert ws.call('ping_node').status == 204
-    workers = workers_of(process.proc.pid)
+    workers = workers_of(process.pid)
     assert len(workers) == 2
     process.terminate()
     assert close_code(ws) == GOING_AWAY
-    assert process.wait_exit(timeout=15) == 0, process.log
+    assert process.wait(timeout=15) == 0, process.log
     assert not any(alive(pid) for pid in workers)
 
 
 def test_a_sigterm_to_the_master_alone_stops_its_workers_on_sqlite(
         tmp_path: Path, processes: list[Process]) -> None:
     process, url = start(tmp_path, processes)
-    workers = workers_of(process.proc.pid)
-    os.kill(process.proc.pid, signal.SIGTERM)
-    assert process.wait_exit(timeout=15) == 0, process.log
+    workers = workers_of(process.pid)
+    os.kill(process.pid, signal.SIGTERM)
+    assert process.wait(timeout=15) == 0, process.log
     eventually(lambda: not any(alive(pid) for pid in workers), 5,
                'the workers to stop')
 
@@ -126,9 +129,9 @@ def test_a_sigterm_to_the_master_alone_stops_its_workers_on_sqlite(
 def test_workers_stop_when_the_master_is_killed_on_sqlite(
         tmp_path: Path, processes: list[Process]) -> None:
     process, url = start(tmp_path, processes)
-    workers = workers_of(process.proc.pid)
-    os.kill(process.proc.pid, signal.SIGKILL)
-    process.proc.wait(10)
+    workers = workers_of(process.pid)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(10)
     eventually(lambda: not any(alive(pid) for pid in workers), 15,
                'the orphaned workers to stop')
     # The port is free again: a new server binds it at once (as servers
@@ -143,10 +146,10 @@ def test_workers_stop_when_the_master_is_killed_on_sqlite(
 def test_a_dead_worker_is_replaced_on_sqlite(
         tmp_path: Path, processes: list[Process]) -> None:
     process, url = start(tmp_path, processes)
-    first = workers_of(process.proc.pid)
+    first = workers_of(process.pid)
     victim = min(first)
     os.kill(victim, signal.SIGKILL)
-    eventually(lambda: len(workers_of(process.proc.pid) - {victim}) == 2,
+    eventually(lambda: len(workers_of(process.pid) - {victim}) == 2,
                15, 'a replacement worker')
     for _ in range(4):  # whichever worker takes the connection
         round_trip(url)
@@ -155,9 +158,9 @@ def test_a_dead_worker_is_replaced_on_sqlite(
 def test_sighup_restarts_on_the_same_socket_on_sqlite(
         tmp_path: Path, processes: list[Process]) -> None:
     process, url = start(tmp_path, processes)
-    before = workers_of(process.proc.pid)
+    before = workers_of(process.pid)
     ws = WsClient(url)
-    os.kill(process.proc.pid, signal.SIGHUP)
+    os.kill(process.pid, signal.SIGHUP)
     assert close_code(ws) == GOING_AWAY
     # Connection attempts during the restart wait in the listening
     # socket's backlog: none is refused (a handshake that races the old
@@ -169,11 +172,11 @@ def test_sighup_restarts_on_the_same_socket_on_sqlite(
                 assert probe.call('ping_node').status == 204
         except websocket.WebSocketBadStatusException as exc:
             assert exc.status_code == 503, exc
-        after = workers_of(process.proc.pid)
+        after = workers_of(process.pid)
         if after and not after & before:
             break
     assert after and not after & before, process.log
-    assert process.proc.poll() is None
+    assert process.alive()
     round_trip(url)
 
 
@@ -185,9 +188,10 @@ def test_a_port_in_use_is_one_line_on_sqlite(
         sections['drivers'] = {'transport': 'websocket'}
         sections['drivers:transport:websocket'] = {'port': port}
         write_config(conf, sections)
-        process = Process([*SERVER, '--config-file', str(conf)], tmp_path)
+        process = Process([*SERVER, '--config-file', str(conf)],
+                          tmp_path / 'server.log', cwd=tmp_path)
         processes.append(process)
-        assert process.wait_exit() == 1
+        assert process.wait() == 1
     assert f'zaqar-server: cannot listen on 127.0.0.1 port {port}: ' \
            f'Address already in use' in process.log
     assert 'Traceback' not in process.log
@@ -223,7 +227,7 @@ def rss_kib(pid: int) -> int:
 def test_one_process_holds_a_thousand_idle_sockets_on_sqlite(
         tmp_path: Path, processes: list[Process]) -> None:
     process, url = start(tmp_path, processes, workers=1)
-    (worker,) = workers_of(process.proc.pid)
+    (worker,) = workers_of(process.pid)
     with WsClient(url) as first:
         assert first.call('ping_node').status == 204
     before = rss_kib(worker)

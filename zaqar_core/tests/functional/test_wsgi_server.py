@@ -18,14 +18,16 @@ from pathlib import Path
 
 import pytest
 
+from zaqar_testing.ports import free_port
+from zaqar_testing.ports import taken_port
+from zaqar_testing.processes import Process
+from zaqar_testing.zaqar_servers import SERVER
+from zaqar_testing.zaqar_servers import sqlite_sections
+from zaqar_testing.zaqar_servers import wait_answering
+from zaqar_testing.zaqar_servers import write_config
+
 from .conftest import EXTERNAL_URL
-from .conftest import write_config
 from .helpers import ApiClient
-from .helpers import free_port
-from .own_servers import SERVER
-from .own_servers import Process
-from .own_servers import sqlite_sections
-from .own_servers import taken_port
 
 pytestmark = pytest.mark.skipif(
     bool(EXTERNAL_URL), reason='starts its own servers')
@@ -68,10 +70,11 @@ def test_wsgi_module_under_uwsgi_ini_on_sqlite(
     admin = tmp_path / 'admin.conf'
     write_config(admin, {'DEFAULT': {'admin_mode': True}})
     ini = uwsgi_ini(tmp_path, port, f'{base},{admin}')
-    process = Process([*UWSGI, '--ini', str(ini)], tmp_path)
+    process = Process([*UWSGI, '--ini', str(ini)],
+                      tmp_path / 'server.log', cwd=tmp_path)
     processes.append(process)
     url = f'http://127.0.0.1:{port}'
-    process.wait_ready(url)
+    wait_answering(process, url)
 
     round_trip(url)  # on a schema the first worker created
     # Routed only with admin_mode, which the second file turns on.
@@ -80,7 +83,7 @@ def test_wsgi_module_under_uwsgi_ini_on_sqlite(
     assert health.headers['Connection'] == 'close'
 
     process.terminate()
-    assert process.wait_exit() == 0, process.log
+    assert process.wait() == 0, process.log
 
 
 def test_uwsgi_stops_while_its_workers_start_on_sqlite(
@@ -91,14 +94,15 @@ def test_uwsgi_stops_while_its_workers_start_on_sqlite(
     conf = tmp_path / 'zaqar.conf'
     write_config(conf, sqlite_sections(tmp_path, port))
     ini = uwsgi_ini(tmp_path, port, str(conf))
-    process = Process([*UWSGI, '--ini', str(ini)], tmp_path)
+    process = Process([*UWSGI, '--ini', str(ini)],
+                      tmp_path / 'server.log', cwd=tmp_path)
     processes.append(process)
     deadline = time.monotonic() + 30
     while process.log.count('(post-fork)') < 6:  # 3 hooks, 2 workers
         assert time.monotonic() < deadline, process.log
         time.sleep(0.01)
     process.terminate()
-    process.wait_exit(timeout=10)
+    process.wait(timeout=10)
 
 
 def test_wsgi_module_refuses_to_load_in_the_uwsgi_master_on_sqlite(
@@ -107,9 +111,10 @@ def test_wsgi_module_refuses_to_load_in_the_uwsgi_master_on_sqlite(
     conf = tmp_path / 'zaqar.conf'
     write_config(conf, sqlite_sections(tmp_path, port))
     ini = uwsgi_ini(tmp_path, port, str(conf), **{'lazy-apps': 'false'})
-    process = Process([*UWSGI, '--ini', str(ini)], tmp_path)
+    process = Process([*UWSGI, '--ini', str(ini)],
+                      tmp_path / 'server.log', cwd=tmp_path)
     processes.append(process)
-    assert process.wait_exit() != 0
+    assert process.wait() != 0
     assert 'lazy-apps = true' in process.log
 
 
@@ -118,17 +123,18 @@ def test_zaqar_server_stops_on_sigterm_on_sqlite(
     port = free_port()
     conf = tmp_path / 'zaqar.conf'
     write_config(conf, sqlite_sections(tmp_path, port))
-    process = Process([*SERVER, '--config-file', str(conf)], tmp_path)
+    process = Process([*SERVER, '--config-file', str(conf)],
+                      tmp_path / 'server.log', cwd=tmp_path)
     processes.append(process)
     url = f'http://127.0.0.1:{port}'
-    process.wait_ready(url)
+    wait_answering(process, url)
     round_trip(url)
 
     process.terminate()
-    assert process.wait_exit(timeout=10) == 0, process.log
+    assert process.wait(timeout=10) == 0, process.log
     # No worker outlives the master.
     with pytest.raises(ProcessLookupError):
-        os.killpg(process.proc.pid, 0)
+        os.killpg(process.pid, 0)
 
 
 def test_zaqar_server_finishes_requests_in_progress_on_sigterm_on_sqlite(
@@ -136,9 +142,10 @@ def test_zaqar_server_finishes_requests_in_progress_on_sigterm_on_sqlite(
     port = free_port()
     conf = tmp_path / 'zaqar.conf'
     write_config(conf, sqlite_sections(tmp_path, port))
-    process = Process([*SERVER, '--config-file', str(conf)], tmp_path)
+    process = Process([*SERVER, '--config-file', str(conf)],
+                      tmp_path / 'server.log', cwd=tmp_path)
     processes.append(process)
-    process.wait_ready(f'http://127.0.0.1:{port}')
+    wait_answering(process, f'http://127.0.0.1:{port}')
     body = json.dumps({'messages': [{'body': 'x' * 1000}]}).encode()
     head = (f'POST /v2/queues/late/messages HTTP/1.1\r\n'
             f'Host: 127.0.0.1:{port}\r\n'
@@ -154,7 +161,7 @@ def test_zaqar_server_finishes_requests_in_progress_on_sigterm_on_sqlite(
         sock.sendall(body[100:])
         answer = sock.recv(65536)
     assert answer.startswith(b'HTTP/1.1 201 '), answer
-    assert process.wait_exit(timeout=10) == 0, process.log
+    assert process.wait(timeout=10) == 0, process.log
 
 
 def test_zaqar_server_reports_a_port_in_use_on_sqlite(
@@ -162,7 +169,8 @@ def test_zaqar_server_reports_a_port_in_use_on_sqlite(
     with taken_port() as port:
         conf = tmp_path / 'zaqar.conf'
         write_config(conf, sqlite_sections(tmp_path, port))
-        process = Process([*SERVER, '--config-file', str(conf)], tmp_path)
+        process = Process([*SERVER, '--config-file', str(conf)],
+                          tmp_path / 'server.log', cwd=tmp_path)
         processes.append(process)
-        assert process.wait_exit() != 0
+        assert process.wait() != 0
     assert 'Address already in use' in process.log

@@ -10,6 +10,9 @@ first worker runs it; the others wait for it and read its verdict.
 Then every worker holds the stack in use (``stack.py``'s shared lock) until
 its session ends: another ``up`` or ``down`` on this checkout (tempest,
 rally, a second test run) waits instead of restarting it under the tests.
+A stack this run brought up goes down when the run ends (and with the
+run, whatever ends it: its processes carry the run's id); one that was
+up before stays up.
 Queues get unique names (the stack's store outlives test runs) and are
 deleted at the end of each test.
 
@@ -35,7 +38,6 @@ from __future__ import annotations
 import configparser
 import contextlib
 import fcntl
-import importlib.util
 import json
 import os
 import subprocess
@@ -52,10 +54,13 @@ import pytest
 from keystoneauth1 import session as ka_session
 from keystoneauth1.identity import v3
 
-from zaqar_core.tests.databases import unavailable
-from zaqar_core.tests.functional.conftest import ServerProcess
 from zaqar_core.tests.functional.helpers import ApiClient
 from zaqar_core.tests.functional.helpers import Server
+from zaqar_testing import run
+from zaqar_testing import stack as stack_tool
+from zaqar_testing.ci import unavailable
+from zaqar_testing.zaqar_servers import ZaqarServer
+from zaqar_testing.zaqar_servers import stop_servers
 
 ROOT = Path(__file__).resolve().parents[3]
 STACK_SCRIPT = ROOT / 'tools' / 'stack.py'
@@ -144,15 +149,14 @@ class Stack:
                          extra_headers={'X-Auth-Token': who.token})
 
 
-def _run_up() -> str | None:
+def _run_up(env: dict[str, str]) -> str | None:
     """Runs ``tools/stack.py up``; None if the stack is up, else why not."""
-    if not STACK_SCRIPT.exists():
-        return f'{STACK_SCRIPT} is missing'
     try:
         result = subprocess.run(
             [sys.executable, str(STACK_SCRIPT), 'up', '--python',
              sys.executable], cwd=ROOT, capture_output=True, text=True,
-            timeout=UP_TIMEOUT, check=False, stdin=subprocess.DEVNULL)
+            timeout=UP_TIMEOUT, check=False, stdin=subprocess.DEVNULL,
+            env=env)
     except subprocess.TimeoutExpired:
         return f'tools/stack.py up did not finish in {UP_TIMEOUT} s'
     if result.returncode != 0:
@@ -162,65 +166,74 @@ def _run_up() -> str | None:
     return None
 
 
-def _up_once(shared: Path | None) -> str | None:
-    """:func:`_run_up` once per test run: under pytest-xdist the first
+def _up() -> dict[str, Any]:
+    """Brings the stack up: the verdict (``problem``: None if it is up)
+    and whether this run owns it (``owned``: it was not up before).
+
+    A stack someone had up stays up after the run: its restarted
+    zaqar-servers do not carry the run's id. One this run brought up
+    does, and goes down with the run.
+    """
+    was_up = all(what == 'up' for what in
+                 stack_tool.health(stack_tool.load_state()).values())
+    env = run.untracked_env() if was_up else dict(os.environ)
+    return {'problem': _run_up(env), 'owned': not was_up}
+
+
+def _up_once(shared: Path | None) -> dict[str, Any]:
+    """:func:`_up` once per test run: under pytest-xdist the first
     worker runs it (``up`` restarts zaqar-server, which must not happen
     under another worker's feet) and leaves its verdict in ``shared``."""
     if shared is None:
-        return _run_up()
+        return _up()
     verdict = shared / 'keystone-stack-up.json'
     with open(shared / 'keystone-stack-up.lock', 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if verdict.exists():
-            return json.loads(verdict.read_text())['problem']
-        problem = _run_up()
-        verdict.write_text(json.dumps({'problem': problem}))
-        return problem
-
-
-def _stack_tool() -> Any:
-    """tools/stack.py as a module (it is a script, not a package)."""
-    spec = importlib.util.spec_from_file_location('_zaqar_stack_tool',
-                                                  STACK_SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+            return json.loads(verdict.read_text())
+        found = _up()
+        verdict.write_text(json.dumps(found))
+        return found
 
 
 @pytest.fixture(scope='session')
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The running stack, held in use (``tools/stack.py``'s shared lock:
     nobody's ``up`` or ``down`` restarts it under the tests) until the
-    session ends."""
+    session ends; then taken down if this run brought it up (the last
+    worker to let go of it does: ``down`` waits for the others)."""
     shared = None
     if os.environ.get('PYTEST_XDIST_WORKER'):
         # The directory above a worker's basetemp is the run's own.
         shared = tmp_path_factory.getbasetemp().parent
-    problem = _up_once(shared)
-    if problem is not None:
-        unavailable(f'the Keystone stack is not available: {problem}')
-    tool = _stack_tool()
-    with contextlib.ExitStack() as held:
-        try:
-            state = held.enter_context(tool.running())
-        except tool.StackError as exc:
-            unavailable(f'the stack went down after tools/stack.py up: {exc}')
-        try:
-            current = Stack(state)
-        except KeyError as exc:
-            unavailable(f'unusable {tool.STATE_FILE}: {exc!r}')
-        yield current
+    verdict = _up_once(shared)
+    try:
+        if verdict['problem'] is not None:
+            unavailable(f'the Keystone stack is not available: '
+                        f'{verdict["problem"]}')
+        with contextlib.ExitStack() as held:
+            try:
+                state = held.enter_context(stack_tool.running())
+            except stack_tool.StackError as exc:
+                unavailable(f'the stack went down after tools/stack.py '
+                            f'up: {exc}')
+            try:
+                current = Stack(state)
+            except KeyError as exc:
+                unavailable(f'unusable {stack_tool.STATE_FILE}: {exc!r}')
+            yield current
+    finally:
+        if verdict['owned']:
+            stack_tool.down()
 
 
 @pytest.fixture(scope='session')
 def clients_python() -> Path:
     """The Python of the virtualenv holding os-collect-config and
     python-tripleoclient (``tools/stack.py clients``), made if missing."""
-    tool = _stack_tool()
     try:
-        return tool.ensure_clients_venv()
-    except tool.StackError as exc:
+        return stack_tool.ensure_clients_venv()
+    except stack_tool.StackError as exc:
         unavailable(f'no virtualenv of WebSocket clients: {exc}')
         raise  # not reached: unavailable() skips or fails
 
@@ -236,7 +249,7 @@ def unique(prefix: str) -> str:
 def derived_sections(stack: Stack, workdir: Path,
                      policy_file: Path) -> dict[str, dict[str, Any]]:
     """The stack's zaqar.conf, with a store, a policy file and logs of
-    ``workdir`` (the port is set by ServerProcess); serving REST."""
+    ``workdir`` (the port is set by ZaqarServer); serving REST."""
     # DEFAULT read as a section like the others, not merged into each.
     parser = configparser.ConfigParser(interpolation=None,
                                        default_section='\x00')
@@ -244,7 +257,7 @@ def derived_sections(stack: Stack, workdir: Path,
     parser.read(stack.zaqar_conf)
     sections = {name: dict(parser[name]) for name in parser.sections()}
     default = sections.setdefault('DEFAULT', {})
-    default.pop('log_file', None)  # to stdout: ServerProcess keeps it
+    default.pop('log_file', None)  # to stdout: ZaqarServer keeps it
     default['state_path'] = str(workdir / 'state')
     uri = f'sqlite:///{workdir / "zaqar.sqlite"}'
     sections.setdefault('drivers', {}).update(
@@ -295,7 +308,7 @@ def make_keystone_server(stack: Stack,
     ``keystone_authtoken={...}``), and with ``websocket`` a WebSocket
     server beside it on the same store and configuration; stopped when the
     session ends."""
-    processes: list[ServerProcess] = []
+    processes: list[ZaqarServer] = []
 
     def make(policy: str, websocket: bool = False,
              **overrides: dict[str, Any]) -> KeystoneServer:
@@ -305,24 +318,26 @@ def make_keystone_server(stack: Stack,
         sections = derived_sections(stack, workdir, policy_file)
         for name, options in overrides.items():
             sections.setdefault(name, {}).update(options)
-        process = ServerProcess(workdir, sections)
+        process = ZaqarServer(workdir, sections)
         processes.append(process)
-        made = KeystoneServer(process.start(), policy_file)
+        made = KeystoneServer(_served(process), policy_file)
         if websocket:
             ws_dir = workdir / 'websocket'
             ws_dir.mkdir()
-            ws_process = ServerProcess(ws_dir, websocket_sections(sections))
+            ws_process = ZaqarServer(ws_dir, websocket_sections(sections))
             processes.append(ws_process)
-            made.ws = ws_process.start()
+            made.ws = _served(ws_process)
         return made
 
     try:
         yield make
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.stop()
+        stop_servers(processes)
+
+
+def _served(process: ZaqarServer) -> Server:
+    process.start()
+    return Server(process.url, process.conf_path, process.log_path, process)
 
 
 @pytest.fixture

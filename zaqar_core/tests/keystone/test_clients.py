@@ -18,7 +18,7 @@ from keystoneauth1 import exceptions as ka_exceptions
 from zaqarclient.queues import client as zaqar_client
 from zaqarclient.transport import errors as zaqar_errors
 
-from zaqar_core.tests.databases import unavailable
+from zaqar_testing.ci import unavailable
 
 from .conftest import Stack
 from .conftest import unique

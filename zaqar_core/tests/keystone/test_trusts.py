@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from zaqar_core.tests.functional.helpers import eventually
+from zaqar_testing.waiting import eventually
 
 from .conftest import Stack
 from .conftest import unique

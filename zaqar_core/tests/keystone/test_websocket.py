@@ -20,7 +20,6 @@ import datetime
 import json
 import os
 import queue as queues
-import signal
 import subprocess
 import threading
 import time
@@ -39,9 +38,10 @@ from zaqarclient.transport import errors as zaqar_errors
 from zaqarclient.transport import request as zaqar_request
 
 from zaqar_core.tests.functional import test_websocket_clients as flows
-from zaqar_core.tests.functional.helpers import eventually
 from zaqar_core.tests.functional.wsclient import Reply
 from zaqar_core.tests.functional.wsclient import WsClient
+from zaqar_testing.processes import Process
+from zaqar_testing.waiting import eventually
 
 from .conftest import KeystoneServer
 from .conftest import Stack
@@ -587,10 +587,8 @@ class ClientProcess:
 
     def __init__(self, argv: list[str], cwd: Path) -> None:
         self.argv = argv
-        self.proc = subprocess.Popen(
-            argv, cwd=cwd, env=client_env(), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            start_new_session=True)
+        self.process = Process(argv, None, cwd=cwd, env=client_env())
+        self.proc = self.process.proc
         self.lines: queues.Queue[str | None] = queues.Queue()
         self.stderr: list[str] = []
         self.deadline = time.monotonic() + CLIENT_TIMEOUT
@@ -646,14 +644,10 @@ class ClientProcess:
         return ''.join(self.stderr)[-5000:]
 
     def running(self) -> bool:
-        return self.proc.poll() is None
+        return self.process.alive()
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(10)
+        self.process.kill()
         for thread in self._threads:
             thread.join(5)
 

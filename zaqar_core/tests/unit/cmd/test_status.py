@@ -15,7 +15,7 @@ from oslo_config import cfg
 from zaqar_core import bootstrap
 from zaqar_core import conf as zconf
 from zaqar_core.conf import sqlalchemy_stores
-from zaqar_core.tests import databases
+from zaqar_testing import databases
 
 OK, WARNING, FAILURE = 0, 1, 2
 

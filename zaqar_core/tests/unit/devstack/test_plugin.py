@@ -14,12 +14,8 @@ import json
 import os
 import pwd
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +27,10 @@ from oslo_log import log
 from oslo_policy import opts as policy_opts
 
 from zaqar_core import conf as zconf
-from zaqar_core.tests.databases import unavailable
+from zaqar_testing.ci import unavailable
+from zaqar_testing.ports import free_port
+from zaqar_testing.processes import Process
+from zaqar_testing.zaqar_servers import wait_answering
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[3]
@@ -698,31 +697,11 @@ def test_an_unset_variable_fails_the_run(devstack) -> None:
 # The generated files, for real
 # -----------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def uwsgi_process() -> Iterator[list]:
-    processes: list[subprocess.Popen] = []
-    yield processes
-    for proc in processes:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 def test_generated_configuration_serves_the_api(devstack,
-                                                uwsgi_process) -> None:
+                                                processes) -> None:
     """zaqar-manage migrates with the zaqar.conf the plugin wrote, and the
     uWSGI configuration it wrote serves the API (pyuwsgi's uwsgi)."""
-    port = _free_port()
+    port = free_port()
     stack = devstack(services=('key',), WSGI_MODE='mod_wsgi',
                      SERVICE_HOST='127.0.0.1',
                      SERVICE_LISTEN_ADDRESS='127.0.0.1',
@@ -736,22 +715,12 @@ def test_generated_configuration_serves_the_api(devstack,
     assert upgrade.returncode == 0, upgrade.stderr
     assert (stack.state / 'zaqar.sqlite').exists()
 
-    server_log = (stack.root / 'uwsgi.log').open('w')
-    proc = subprocess.Popen([VENV_BIN / 'uwsgi', '--ini', stack.uwsgi],
-                            cwd=stack.root, stdout=server_log,
-                            stderr=subprocess.STDOUT)
-    uwsgi_process.append(proc)
+    process = Process([str(VENV_BIN / 'uwsgi'), '--ini', str(stack.uwsgi)],
+                      stack.root / 'uwsgi.log', cwd=stack.root)
+    processes.append(process)
     url = f'http://127.0.0.1:{port}'
-    deadline = time.monotonic() + 60
-    while True:
-        assert proc.poll() is None, (stack.root / 'uwsgi.log').read_text()
-        try:
-            versions = requests.get(f'{url}/', timeout=30)
-            break
-        except requests.ConnectionError:
-            assert time.monotonic() < deadline, \
-                (stack.root / 'uwsgi.log').read_text()
-            time.sleep(0.2)
+    wait_answering(process, f'{url}/', timeout=60)
+    versions = requests.get(f'{url}/', timeout=30)
     assert versions.status_code == 300
     # auth_strategy = keystone: no token, no queues.
     queues = requests.get(f'{url}/v2/queues', timeout=30, headers={
@@ -760,32 +729,22 @@ def test_generated_configuration_serves_the_api(devstack,
 
 
 def test_generated_configuration_serves_websocket(devstack,
-                                                uwsgi_process) -> None:
+                                                processes) -> None:
     """zaqar-server with the zaqar.conf the plugin wrote for
     zaqar-websocket serves the API over WebSocket, with Keystone on."""
-    port = _free_port()
+    port = free_port()
     stack = devstack(services=('key', 'zaqar-websocket'),
                      SERVICE_HOST='127.0.0.1',
                      SERVICE_LISTEN_ADDRESS='127.0.0.1',
                      ZAQAR_WEBSOCKET_PORT=str(port), API_WORKERS='1')
     stack.run('stack install', 'stack post-config').check()
-    server_log = (stack.root / 'server.log').open('w')
-    proc = subprocess.Popen(
-        [VENV_BIN / 'zaqar-server', '--config-file', stack.conf],
-        cwd=stack.root, stdout=server_log, stderr=subprocess.STDOUT,
-        start_new_session=True)
-    uwsgi_process.append(proc)
-    url = f'ws://127.0.0.1:{port}'
-    deadline = time.monotonic() + 60
-    while True:
-        assert proc.poll() is None, (stack.root / 'server.log').read_text()
-        try:
-            ws = websocket.create_connection(url, timeout=30)
-            break
-        except (ConnectionError, websocket.WebSocketException):
-            assert time.monotonic() < deadline, \
-                (stack.root / 'server.log').read_text()
-            time.sleep(0.2)
+    process = Process(
+        [str(VENV_BIN / 'zaqar-server'), '--config-file', str(stack.conf)],
+        stack.root / 'server.log', cwd=stack.root)
+    processes.append(process)
+    # A plain GET is answered (426) once it serves.
+    wait_answering(process, f'http://127.0.0.1:{port}/', timeout=60)
+    ws = websocket.create_connection(f'ws://127.0.0.1:{port}', timeout=30)
     try:
         ws.send(json.dumps({'action': 'queue_list', 'headers': {
             'Client-ID': '3b7a8c0e-1111-4bb5-9a3c-7a0f1e2d3c4b',

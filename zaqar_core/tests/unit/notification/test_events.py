@@ -21,9 +21,9 @@ from oslo_context import context as oslo_context
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
 from zaqar_core.notification import events
-from zaqar_core.tests.rabbitmq import RABBIT_URL
-from zaqar_core.tests.rabbitmq import Broker
-from zaqar_core.tests.rabbitmq import Received
+from zaqar_testing.rabbitmq import RABBIT_URL
+from zaqar_testing.rabbitmq import Broker
+from zaqar_testing.rabbitmq import Received
 
 TIMEOUT = 30.0
 

@@ -13,6 +13,7 @@ from oslo_config import cfg
 from zaqar_core import conf as zconf
 from zaqar_core.notification import base
 from zaqar_plugins.tests.unit.notifier import servers
+from zaqar_testing import receivers
 
 
 def _load_conf(*files: pathlib.Path) -> cfg.ConfigOpts:
@@ -34,8 +35,8 @@ def conf() -> cfg.ConfigOpts:
 
 
 @pytest.fixture
-def receiver() -> Iterator[servers.Receiver]:
-    with servers.Receiver() as server:
+def receiver() -> Iterator[receivers.Receiver]:
+    with receivers.Receiver() as server:
         yield server
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.contract import storage as contract
 from zaqar_core.tests.contract.storage.processes import claimed_by_processes
-from zaqar_core.tests.redis_servers import RedisBackend
+from zaqar_testing.redis_servers import RedisBackend
 
 from .servers import make_stores
 

@@ -9,9 +9,9 @@ from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.contract.storage.signals import CHANNEL
 from zaqar_core.tests.contract.storage.signals import Received
 from zaqar_core.tests.contract.storage.signals import arrives
-from zaqar_core.tests.redis_servers import HOST
-from zaqar_core.tests.redis_servers import RedisBackend
-from zaqar_core.tests.redis_servers import RedisServer
+from zaqar_testing.redis_servers import HOST
+from zaqar_testing.redis_servers import RedisBackend
+from zaqar_testing.redis_servers import RedisServer
 
 from .servers import make_stores
 from .test_sentinel import MASTER

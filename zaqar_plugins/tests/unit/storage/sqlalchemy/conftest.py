@@ -14,9 +14,9 @@ import pytest
 
 from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.contract.storage import FrozenClock
-from zaqar_core.tests.databases import BACKENDS
-from zaqar_core.tests.databases import DatabaseFactory
 from zaqar_plugins.storage.sqlalchemy import rows
+from zaqar_testing.databases import BACKENDS
+from zaqar_testing.databases import DatabaseFactory
 
 from .databases import empty
 from .databases import migrated_stores

@@ -5,9 +5,9 @@ from __future__ import annotations
 from zaqar_core.conf import sqlalchemy_stores
 from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.contract.storage.processes import conf_for
-from zaqar_core.tests.databases import Database
 from zaqar_plugins.storage.sqlalchemy import driver
 from zaqar_plugins.storage.sqlalchemy import tables
+from zaqar_testing.databases import Database
 
 
 def make_stores(uri: str) -> Stores:

@@ -21,8 +21,8 @@ from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.contract.storage.signals import CHANNEL
 from zaqar_core.tests.contract.storage.signals import Received
 from zaqar_core.tests.contract.storage.signals import arrives
-from zaqar_core.tests.databases import DatabaseFactory
 from zaqar_plugins.storage.sqlalchemy import signals
+from zaqar_testing.databases import DatabaseFactory
 
 from .databases import make_stores
 from .databases import migrated_stores

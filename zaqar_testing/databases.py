@@ -1,5 +1,7 @@
 """Throw-away databases on the machine's servers, for any test that needs
-one (the SQL driver's storage tests, the HTTP tests' servers).
+one (the SQL driver's storage tests, the HTTP tests' servers). Their
+names carry the test run's id (:func:`.run.database_name`), so that
+:func:`drop_run_databases` finds those a killed run left.
 
 Environment:
 
@@ -12,31 +14,23 @@ Environment:
 
 from __future__ import annotations
 
+import contextlib
 import os
-import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-IN_CI = os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
+from . import run
+from .ci import unavailable
+
 PG_ADMIN_DSN = os.environ.get(
     'ZAQAR_TEST_PG_DSN', 'postgresql://postgres@127.0.0.1:5432/test')
 MYSQL_ADMIN_URL = os.environ.get(
     'ZAQAR_TEST_MYSQL_URL', 'mysql://root@127.0.0.1:3306/')
 
 BACKENDS = ('sqlite', 'postgresql', 'mysql')
-
-
-def unavailable(reason: str) -> None:
-    """A backend we cannot use: fail under CI, skip elsewhere."""
-    if IN_CI:
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
-
-
-def _unique_name() -> str:
-    return f'zaqar_test_{uuid.uuid4().hex[:12]}'
 
 
 class Database:
@@ -53,14 +47,14 @@ class SQLiteDatabase(Database):
     backend = 'sqlite'
 
     def __init__(self, directory: Path) -> None:
-        self.uri = f'sqlite:///{directory / f"{_unique_name()}.sqlite"}'
+        self.uri = f'sqlite:///{directory / f"{run.database_name()}.sqlite"}'
 
 
 class PostgresDatabase(Database):
     backend = 'postgresql'
 
     def __init__(self) -> None:
-        self.name = _unique_name()
+        self.name = run.database_name()
         admin = urlsplit(PG_ADMIN_DSN)
         auth = admin.username or 'postgres'
         if admin.password:
@@ -99,7 +93,7 @@ class MySQLDatabase(Database):
     backend = 'mysql'
 
     def __init__(self) -> None:
-        self.name = _unique_name()
+        self.name = run.database_name()
         admin = urlsplit(MYSQL_ADMIN_URL)
         self._connect_args = {
             'host': admin.hostname or '127.0.0.1',
@@ -165,3 +159,57 @@ class DatabaseFactory:
     def drop_all(self) -> None:
         for database in self.created:
             database.drop()
+
+
+# -- what a run left -------------------------------------------------------
+
+def _pg_connect() -> Any:
+    import psycopg2
+    conn = psycopg2.connect(PG_ADMIN_DSN, connect_timeout=5)
+    conn.autocommit = True
+    return conn
+
+
+def _mysql_connect() -> Any:
+    import pymysql
+    admin = urlsplit(MYSQL_ADMIN_URL)
+    return pymysql.connect(
+        host=admin.hostname or '127.0.0.1', port=admin.port or 3306,
+        user=admin.username or 'root', password=admin.password or '',
+        connect_timeout=5, autocommit=True)
+
+
+def run_databases(run_id: str) -> list[tuple[str, str]]:
+    """``(server, name)`` of each database test run ``run_id`` made that
+    still exists; a server that cannot be reached is passed over."""
+    prefix = f'{run.DATABASE_PREFIX}{run_id}_'
+    found = []
+    for server, connect, listing in (
+            ('postgresql', _pg_connect, 'SELECT datname FROM pg_database'),
+            ('mysql', _mysql_connect, 'SHOW DATABASES')):
+        with contextlib.suppress(Exception), \
+                contextlib.closing(connect()) as conn, conn.cursor() as cur:
+            cur.execute(listing)
+            found += [(server, row[0]) for row in cur.fetchall()
+                      if row[0].startswith(prefix)]
+    return found
+
+
+def drop_run_databases(run_id: str) -> list[str]:
+    """Drop what :func:`run_databases` finds; returns their names."""
+    dropped = []
+    for server, name in run_databases(run_id):
+        with contextlib.suppress(Exception):
+            if server == 'postgresql':
+                with contextlib.closing(_pg_connect()) as conn, \
+                        conn.cursor() as cur:
+                    cur.execute(
+                        'SELECT pg_terminate_backend(pid) FROM '
+                        'pg_stat_activity WHERE datname = %s', (name,))
+                    cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            else:
+                with contextlib.closing(_mysql_connect()) as conn, \
+                        conn.cursor() as cur:
+                    cur.execute(f'DROP DATABASE IF EXISTS `{name}`')
+            dropped.append(f'{server}:{name}')
+    return dropped

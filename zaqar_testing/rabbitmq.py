@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import amqp
 
-from zaqar_core.tests.databases import unavailable
+from zaqar_testing.ci import unavailable
 
 RABBIT_URL = os.environ.get('ZAQAR_TEST_RABBIT_URL',
                             'rabbit://guest:guest@127.0.0.1:5672/')

@@ -1,5 +1,6 @@
-"""The private Redis servers and clusters the Redis tests run on
-(:mod:`zaqar_core.tests.redis_servers`) are real and separate."""
+"""The private Redis servers, clusters and Sentinel deployments the Redis
+tests run on (:mod:`zaqar_testing.redis_servers`) are real and separate,
+and a Sentinel deployment really fails over."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from zaqar_core.tests.redis_servers import RedisCluster
-from zaqar_core.tests.redis_servers import RedisFactory
-from zaqar_core.tests.redis_servers import RedisServer
+from zaqar_testing.redis_servers import SENTINEL_MASTER
+from zaqar_testing.redis_servers import RedisCluster
+from zaqar_testing.redis_servers import RedisFactory
+from zaqar_testing.redis_servers import RedisSentinel
+from zaqar_testing.redis_servers import RedisServer
 
 
 @pytest.fixture(scope='module')
@@ -87,5 +90,41 @@ def test_stop_ends_the_process(factory: RedisFactory) -> None:
     started = factory.create('redis')
     assert isinstance(started, RedisServer)
     started.stop()
-    assert started.proc is not None
-    assert started.proc.returncode is not None
+    assert started.process is not None
+    assert started.process.returncode is not None
+
+
+def test_sentinel_failover_promotes_the_replica(
+        factory: RedisFactory) -> None:
+    deployment = factory.create('redis-sentinel')
+    assert isinstance(deployment, RedisSentinel)
+    try:
+        old, replica = deployment.master, deployment.replica
+        assert replica is not None
+        assert deployment.uri == 'redis://' + ','.join(
+            f'127.0.0.1:{node.port}' for node in deployment.sentinels) + \
+            f'?master={SENTINEL_MASTER}'
+        with contextlib.closing(deployment.client()) as client:
+            client.set('z:probe', 'before')
+        deployment.wait_replicated()
+        with contextlib.closing(replica.client()) as client:
+            assert client.get('z:probe') == b'before'
+
+        deployment.failover()
+
+        assert old.process is not None and not old.process.alive()
+        assert deployment.master is replica
+        assert deployment.replica is None
+        with contextlib.closing(replica.client()) as client:
+            assert client.info('replication')['role'] == 'master'
+            assert client.get('z:probe') == b'before'
+            client.set('z:probe', 'after')  # writable
+        for node in deployment.sentinels:
+            with contextlib.closing(node.client()) as client:
+                assert client.sentinel_get_master_addr_by_name(
+                    SENTINEL_MASTER) == (b'127.0.0.1', replica.port)
+    finally:
+        deployment.stop()
+    for node in [old, replica, *deployment.sentinels]:
+        assert node.process is not None
+        assert node.process.returncode is not None

@@ -1,0 +1,107 @@
+"""The pytest side of the harness (``-p zaqar_testing.pytest_plugin``).
+
+In the controlling pytest process (not in pytest-xdist's workers, which
+inherit what it sets), before anything starts:
+
+* the run gets an id (``ZAQAR_TEST_RUN``, kept if the caller set one
+  outside any test run) and
+  a directory that is its ``TMPDIR``, so pytest's ``tmp_path`` and every
+  temporary file of every process it starts live there;
+* the run's janitor (:mod:`.janitor`) starts.
+
+SIGTERM ends the run as Ctrl-C does: fixtures tear down. When the session
+ends, anything of the run still alive or existing is a fixture's fault:
+it is reported, removed, and fails a run that had passed. Then the
+janitor removes the run's directory; had pytest died instead, the
+janitor would have removed everything.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import janitor
+from . import leftovers
+from . import run
+from .processes import Process
+from .processes import stop_all
+
+REPORT_VAR = 'ZAQAR_TEST_LEFTOVERS_REPORT'
+
+_janitor: janitor.Janitor | None = None
+
+
+def _controller(config: pytest.Config) -> bool:
+    return not hasattr(config, 'workerinput')
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f'signal {signum}')
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    global _janitor
+    signal.signal(signal.SIGTERM, _interrupt)
+    if not _controller(config):
+        return
+    # An id given by whoever started pytest (the leftovers check), not one
+    # inherited from an enclosing test run (a test that runs pytest).
+    given = run.current() if run.directory() is None else None
+    run_id = given or run.new_id()
+    directory = Path(tempfile.mkdtemp(prefix=f'zaqar-test-{run_id}-'))
+    (directory / 'tmp').mkdir()
+    os.environ[run.RUN_VAR] = run_id
+    os.environ[run.DIR_VAR] = str(directory)
+    os.environ[run.TMPDIR_WAS_VAR] = os.environ.get('TMPDIR', '')
+    os.environ['TMPDIR'] = str(directory / 'tmp')
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+    _janitor = janitor.start(run_id, directory)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After the fixtures' teardown (and every xdist worker's end)."""
+    if not _controller(session.config) or _janitor is None:
+        return
+    run_id = run.current()
+    assert run_id is not None
+    left = leftovers.remove(run_id, spare=[os.getpid(), _janitor.pid])
+    if not left:
+        return
+    lines = left.lines()
+    report = os.environ.get(REPORT_VAR)
+    if report:
+        with open(report, 'a') as fh:
+            fh.write(''.join(f'{line}\n' for line in lines))
+    reporter = session.config.pluginmanager.get_plugin('terminalreporter')
+    if reporter is not None:
+        reporter.section('left behind by the fixtures (now removed)',
+                         sep='!', red=True)
+        for line in lines:
+            reporter.line(line)
+    if exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _janitor
+    if _janitor is not None and _controller(config):
+        _janitor.finish()
+        _janitor = None
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Process]]:
+    """Processes a test starts itself (append them): stopped at its end,
+    whatever the test did to them."""
+    started: list[Process] = []
+    yield started
+    stop_all(started)
