@@ -134,6 +134,16 @@ def parse_uri(uri: str) -> RedisURI:
                     hosts=(_host_port(netloc, DEFAULT_PORT, uri),), **fields)
 
 
+class _SentinelMaster(redis.Redis):
+    """The master the sentinels name. Closing it closes the connections
+    to the sentinels it asked too, or each would stay open."""
+
+    def close(self) -> None:
+        super().close()
+        for sentinel in self.connection_pool.sentinel_manager.sentinels:
+            sentinel.close()
+
+
 def make_client(uri: str, max_reconnect_attempts: int = 10,
                 reconnect_sleep: float = 1.0) -> Client:
     """A client for ``uri``; connections are opened on first use."""
@@ -157,7 +167,8 @@ def make_client(uri: str, max_reconnect_attempts: int = 10,
             sentinel_kwargs={'username': spec.sentinel_username,
                              'password': spec.sentinel_password,
                              'socket_timeout': spec.socket_timeout})
-        return sentinel.master_for(spec.master, db=spec.db, **common)
+        return sentinel.master_for(spec.master, db=spec.db,
+                                   redis_class=_SentinelMaster, **common)
     if spec.kind == 'unix':
         return redis.Redis(unix_socket_path=spec.path, db=spec.db, **common)
     [(host, port)] = spec.hosts

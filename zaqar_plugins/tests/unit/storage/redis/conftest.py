@@ -1,9 +1,16 @@
 """Fixtures for the Redis driver: every test runs once per backend.
 
 ``redis`` is a private ``redis-server``, ``redis-cluster`` a private
-3-master Redis Cluster (:mod:`zaqar_core.tests.redis_servers`). Each
+3-master Redis Cluster (:mod:`zaqar_testing.redis_servers`). Each
 backend starts once per test process (per pytest-xdist worker) and is
 flushed before each test that asks for ``stores``.
+
+The storage contract (``test_contract.py``) also runs on
+``redis-sentinel``, a master and its replica behind three sentinels: it
+overrides ``backend`` with ``STORAGE_BACKENDS``. The other tests
+here reach into servers (pub/sub clients, databases) in ways a Sentinel
+deployment does not share, and its failover has tests of its own
+(``test_sentinel.py``).
 """
 
 from __future__ import annotations
@@ -15,10 +22,11 @@ import pytest
 
 from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.contract.storage import FrozenClock
-from zaqar_core.tests.redis_servers import REDIS_BACKENDS
-from zaqar_core.tests.redis_servers import RedisBackend
-from zaqar_core.tests.redis_servers import RedisFactory
 from zaqar_plugins.storage.redis import records
+from zaqar_testing.redis_servers import REDIS_BACKENDS
+from zaqar_testing.redis_servers import RedisBackend
+from zaqar_testing.redis_servers import RedisFactory
+from zaqar_testing.redis_servers import RedisSentinel
 
 from .servers import make_stores
 
@@ -55,16 +63,35 @@ def store_cache(redis_factory: RedisFactory
             stores.close()
 
 
-@pytest.fixture
-def redis_backend(backend: str, redis_factory: RedisFactory,
-                  store_cache: dict[str, tuple[RedisBackend, Stores]]
-                  ) -> RedisBackend:
-    """The backend's server or cluster, emptied."""
+def _emptied(backend: str, redis_factory: RedisFactory,
+             store_cache: dict[str, tuple[RedisBackend, Stores]]
+             ) -> RedisBackend:
     if backend not in store_cache:
         started = redis_factory.create(backend)
         store_cache[backend] = (started, make_stores(started.uri))
     found, _ = store_cache[backend]
     found.flush()
+    return found
+
+
+@pytest.fixture
+def redis_backend(backend: str, redis_factory: RedisFactory,
+                  store_cache: dict[str, tuple[RedisBackend, Stores]]
+                  ) -> RedisBackend:
+    """The backend's server or cluster, emptied."""
+    return _emptied(backend, redis_factory, store_cache)
+
+
+@pytest.fixture
+def sentinel_backend(redis_factory: RedisFactory,
+                     store_cache: dict[str, tuple[RedisBackend, Stores]]
+                     ) -> RedisSentinel:
+    """The session's Sentinel deployment (the contract's), emptied.
+
+    Never failed over: a test that fails over starts one of its own.
+    """
+    found = _emptied('redis-sentinel', redis_factory, store_cache)
+    assert isinstance(found, RedisSentinel)
     return found
 
 

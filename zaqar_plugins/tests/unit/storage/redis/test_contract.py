@@ -1,4 +1,5 @@
-"""The storage contract on a Redis server and on a Redis Cluster."""
+"""The storage contract on a Redis server, on a Redis Cluster and through
+Redis Sentinel."""
 
 from __future__ import annotations
 
@@ -7,11 +8,19 @@ import pytest
 from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.contract import storage as contract
 from zaqar_core.tests.contract.storage.processes import StoresFactory
-from zaqar_core.tests.redis_servers import RedisBackend
 from zaqar_plugins.storage.redis import driver
 from zaqar_plugins.storage.redis import keys
+from zaqar_testing.redis_servers import STORAGE_BACKENDS
+from zaqar_testing.redis_servers import RedisBackend
 
 from .servers import make_stores
+
+
+@pytest.fixture(scope='session', params=STORAGE_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The conftest's backends and Sentinel: the driver's whole contract
+    holds through a master that sentinels hand out."""
+    return request.param
 
 
 class TestQueueController(contract.QueueControllerContract):
