@@ -71,6 +71,11 @@ def allows(key: str | None, signed: Signed, project: str | None,
     if not any(path == p or path.startswith(p.rstrip('/') + '/')
                for p in signed.paths):
         return False
-    expected = sign(key, signed.paths, signed.methods, project,
-                    signed.expires)
-    return hmac.compare_digest(expected, signed.signature)
+    try:
+        expected = sign(key, signed.paths, signed.methods, project,
+                        signed.expires)
+    except UnicodeEncodeError:
+        return False  # lone surrogates (JSON allows them): never signed
+    # compare_digest raises on non-ASCII text; a signature is hex.
+    return signed.signature.isascii() and \
+        hmac.compare_digest(expected, signed.signature)

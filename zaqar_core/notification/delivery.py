@@ -141,8 +141,16 @@ class Worker:
         if not found or claim_id is None:
             return 0
         reveal = encryption.opener(self.conf, outbox.PROJECT)
-        jobs = [_Held(message['id'], claim_id, reveal(message['body']))
-                for message in found]
+        jobs = []
+        for message in found:
+            job = reveal(message['body'])
+            if isinstance(job, dict):
+                jobs.append(_Held(message['id'], claim_id, job))
+            else:
+                self._drop_unreadable(message['id'], claim_id)
+        if not jobs:
+            self._delete_claim(claim_id)
+            return len(found)  # look again at once
         with self._lock:
             parked = self._hand_out(claim_id, jobs, time.monotonic() + ttl)
         return 0 if parked else len(jobs)
@@ -289,6 +297,17 @@ class Worker:
         self.wakeup.set()
         if done:
             self._delete_claim(held.claim_id)
+
+    def _drop_unreadable(self, message_id: str, claim_id: str) -> None:
+        # Sealed under a key this deployment no longer has: it can never
+        # be delivered, and must not hold up the jobs claimed with it.
+        LOG.error('Dropping outbox job %s: it cannot be read (sealed '
+                  'under another message_encryption_key?)', message_id)
+        try:
+            self.stores.messages.delete(outbox.PROJECT, self.queue,
+                                        message_id, claim_id)
+        except storage_errors.StorageError as exc:
+            LOG.warning('Could not remove job %s: %s', message_id, exc)
 
     def _delete_claim(self, claim_id: str) -> None:
         try:
