@@ -8,9 +8,10 @@ for producers, and fast, so these runs are short.
 import pytest
 
 from zaqar_bench import cli
+from zaqar_bench import runner
 from zaqar_bench.selfcheck import TrivialServer
-from zaqar_bench.tests.conftest import free_port
 from zaqar_bench.tests.conftest import run_bench
+from zaqar_testing.ports import free_port
 
 PRODUCERS_ONLY = ('--producer-processes', '2', '--producer-workers', '2',
                   '--consumer-processes', '0', '--observer-processes', '0')
@@ -32,8 +33,12 @@ def test_json_is_one_line_with_every_number(
     producer = result['roles']['producer']
     assert (producer['processes'], producer['workers']) == (2, 2)
     assert producer['requests'] == post['requests']
-    # Rates are over the measured window, close to the asked duration.
-    assert 1.0 <= result['duration_s'] < 1.5
+    # Rates are over the measured window: from the common start to the
+    # last recorded request, which ends after the deadline (workers send
+    # until then) and within the drain limit (later ones are dropped;
+    # +1 s for the tick that enforces it).
+    assert result['nominal_duration_s'] == 1.0
+    assert 1.0 <= result['duration_s'] <= 1.0 + runner.DRAIN_SECONDS + 1
     assert post['requests_per_s'] == pytest.approx(
         post['requests'] / result['duration_s'], rel=0.01)
 
@@ -51,7 +56,9 @@ def test_the_table_and_the_progress_lines(
     assert 'bench CPU' in run.stdout
     progress = [line for line in run.stderr.splitlines()
                 if line.startswith('[')]
-    assert len(progress) == 2
+    # About one a second within the 2.2 s run: never more than two; a
+    # slow machine may report less often.
+    assert 1 <= len(progress) <= 2
     assert all('producer' in line and 'errors 0' in line
                for line in progress)
 

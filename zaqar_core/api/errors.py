@@ -74,7 +74,7 @@ class Conflict(ApiError):
 
 class UnsupportedMediaType(ApiError):
     status = 415
-    title = 'Unsupported media type'
+    title = '415 Unsupported Media Type'  # falcon's, as upstream answers
 
 
 class ServiceUnavailable(ApiError):

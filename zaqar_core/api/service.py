@@ -69,14 +69,18 @@ class Api:
         if req.signed is not None and not signed_url.allows(
                 self.conf.signed_url.secret_key, req.signed, req.project_id,
                 req.method, req.path):
-            # Whatever is wrong with it, as upstream answers.
-            raise errors.NotFound('The resource could not be found.')
+            # Whatever is wrong with it, as upstream answers (falcon's
+            # bare 404).
+            raise errors.NotFound('The resource could not be found.',
+                                  title='404 Not Found')
         if not action.anonymous:
             self._check_client_id(req.client_id)
             self._check_project(req.project_id)
             queue_name = req.params.get('queue_name')
             if queue_name is not None:
-                validation.check_queue_name(queue_name)
+                validation.check_queue_name(
+                    queue_name,
+                    'topic' if action.kind == topics.KIND else 'queue')
             if action.rule:
                 policy.authorize(self.enforcer, action.rule, req.context,
                                  req.project_id)

@@ -141,8 +141,9 @@ def limit_param(params: dict[str, Any], name: str, default: int,
         f'Limit must be at least 1 and no greater than {maximum}.')
 
 
-def check_queue_name(name: str) -> None:
+def check_queue_name(name: str, noun: str = 'queue') -> None:
+    """``noun``: what the name names (``topic`` says so, as upstream)."""
     if not QUEUE_NAME.fullmatch(name):
         raise errors.BadRequest(
-            'The format of the submitted queue name or project id is not '
-            'valid.', title='Invalid queue identification')
+            f'The format of the submitted {noun} name or project id is not '
+            f'valid.', title=f'Invalid {noun} identification')

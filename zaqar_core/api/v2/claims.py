@@ -26,8 +26,8 @@ def _int_field(body: dict, key: str, default: int) -> int:
         # python-zaqarclient sends null for what its caller left out.
         return default
     if not validation.is_int(value):
-        raise errors.BadRequest(f'The value of the "{key}" field must be '
-                                f'a int.')
+        raise errors.invalid_body(f'The value of the "{key}" field must be '
+                                  f'a int.')
     return value
 
 
@@ -37,7 +37,7 @@ def _ttl_and_grace(api: 'Api', body: Any,
     if body is None:
         body = {}
     if not isinstance(body, dict):
-        raise errors.BadRequest('Document type not supported.')
+        raise errors.invalid_body('Document type not supported.')
     ttl = validation.check_range(
         _int_field(body, 'ttl', limits.default_claim_ttl),
         limits.min_claim_ttl, limits.max_claim_ttl,
@@ -102,7 +102,7 @@ def claim_get(api: 'Api', req: Request) -> Result:
 @action('claim_update', 'claims:update', 'PATCH', CLAIM, document=True)
 def claim_update(api: 'Api', req: Request) -> Result:
     if req.body is None:
-        raise errors.BadRequest('Request body can not be empty')
+        raise errors.invalid_body('Request body can not be empty')
     ttl, grace = _ttl_and_grace(api, req.body, check_grace=False)
     api.stores.claims.update(req.project_id, req.params['queue_name'],
                              req.params['claim_id'], ttl, grace)

@@ -39,14 +39,15 @@ def _new_message(api: 'Api', document: Any, default_ttl: int,
                  delay: int | None) -> base.NewMessage:
     """Check one posted message; ``delay`` None means delays are off."""
     limits = api.conf.transport
+    # The shape of the document is the body's fault, as upstream titles it.
     if not isinstance(document, dict):
-        raise errors.BadRequest('Document type not supported.')
+        raise errors.invalid_body('Document type not supported.')
     if 'body' not in document:
-        raise errors.BadRequest('Missing "body" field.')
+        raise errors.invalid_body('Missing "body" field.')
     ttl = document.get('ttl', default_ttl)
     if not validation.is_int(ttl):
-        raise errors.BadRequest('The value of the "ttl" field must be a '
-                                'int.')
+        raise errors.invalid_body('The value of the "ttl" field must be a '
+                                  'int.')
     validation.check_range(
         ttl, limits.min_message_ttl, limits.max_message_ttl,
         f'The TTL for a message may not exceed {limits.max_message_ttl} '
@@ -57,8 +58,8 @@ def _new_message(api: 'Api', document: Any, default_ttl: int,
     if delay is not None:
         wanted = document.get('delay', delay)
         if not validation.is_int(wanted):
-            raise errors.BadRequest('The value of the "delay" field must '
-                                    'be a int.')
+            raise errors.invalid_body('The value of the "delay" field must '
+                                      'be a int.')
         message['delay'] = validation.check_range(
             wanted, 0, limits.max_message_delay,
             f'The delay for a message may not exceed '
@@ -112,7 +113,7 @@ def message_post(api: 'Api', req: Request) -> Result:
                                 'body.')
     documents = req.body['messages']
     if not isinstance(documents, list):
-        raise errors.BadRequest('Document type not supported.')
+        raise errors.invalid_body('Document type not supported.')
     if not documents:
         raise errors.BadRequest('No messages to enqueu.')
     default_ttl = meta.get('_default_message_ttl') or \
@@ -232,7 +233,18 @@ def message_get(api: 'Api', req: Request) -> Result:
 @action('message_delete', 'messages:delete', 'DELETE', MESSAGE,
         query={'claim_id': str})
 def message_delete(api: 'Api', req: Request) -> Result:
-    api.stores.messages.delete(
-        req.project_id, req.params['queue_name'], req.params['message_id'],
-        validation.get_str(req.params, 'claim_id'))
+    name, claim_id = req.params['queue_name'], validation.get_str(
+        req.params, 'claim_id')
+    try:
+        api.stores.messages.delete(req.project_id, name,
+                                   req.params['message_id'], claim_id)
+    except storage_errors.ClaimDoesNotMatch as exc:
+        # Upstream answers a live claim of other messages with 403 (the
+        # message is claimed), and only an unknown one with 400.
+        try:
+            api.stores.claims.get(req.project_id, name, claim_id or '')
+        except storage_errors.ClaimDoesNotExist:
+            raise exc from None
+        raise storage_errors.MessageIsClaimed(
+            req.params['message_id']) from exc
     return Result(204)

@@ -75,11 +75,17 @@ def queue_get(api: 'Api', req: Request) -> Result:
 def queue_update(api: 'Api', req: Request) -> Result:
     """Apply a JSON patch (a list of operations) to the metadata."""
     if req.body is None:
-        raise errors.BadRequest('PATCH body could not be empty for update.')
+        raise errors.invalid_body('PATCH body could not be empty for '
+                                  'update.')
     name = req.params['queue_name']
     stored = api.stores.queues.get_metadata(req.project_id, name)
-    updated = metadata.apply_patch(api.conf, stored, req.body)
-    metadata.validate(api.conf, updated)
+    try:
+        updated = metadata.apply_patch(api.conf, stored, req.body)
+        metadata.validate(api.conf, updated)
+    except errors.BadRequest as exc:
+        # Upstream titles whatever is wrong with a patch this way.
+        exc.title = 'Invalid request body'
+        raise
     api.stores.queues.set_metadata(req.project_id, name, updated)
     return Result(200, metadata.with_defaults(api.conf, updated, req.kind))
 
@@ -143,7 +149,7 @@ def queue_share(api: 'Api', req: Request) -> Result:
     """A pre-signed URL for the queue (it need not exist yet)."""
     document = req.body
     if not isinstance(document, dict):
-        raise errors.BadRequest('Request body can not be empty')
+        raise errors.invalid_body('Request body can not be empty')
     unknown = set(document) - _SHARE_KEYS
     if unknown:
         raise errors.BadRequest(f'Unknown keys: {unknown}')

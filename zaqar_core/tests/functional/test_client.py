@@ -7,6 +7,7 @@ and follows ``next`` links until an empty page.
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -134,10 +135,11 @@ def test_claim_update_delete_and_release(zaqar, raw: ApiClient) -> None:
     assert claim.id
     assert all(m.claim_id == claim.id for m in claimed)
 
+    started = time.monotonic()
     claim.update(ttl=300, grace=60)
     again = queue.claim(id=claim.id)
     assert again.ttl == 300
-    assert again.age <= 2
+    assert again.age <= time.monotonic() - started + 1
 
     # Deleting a claimed message uses the claim id from its href.
     claimed[0].delete()

@@ -25,13 +25,13 @@ from oslo_config import cfg
 from zaqar_core import bootstrap
 from zaqar_core import conf as zconf
 from zaqar_core.storage.stores import Stores
+from zaqar_testing.waiting import eventually
 
 from .helpers import JSON_PATCH
 from .helpers import ApiClient
 from .helpers import Server
 from .helpers import assert_error
 from .helpers import assert_message_shape
-from .helpers import eventually
 from .helpers import ids_of
 from .helpers import same_store
 

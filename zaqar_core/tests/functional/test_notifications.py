@@ -5,21 +5,23 @@ once confirmed when confirmation is required."""
 
 from __future__ import annotations
 
-import email
 import json
+import socket
 import threading
-import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
 import requests
-from aiosmtpd import controller as smtp_controller
 
-from zaqar_core.tests.webhooks import WebhookReceiver
+from zaqar_testing.ports import free_port
+from zaqar_testing.receivers import Inbox
+from zaqar_testing.receivers import Receiver
+from zaqar_testing.receivers import SMTPServer
+from zaqar_testing.waiting import eventually
 
 from .helpers import ApiClient
 from .helpers import Server
-from .helpers import free_port
 
 # Fast retries for tests: three at once, then one a second for a while.
 FAST_RETRIES = {'retries_with_no_delay': 3, 'minimum_delay_retries': 30,
@@ -30,8 +32,8 @@ SIGNING_KEY = 'notification-test-key'
 
 
 @pytest.fixture
-def hook() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as receiver:
+def hook() -> Iterator[Receiver]:
+    with Receiver() as receiver:
         yield receiver
 
 
@@ -50,14 +52,50 @@ def post(client: ApiClient, queue: str, *bodies, kind: str = 'queues',
     assert resp.status_code == 201, resp.text
 
 
+def deliveries(hook: Receiver) -> list[tuple[str, object]]:
+    """(path, what) of each delivery so far: a notification's body, or a
+    confirmation's type."""
+    found = []
+    for request in hook.delivered:
+        doc = request.json()
+        found.append((request.path, doc['body'] if
+                      doc['Message_Type'] == 'Notification'
+                      else doc['Message_Type']))
+    return found
+
+
+# "Nothing else arrives" cannot be waited for, so tests wait for a later
+# notification instead, one that cannot arrive before what they rule out
+# would have. Within one server process, a subscription's notifications
+# go out one after another in the order they were written (see
+# test_a_subscriber_sees_posts_in_order), so one process is enough when
+# both go to the same subscription. SERIAL adds a single delivery thread:
+# it claims the oldest notifications first and finishes each
+# subscription's before starting the next, so a notification to a
+# subscription made after everything else comes after every one written
+# before it (see settle).
+ONE_PROCESS = {'drivers:transport:wsgi': {'workers': 1}}
+SERIAL = {**ONE_PROCESS, 'notification': {'max_notifier_workers': 1}}
+
+
+def settle(client: ApiClient, hook: Receiver) -> None:
+    """On a SERIAL server, wait until every notification written so far
+    has been delivered (or given up on): a new subscription's first
+    notification, which ``hook`` gets at ``/settled``, goes out last."""
+    queue = f'settle-{uuid.uuid4().hex[:8]}'
+    subscribe(client, hook.url + '/settled', queue=queue)
+    post(client, queue, 'settled')
+    hook.wait_for(lambda r: any(q.path == '/settled' for q in r.delivered))
+
+
 def test_each_posted_message_reaches_the_subscriber(
-        client: ApiClient, hook: WebhookReceiver) -> None:
+        client: ApiClient, hook: Receiver) -> None:
     subscribe(client, hook.url + '/in', post_headers={'X-Team': 'ops'})
     post(client, 'q1', {'event': 'BackupStarted'}, 'second')
     first, second = hook.wait_count(2)
     assert first.path == '/in'
-    assert first.headers['Content-Type'] == 'application/json'
-    assert first.headers['X-Team'] == 'ops'
+    assert first.headers['content-type'] == 'application/json'
+    assert first.headers['x-team'] == 'ops'
     assert first.json() == {'body': {'event': 'BackupStarted'},
                             'ttl': 300, 'queue_name': 'q1',
                             'Message_Type': 'Notification'}
@@ -65,7 +103,7 @@ def test_each_posted_message_reaches_the_subscriber(
 
 
 def test_post_data_templates_the_message(client: ApiClient,
-                                         hook: WebhookReceiver) -> None:
+                                         hook: Receiver) -> None:
     subscribe(client, hook.url,
               post_data='{"wrapped": "$zaqar_message$", "n": 1}')
     post(client, 'q1', [1, 2])
@@ -76,9 +114,9 @@ def test_post_data_templates_the_message(client: ApiClient,
                           'n': 1}
 
 
-def test_only_subscribers_of_the_queue_are_notified(
-        client: ApiClient) -> None:
-    with WebhookReceiver() as mine, WebhookReceiver() as theirs:
+def test_only_subscribers_of_the_queue_are_notified(make_server) -> None:
+    client = make_server(private_store=True, **SERIAL).client()
+    with Receiver() as mine, Receiver() as theirs:
         subscribe(client, mine.url)
         subscribe(client, theirs.url, queue='q2')
         gone = subscribe(client, theirs.url + '/gone')
@@ -86,14 +124,14 @@ def test_only_subscribers_of_the_queue_are_notified(
             f'/v2/queues/q1/subscriptions/{gone}').status_code == 204
         post(client, 'q1', 'only-q1')
         post(client, 'q2', 'only-q2')
-        assert mine.wait_count(1)[0].json()['body'] == 'only-q1'
-        assert theirs.wait_count(1)[0].json()['body'] == 'only-q2'
-        time.sleep(1)
-        assert len(mine.requests) == 1 and len(theirs.requests) == 1
+        settle(client, mine)
+        assert deliveries(mine) == [('/', 'only-q1'),
+                                    ('/settled', 'settled')]
+        assert deliveries(theirs) == [('/', 'only-q2')]
 
 
 def test_a_subscriber_sees_posts_in_order(make_server,
-                                          hook: WebhookReceiver) -> None:
+                                          hook: Receiver) -> None:
     # Order holds per server process (several may interleave posts).
     client = make_server(private_store=True, **{
         'drivers:transport:wsgi': {'workers': 1}}).client()
@@ -106,7 +144,7 @@ def test_a_subscriber_sees_posts_in_order(make_server,
 
 
 def test_5xx_answers_are_retried(client: ApiClient,
-                                 hook: WebhookReceiver) -> None:
+                                 hook: Receiver) -> None:
     hook.statuses = [503, 500]
     subscribe(client, hook.url, _retry_policy=FAST_RETRIES)
     post(client, 'q1', 'persistent')
@@ -115,7 +153,7 @@ def test_5xx_answers_are_retried(client: ApiClient,
 
 
 def test_4xx_answers_are_not_retried(client: ApiClient,
-                                     hook: WebhookReceiver) -> None:
+                                     hook: Receiver) -> None:
     hook.statuses = [404]
     subscribe(client, hook.url, _retry_policy=FAST_RETRIES)
     post(client, 'q1', 'dropped')
@@ -125,7 +163,7 @@ def test_4xx_answers_are_not_retried(client: ApiClient,
 
 
 def test_topic_subscribers_get_topic_messages(client: ApiClient,
-                                              hook: WebhookReceiver) -> None:
+                                              hook: Receiver) -> None:
     subscribe(client, hook.url, queue='alerts', kind='topics')
     subscribe(client, hook.url + '/queue', queue='alerts')
     post(client, 'alerts', 'to-the-topic', kind='topics')
@@ -136,7 +174,7 @@ def test_topic_subscribers_get_topic_messages(client: ApiClient,
 
 
 def test_upstream_pipeline_option_is_accepted(make_server,
-                                              hook: WebhookReceiver) -> None:
+                                              hook: Receiver) -> None:
     server = make_server(storage={
         'message_pipeline': 'zaqar.notification.notifier'})
     client = server.client()
@@ -147,13 +185,13 @@ def test_upstream_pipeline_option_is_accepted(make_server,
 
 @pytest.fixture
 def confirming(make_server) -> Server:
-    return make_server(private_store=True,
+    return make_server(private_store=True, **ONE_PROCESS,
                        notification={'require_confirmation': True},
                        signed_url={'secret_key': SIGNING_KEY})
 
 
 def test_confirmation_flow_with_the_signed_url(
-        confirming: Server, hook: WebhookReceiver) -> None:
+        confirming: Server, hook: Receiver) -> None:
     client = confirming.client()
     sid = subscribe(client, hook.url)
     (request,) = hook.wait_count(1)
@@ -167,8 +205,6 @@ def test_confirmation_flow_with_the_signed_url(
     assert doc['UnsubscribeBody'] == {'confirmed': False}
     # Unconfirmed: posts are not delivered.
     post(client, 'q1', 'too-early')
-    time.sleep(1.5)
-    assert len(hook.requests) == 1
     # The receiver confirms with nothing but the document.
     resp = requests.put(confirming.url + doc['URL-Paths'], headers={
         'URL-Signature': doc['URL-Signature'],
@@ -180,19 +216,24 @@ def test_confirmation_flow_with_the_signed_url(
         json=doc['SubscribeBody'], timeout=10)
     assert resp.status_code == 204, resp.text
     post(client, 'q1', 'now')
-    assert hook.wait_count(2)[1].json()['body'] == 'now'
-    # Unsubscribing sends the other document; posts stop.
+    hook.wait_count(2)
+    # One process, one subscription: "too-early" would have come first.
+    assert deliveries(hook) == [('/', 'SubscriptionConfirmation'),
+                                ('/', 'now')]
+    # Unsubscribing sends the other document; posts stop...
     resp = client.put(path, json={'confirmed': False})
     assert resp.status_code == 204
-    assert hook.wait_count(3)[2].json()['Message_Type'] == \
-        'UnsubscribeConfirmation'
     post(client, 'q1', 'after')
-    time.sleep(1.5)
-    assert len(hook.requests) == 3
+    # ... until it is confirmed again.
+    assert client.put(path, json={'confirmed': True}).status_code == 204
+    post(client, 'q1', 'again')
+    hook.wait_count(4)
+    assert deliveries(hook)[2:] == [('/', 'UnsubscribeConfirmation'),
+                                    ('/', 'again')]
 
 
 def test_a_tampered_confirmation_is_refused(confirming: Server,
-                                            hook: WebhookReceiver) -> None:
+                                            hook: Receiver) -> None:
     client = confirming.client()
     subscribe(client, hook.url)
     doc = hook.wait_count(1)[0].json()
@@ -206,8 +247,8 @@ def test_a_tampered_confirmation_is_refused(confirming: Server,
 
 
 def test_a_pending_notification_survives_a_crash(
-        make_server, hook: WebhookReceiver) -> None:
-    server = make_server(private_store=True,
+        make_server, hook: Receiver) -> None:
+    server = make_server(private_store=True, **ONE_PROCESS,
                          notification={'outbox_claim_ttl': 2})
     client = server.client()
     hook.failing = 503
@@ -218,26 +259,40 @@ def test_a_pending_notification_survives_a_crash(
     server.process.kill()
     hook.failing = None
     attempts = hook.attempts
-    assert hook.requests == []
+    assert hook.delivered == []
     server.process.start()
     (got,) = hook.wait_count(1, timeout=30)
     assert got.json()['body'] == 'must-arrive'
     assert hook.attempts > attempts
-    time.sleep(1.5)
-    assert len(hook.requests) == 1
+    # Delivered once: anything of it left in the outbox is older than
+    # this next notification, of the same subscription, so would come
+    # first.
+    post(client, 'q1', 'next')
+    hook.wait_count(2)
+    assert deliveries(hook) == [('/', 'must-arrive'), ('/', 'next')]
 
 
-class _Inbox:
-    """An aiosmtpd handler that keeps what it accepts."""
+class _HangUp:
+    """An SMTP server that is down: it takes each connection and closes
+    it at once (a failure the sender retries), counting them."""
 
-    def __init__(self) -> None:
-        self.mails: list[email.message.Message] = []
-        self.arrived = threading.Event()
+    def __init__(self, port: int) -> None:
+        self.tries = 0
+        self._socket = socket.create_server(('127.0.0.1', port))
+        threading.Thread(target=self._serve, daemon=True).start()
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
-        self.mails.append(email.message_from_bytes(envelope.content))
-        self.arrived.set()
-        return '250 OK'
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._socket.accept()
+            except OSError:
+                return  # closed
+            conn.close()
+            self.tries += 1
+
+    def close(self) -> None:
+        self._socket.shutdown(socket.SHUT_RDWR)
+        self._socket.close()
 
 
 def test_a_mail_reaches_the_smtp_server_after_a_crash(make_server) -> None:
@@ -249,20 +304,19 @@ def test_a_mail_reaches_the_smtp_server_after_a_crash(make_server) -> None:
     client = server.client()
     subscribe(client, 'mailto:ops@example.com?subject=Backups',
               _retry_policy=FAST_RETRIES, **{'from': 'zaqar@example.com'})
-    post(client, 'q1', {'event': 'BackupDone'})
-    # Nothing listens on the SMTP port yet: the mail is being retried
-    # when the server dies.
-    time.sleep(2)
-    server.process.kill()
-    inbox = _Inbox()
-    smtp = smtp_controller.Controller(inbox, hostname='127.0.0.1',
-                                      port=port)
-    smtp.start()
+    down = _HangUp(port)
     try:
+        post(client, 'q1', {'event': 'BackupDone'})
+        # The mail is being retried when the server dies.
+        eventually(lambda: down.tries >= 2, timeout=30,
+                   what='a second try of the mail')
+        server.process.kill()
+    finally:
+        down.close()
+    inbox = Inbox()
+    with SMTPServer(inbox, port=port):
         server.process.start()
         assert inbox.arrived.wait(30)
-    finally:
-        smtp.stop()
     (mail,) = inbox.mails
     assert (mail['To'], mail['From'], mail['Subject']) == \
         ('ops@example.com', 'zaqar@example.com', 'Backups')

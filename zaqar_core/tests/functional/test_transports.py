@@ -98,6 +98,11 @@ def bad(description: str) -> dict:
     return error(400, 'Invalid API request', description)
 
 
+def bad_body(description: str) -> dict:
+    """What upstream titles a document of the wrong shape."""
+    return error(400, 'Invalid request body', description)
+
+
 def bad_param(name: str, what: str) -> dict:
     return error(400, 'Invalid parameter',
                  f'The value of the "{name}" parameter must be {what}.')
@@ -299,18 +304,18 @@ case('replace-missing-key', 'queue_update', Q,
                                        "nope."))
 case('bad-op', 'queue_update', Q, [{'op': 'move', 'path': '/metadata/k'}],
      setup=(create(),),
-     **bad('Invalid operation: `move`. It must be one of add, remove, '
-           'replace.'))
+     **bad_body('Invalid operation: `move`. It must be one of add, '
+                'remove, replace.'))
 case('empty', 'queue_update', Q, [], setup=(create(),),
-     **bad('PATCH body could not be empty for update.'))
+     **bad_body('PATCH body could not be empty for update.'))
 case('not-a-list', 'queue_update', Q, {'op': 'add'}, setup=(create(),),
      **error(400, 'Invalid request body',
              'A PATCH body must be a JSON array of operations.'))
 case('bad-value', 'queue_update', Q,
      [{'op': 'add', 'path': '/metadata/_default_message_delay',
        'value': 901}], setup=(create(),),
-     **bad('_default_message_delay: The TTL can not exceed 900 seconds, '
-           'and must be at least 0 seconds long.'))
+     **bad_body('_default_message_delay: The TTL can not exceed 900 '
+                'seconds, and must be at least 0 seconds long.'))
 
 case('existing', 'queue_delete', Q, setup=(create(), post()), status=204,
      after=(NO_QUEUES, then('queue_get_stats', Q, 200, stats())))
@@ -359,7 +364,8 @@ case('defaults', 'queue_share', Q, {}, status=200, data={
     'project': '$project', 'expires': EXPIRES, 'signature': HEX64})
 # REST's request without a body; a WebSocket body always holds the queue
 # name, which asks for the defaults as above.
-case('no-body', 'queue_share', Q, **bad('Request body can not be empty'),
+case('no-body', 'queue_share', Q,
+     **bad_body('Request body can not be empty'),
      transports=('rest',))
 case('unknown-key', 'queue_share', Q, {'bogus': 1},
      **bad("Unknown keys: {'bogus'}"))
@@ -387,21 +393,23 @@ case('other-role', 'message_post', Q, {'messages': [{'body': 1}]},
      headers={'X-Roles': 'member,reader'}, status=201,
      data={'message_ids': ['$new0']})
 case('missing-body', 'message_post', Q, {'messages': [{'ttl': 60}]},
-     **bad('Missing "body" field.'), after=(NO_QUEUES,))
+     **bad_body('Missing "body" field.'), after=(NO_QUEUES,))
 case('empty', 'message_post', Q, {'messages': []},
      **bad('No messages to enqueu.'))
 case('no-messages', 'message_post', Q, {'message': [{'body': 1}]},
      **bad('No messages were found in the request body.'))
 case('messages-not-list', 'message_post', Q, {'messages': {'body': 1}},
-     **bad('Document type not supported.'))
+     **bad_body('Document type not supported.'))
 case('item-not-object', 'message_post', Q, {'messages': ['text']},
-     **bad('Document type not supported.'))
+     **bad_body('Document type not supported.'))
 case('ttl-59', 'message_post', Q, {'messages': [{'body': 1, 'ttl': 59}]},
      **MESSAGE_TTL)
 case('ttl-string', 'message_post', Q,
-     {'messages': [{'body': 1, 'ttl': '300'}]}, **bad(INT_FIELD.format('ttl')))
+     {'messages': [{'body': 1, 'ttl': '300'}]},
+     **bad_body(INT_FIELD.format('ttl')))
 case('ttl-true', 'message_post', Q,
-     {'messages': [{'body': 1, 'ttl': True}]}, **bad(INT_FIELD.format('ttl')))
+     {'messages': [{'body': 1, 'ttl': True}]},
+     **bad_body(INT_FIELD.format('ttl')))
 case('bad-queue-name', 'message_post', {'queue_name': 'a b'},
      {'messages': [{'body': 1}]}, **NO_SUCH_QUEUE_NAME)
 case('delay-without-queue-delay', 'message_post', Q,
@@ -430,7 +438,7 @@ case('delay-901', 'message_post', Q,
            'be at least 0 seconds long.'))
 case('delay-string', 'message_post', Q,
      {'messages': [{'body': 1, 'delay': '10'}]}, setup=(DELAYED,),
-     **bad(INT_FIELD.format('delay')))
+     **bad_body(INT_FIELD.format('delay')))
 SECRET = {'secret': 'plain text', 'n': [1, 2.5, None, True]}
 SEALED = {'id': '$new0', 'ttl': 3600, 'body': SECRET, 'claim_id': None}
 case('encrypted-queue', 'message_post', Q,
@@ -504,6 +512,11 @@ case('claimed-with-its-claim', 'message_delete', {**M0, 'claim_id': '$c'},
      setup=(post(), claim()), status=204, after=(REMAINS_M1,))
 case('claimed-with-another-claim', 'message_delete',
      {**M0, 'claim_id': '$d'}, setup=(post(), claim(), claim(save='d')),
+     **error(403, 'Unable to delete', 'This message is claimed; it cannot be '
+                                      'deleted without a valid claim ID.'))
+case('claimed-with-an-unknown-claim', 'message_delete',
+     {**M0, 'claim_id': 'b8194e69-5c0f-447b-9075-22bd56fbf56d'},
+     setup=(post(), claim()),
      **error(400, 'Unable to delete', 'The specified claim does not exist or '
                                       'has expired.'))
 case('unclaimed-with-a-claim', 'message_delete',
@@ -559,9 +572,9 @@ case('ttl-59', 'claim_create', Q, {'ttl': 59}, **CLAIM_TTL)
 case('ttl-43201', 'claim_create', Q, {'ttl': 43201}, **CLAIM_TTL)
 case('grace-59', 'claim_create', Q, {'grace': 59}, **CLAIM_GRACE)
 case('ttl-string', 'claim_create', Q, {'ttl': '300'},
-     **bad(INT_FIELD.format('ttl')))
+     **bad_body(INT_FIELD.format('ttl')))
 case('grace-true', 'claim_create', Q, {'grace': True},
-     **bad(INT_FIELD.format('grace')))
+     **bad_body(INT_FIELD.format('grace')))
 case('limit-0', 'claim_create', {**Q, 'limit': 0}, **LIMIT_20)
 case('limit-not-int', 'claim_create', {**Q, 'limit': 'all'},
      **bad_param('limit', 'an integer'))
@@ -581,7 +594,7 @@ case('defaults', 'claim_update', C, {}, setup=(post(), claim(ttl=600)),
      status=204, after=(then('claim_get', C, 200, CLAIM_C),))
 # As for queue_share: only REST can leave the document out.
 case('no-body', 'claim_update', C, setup=(post(), claim()),
-     **bad('Request body can not be empty'), transports=('rest',))
+     **bad_body('Request body can not be empty'), transports=('rest',))
 case('grace-below-60', 'claim_update', C, {'ttl': 300, 'grace': 30},
      setup=(post(), claim()), status=204)
 case('released', 'claim_update', C, {'ttl': 600},
@@ -589,7 +602,7 @@ case('released', 'claim_update', C, {'ttl': 600},
 case('ttl-30', 'claim_update', C, {'ttl': 30}, setup=(post(), claim()),
      **CLAIM_TTL)
 case('ttl-string', 'claim_update', C, {'ttl': '600'},
-     setup=(post(), claim()), **bad(INT_FIELD.format('ttl')))
+     setup=(post(), claim()), **bad_body(INT_FIELD.format('ttl')))
 case('release', 'claim_delete', C, setup=(post(), claim()), status=204,
      after=(listing([message(0), message(1)]),))
 case('released', 'claim_delete', C,

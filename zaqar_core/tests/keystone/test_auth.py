@@ -70,7 +70,7 @@ def test_identity_headers_without_a_token_are_401(stack: Stack) -> None:
                             'X-Project-Id': demo.project_id,
                             'X-Identity-Status': 'Confirmed',
                             'X-Roles': 'admin', 'X-User-Id': demo.user_id}))
-    assert_error(resp, 401)
+    assert_error(resp, 401, 'Unauthorized')
 
 
 def test_a_real_token_is_accepted(stack: Stack) -> None:

@@ -45,19 +45,24 @@ def test_signed_url_works_without_a_token(stack: Stack,
     assert stack.api('demo').stats(name)['total'] == 2
 
 
+# Any refused signature: falcon's bare 404, as upstream answers.
+REFUSED = ('404 Not Found', None)
+
+
 def test_signed_url_is_checked(stack: Stack, shared_queue) -> None:
     name, share = shared_queue
     url = f'{stack.url}/v2/queues/{name}/messages'
     forged = dict(share, signature='0' * 64)
     assert_error(requests.get(url, headers=signed_headers(forged),
-                              timeout=10), 404)
+                              timeout=10), 404, *REFUSED)
     # Another project than the one signed for.
     moved = dict(share, project=stack.users['alt'].project_id)
     assert_error(requests.get(url, headers=signed_headers(moved),
-                              timeout=10), 404)
+                              timeout=10), 404, *REFUSED)
     # A method that was not signed.
     assert_error(requests.delete(url, headers=signed_headers(share),
-                                 params={'ids': 'x'}, timeout=10), 404)
+                                 params={'ids': 'x'}, timeout=10), 404,
+                 *REFUSED)
 
 
 def test_signed_url_does_not_grant_identity_headers(stack: Stack,

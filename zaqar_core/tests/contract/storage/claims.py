@@ -174,11 +174,27 @@ class ClaimControllerContract:
             stores.claims.get(PROJECT, QUEUE, claim_id)
 
     def test_delete_is_idempotent(self, stores: Stores) -> None:
-        post(stores)
+        ids = post(stores, 2)
         claim_id, _ = claim(stores)
         stores.claims.delete(PROJECT, QUEUE, claim_id)
+        with pytest.raises(errors.ClaimDoesNotExist):
+            stores.claims.get(PROJECT, QUEUE, claim_id)
+        found, _ = stores.messages.list(PROJECT, QUEUE)
+        assert [(m['id'], m['claim_id']) for m in found] == [
+            (ids[0], None), (ids[1], None)]
+        # A new claim takes the freed messages; deleting the old claim
+        # again (or claims that never were) must leave it alone.
+        new_id, taken = claim(stores)
+        assert taken == ids
         stores.claims.delete(PROJECT, QUEUE, claim_id)
-        stores.claims.delete(PROJECT, QUEUE, 'not-a-claim')
+        for unknown in UNKNOWN_CLAIM_IDS:
+            stores.claims.delete(PROJECT, QUEUE, unknown)
+        info, held = stores.claims.get(PROJECT, QUEUE, new_id)
+        assert info['id'] == new_id
+        assert [(m['id'], m['claim_id']) for m in held] == [
+            (ids[0], new_id), (ids[1], new_id)]
+        assert listed(stores) == []
+        assert claim(stores) == (None, [])
 
     def test_delete_stays_in_its_queue(self, stores: Stores) -> None:
         post(stores)

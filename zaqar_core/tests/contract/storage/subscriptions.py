@@ -195,13 +195,21 @@ class SubscriptionControllerContract:
 
     def test_delete_is_idempotent_and_scoped(self, stores: Stores) -> None:
         sid = subscribe(stores)
+        kept = subscribe(stores, MAIL)
         stores.subscriptions.delete(PROJECT, OTHER_QUEUE, sid)
         stores.subscriptions.delete(OTHER_PROJECT, QUEUE, sid)
-        assert ids(stores) == [sid]
+        assert sorted(ids(stores)) == sorted([sid, kept])
         stores.subscriptions.delete(PROJECT, QUEUE, sid)
+        with pytest.raises(errors.SubscriptionDoesNotExist):
+            stores.subscriptions.get(PROJECT, QUEUE, sid)
+        assert ids(stores) == [kept]
+        # Its subscriber is free again; deleting the old id a second time
+        # must not touch the new subscription (nor the other one).
+        again = subscribe(stores, ttl=60)
+        assert again != sid
         stores.subscriptions.delete(PROJECT, QUEUE, sid)
-        assert ids(stores) == []
-        subscribe(stores)  # its subscriber is free again
+        assert sorted(ids(stores)) == sorted([again, kept])
+        assert stores.subscriptions.get(PROJECT, QUEUE, again)['ttl'] == 60
 
     def test_purge_empties_one_source(self, stores: Stores) -> None:
         subscribe(stores, HOOK)

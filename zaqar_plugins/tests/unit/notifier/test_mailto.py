@@ -18,7 +18,8 @@ from oslo_config import cfg
 from zaqar_core.notification import base
 from zaqar_plugins.notifier import mailto
 from zaqar_plugins.tests.unit.notifier import samples
-from zaqar_plugins.tests.unit.notifier import servers
+from zaqar_testing import receivers
+from zaqar_testing.ports import refusing_address
 
 SUBSCRIBE = 'subscription_confirmation_email_template'
 UNSUBSCRIBE = 'unsubscribe_confirmation_email_template'
@@ -29,8 +30,8 @@ def parse(raw: bytes) -> email.message.EmailMessage:
 
 
 @pytest.fixture
-def inbox() -> servers.Inbox:
-    return servers.Inbox()
+def inbox() -> receivers.Inbox:
+    return receivers.Inbox()
 
 
 @pytest.fixture
@@ -46,12 +47,12 @@ def smtp_conf(conf: cfg.ConfigOpts) -> cfg.ConfigOpts:
 @pytest.fixture
 def plain(smtp_conf, inbox) -> Iterator[mailto.MailNotifier]:
     """A notifier and the plain SMTP server it talks to."""
-    with servers.SMTPServer(inbox) as server:
+    with receivers.SMTPServer(inbox) as server:
         smtp_conf.set_override('smtp_port', server.port, group='notification')
         yield mailto.MailNotifier(smtp_conf)
 
 
-def one_mail(inbox: servers.Inbox) -> email.message.EmailMessage:
+def one_mail(inbox: receivers.Inbox) -> email.message.EmailMessage:
     [envelope] = inbox.envelopes
     return parse(envelope.content)
 
@@ -149,8 +150,7 @@ def test_smtp_replies_are_classified(plain, inbox, make_target, reply,
 
 
 def test_smtp_connection_refused_is_retryable(smtp_conf, make_target):
-    sock, address = servers.free_refusing_address()
-    with sock:
+    with refusing_address() as address:
         smtp_conf.set_override('smtp_port', int(address.split(':')[1]),
                                group='notification')
         with pytest.raises(base.DeliveryFailed) as failure:
@@ -185,7 +185,7 @@ def login(conf: cfg.ConfigOpts, user: str, password: str) -> None:
     conf.set_override('smtp_user_password', password, group='notification')
 
 
-def implicit_tls_auth(inbox: servers.Inbox) -> dict:
+def implicit_tls_auth(inbox: receivers.Inbox) -> dict:
     # aiosmtpd counts only STARTTLS as TLS when it decides to offer AUTH;
     # over its SSL listener the whole session is encrypted anyway.
     return {'authenticator': inbox.authenticator('zaqar', 'mail-secret'),
@@ -196,7 +196,7 @@ def implicit_tls_auth(inbox: servers.Inbox) -> dict:
 def test_starttls_and_login(smtp_conf, inbox, tls_files, make_target):
     smtp_conf.set_override('smtp_security', 'starttls', group='notification')
     login(smtp_conf, 'zaqar', 'mail-secret')
-    with servers.SMTPServer(inbox, tls_context=tls_files.server_context(),
+    with receivers.SMTPServer(inbox, tls_context=tls_files.server_context(),
                             require_starttls=True,
                             authenticator=inbox.authenticator(
                                 'zaqar', 'mail-secret')) as server:
@@ -212,7 +212,7 @@ def test_starttls_and_login(smtp_conf, inbox, tls_files, make_target):
 def test_ssl_and_login(smtp_conf, inbox, tls_files, make_target):
     smtp_conf.set_override('smtp_security', 'ssl', group='notification')
     login(smtp_conf, 'zaqar', 'mail-secret')
-    with servers.SMTPServer(inbox, ssl_context=tls_files.server_context(),
+    with receivers.SMTPServer(inbox, ssl_context=tls_files.server_context(),
                             **implicit_tls_auth(inbox)) as server:
         smtp_conf.set_override('smtp_port', server.port, group='notification')
         mailto.MailNotifier(smtp_conf).confirm(
@@ -227,7 +227,7 @@ def test_ssl_and_login(smtp_conf, inbox, tls_files, make_target):
 def test_wrong_password_is_final(smtp_conf, inbox, tls_files, make_target):
     smtp_conf.set_override('smtp_security', 'ssl', group='notification')
     login(smtp_conf, 'zaqar', 'wrong')
-    with servers.SMTPServer(inbox, ssl_context=tls_files.server_context(),
+    with receivers.SMTPServer(inbox, ssl_context=tls_files.server_context(),
                             **implicit_tls_auth(inbox)) as server:
         smtp_conf.set_override('smtp_port', server.port, group='notification')
         with pytest.raises(base.DeliveryFailed) as failure:
@@ -242,7 +242,7 @@ def test_wrong_password_is_final(smtp_conf, inbox, tls_files, make_target):
 def test_untrusted_certificate_is_final(smtp_conf, inbox, tls_files,
                                         make_target):
     smtp_conf.set_override('smtp_security', 'ssl', group='notification')
-    with servers.SMTPServer(inbox,
+    with receivers.SMTPServer(inbox,
                             ssl_context=tls_files.server_context()) as server:
         smtp_conf.set_override('smtp_port', server.port, group='notification')
         with pytest.raises(base.DeliveryFailed) as failure:

@@ -17,6 +17,8 @@ from zaqar_core.notification import base
 from zaqar_plugins.notifier import trust
 from zaqar_plugins.tests.unit.notifier import samples
 from zaqar_plugins.tests.unit.notifier import servers
+from zaqar_testing import receivers
+from zaqar_testing.ports import refusing_address
 
 ALICE = 'c7d2f8a9e3b14f5a8b6c0d1e2f3a4b5c'
 TRUSTEE = '9b5ee1bd4f3b4a6f9d0f0a1c0e2b7d41'
@@ -67,7 +69,7 @@ def subject_token(keystone: servers.KeystoneReplay, name: str) -> str:
 
 
 def only(keystone: servers.KeystoneReplay, recording: str
-         ) -> servers.Request:
+         ) -> receivers.Request:
     [request] = [r for r in keystone.requests
                  if keystone.recording_of(r) == recording]
     return request
@@ -244,8 +246,7 @@ def test_keystone_refusal_is_retryable(load_conf, tmp_path, receiver,
 
 def test_keystone_unreachable_is_retryable(load_conf, tmp_path, receiver,
                                            make_target):
-    sock, address = servers.free_refusing_address()
-    with sock:
+    with refusing_address() as address:
         conf = trustee_conf(load_conf, tmp_path, f'http://{address}/v3')
         with pytest.raises(base.DeliveryFailed) as failure:
             trust.TrustNotifier(conf).notify(

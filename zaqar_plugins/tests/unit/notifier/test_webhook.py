@@ -11,7 +11,7 @@ from oslo_config import cfg
 from zaqar_core.notification import base
 from zaqar_plugins.notifier import webhook
 from zaqar_plugins.tests.unit.notifier import samples
-from zaqar_plugins.tests.unit.notifier import servers
+from zaqar_testing.ports import refusing_address
 
 
 @pytest.fixture
@@ -139,8 +139,8 @@ def test_redirects_are_not_followed(notifier, receiver, make_target):
 
 
 def test_connection_refused_is_retryable(notifier, make_target):
-    sock, address = servers.free_refusing_address()
-    with sock, pytest.raises(base.DeliveryFailed) as failure:
+    with refusing_address() as address, \
+            pytest.raises(base.DeliveryFailed) as failure:
         notifier.notify(make_target(f'http://{address}/hook'),
                         samples.MESSAGE)
 
