@@ -93,12 +93,46 @@ class Process:
     def pid(self) -> int:
         return self.proc.pid
 
+    def _peek(self) -> int | None:
+        """The exit status once the leader exited, without reaping it:
+        while it is a zombie its pid, so its group's id, is not
+        recycled (pid_max may be 32768, and a run starts thousands of
+        processes) and its group may still hold workers to kill."""
+        if self.proc.returncode is not None:
+            return self.proc.returncode
+        try:
+            info = os.waitid(os.P_PID, self.proc.pid,
+                             os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return self.proc.poll()
+        if info is None:
+            return None
+        if info.si_code == os.CLD_EXITED:
+            return info.si_status
+        return -info.si_status
+
     @property
     def returncode(self) -> int | None:
-        return self.proc.poll()
+        return self._peek()
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        return self._peek() is None
+
+    def group(self) -> list[int]:
+        """The live (not zombie) processes of its group: the leader and
+        whatever it forked that is still running."""
+        members = []
+        for entry in os.scandir('/proc'):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f'/proc/{entry.name}/stat', 'rb') as fh:
+                    fields = fh.read().rsplit(b')', 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.proc.pid and fields[0] != b'Z':
+                members.append(int(entry.name))
+        return members
 
     @property
     def log(self) -> str:
@@ -115,8 +149,8 @@ class Process:
         """
         deadline = time.monotonic() + timeout
         while True:
-            if self.proc.poll() is not None:
-                raise ProcessError(f'exited with {self.proc.returncode} '
+            if not self.alive():
+                raise ProcessError(f'exited with {self.returncode} '
                                    f'before {what}:\n{self.log}')
             if ready():
                 return
@@ -131,11 +165,21 @@ class Process:
         Raises:
             ProcessError: still running after ``timeout``.
         """
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
+        if not self._exits_within(timeout):
             raise ProcessError(f'still running after {timeout:g} s:\n'
-                               f'{self.log}') from None
+                               f'{self.log}')
+        code = self.returncode
+        assert code is not None
+        return code
+
+    def _exits_within(self, timeout: float) -> bool:
+        """Whether the leader exits within ``timeout`` (not reaped)."""
+        deadline = time.monotonic() + timeout
+        while self.alive():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     def signal(self, signum: int) -> None:
         """Send ``signum`` to the process only (not its workers)."""
@@ -147,7 +191,8 @@ class Process:
         self._killpg(signal.SIGTERM)
 
     def kill(self) -> None:
-        """SIGKILL to the whole group at once, as a crash would."""
+        """SIGKILL to the whole group at once, as a crash would; then
+        the leader is reaped."""
         self._killpg(signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(STOP_TIMEOUT)
@@ -155,16 +200,17 @@ class Process:
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """SIGTERM, then SIGKILL to whatever of the group is left after
         ``timeout``; safe to call more than once."""
-        if self.proc.poll() is None:
+        if self.alive():
             self.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout)
+            self._exits_within(timeout)
         # The rest of the group (workers) even when the leader is gone.
         self.kill()
 
     def _killpg(self, signum: int) -> None:
-        # The group's id is the leader's pid: gone once it was reaped
-        # and its group emptied, then ProcessLookupError.
+        """Signal the group, whose id is the leader's pid: only while
+        the leader is not reaped (see :meth:`_peek`)."""
+        if self.proc.returncode is not None:
+            return  # reaped: the id may be another group's by now
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signum)
 
@@ -178,7 +224,6 @@ def stop_all(processes: Sequence[Process],
             process.terminate()
     deadline = time.monotonic() + timeout
     for process in processes:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.proc.wait(max(0.0, deadline - time.monotonic()))
+        process._exits_within(max(0.0, deadline - time.monotonic()))
     for process in processes:
         process.kill()

@@ -81,6 +81,15 @@ def pytest_collection_modifyitems(config: pytest.Config,
             item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
 
 
+#: Servers of configurations other than the default kept running per
+#: pool (and xdist worker): a test uses a few at once, and all of them
+#: kept for the session (hundreds of processes over five backends) ran
+#: the machine out of memory. The least recently used stops first; it
+#: starts again if asked for.
+MAX_LIVE = 8
+DEFAULT_KEY = json.dumps({})
+
+
 class ServerPool:
     """Servers of one backend, started on demand, one per configuration."""
 
@@ -96,6 +105,7 @@ class ServerPool:
 
     def get(self, overrides: Sections | None = None) -> Server:
         key = json.dumps(overrides or {}, sort_keys=True, default=str)
+        assert overrides or key == DEFAULT_KEY
         return self._get(key, lambda: self._start(overrides or {}))
 
     def get_websocket(self, overrides: Sections | None = None) -> Server:
@@ -122,6 +132,11 @@ class ServerPool:
             except pytest.fail.Exception as exc:
                 self.failures[key] = str(exc)
                 raise
+        # Most recently used last (dicts keep insertion order).
+        self.servers[key] = self.servers.pop(key)
+        others = [k for k in self.servers if k != DEFAULT_KEY]
+        for old in others[:-MAX_LIVE]:
+            self.servers.pop(old).process.stop()
         return self.servers[key]
 
     def _start(self, overrides: Sections) -> Server:
@@ -254,29 +269,36 @@ def server(backend: str, server_pool: ServerPool | None) -> Server:
 def make_server(backend: str, server_pool: ServerPool | None,
                 server_pools: dict[str, ServerPool],
                 tmp_path_factory: pytest.TempPathFactory
-                ) -> Callable[..., Server]:
+                ) -> Iterator[Callable[..., Server]]:
     """``make_server(transport={'min_message_ttl': 1}, ...)``.
 
     Keyword names are ini sections; values are option dicts. Sections whose
     names are not identifiers go in with ``**{'oslo_policy': {...}}``.
     ``private_store=True`` gives the server a store no other server uses
     (a database or Redis of its own), for tests that watch the whole store,
-    such as garbage collection.
+    such as garbage collection; it is stopped when the test ends (dozens
+    of them kept for the session filled the machine's memory).
     """
     if server_pool is None:
         pytest.skip('needs its own server configuration; ZAQAR_TEST_URL '
                     'points at a fixed server')
 
+    private: list[ServerPool] = []
+
     def make(private_store: bool = False,
              **sections: dict[str, Any]) -> Server:
         pool = server_pool
         if private_store:
-            name = f'{backend}-private-{len(server_pools)}'
-            pool = server_pools[name] = ServerPool(
-                backend, tmp_path_factory.mktemp(f'zaqar-{name}'))
+            pool = ServerPool(backend, tmp_path_factory.mktemp(
+                f'zaqar-{backend}-private'))
+            private.append(pool)
         return pool.get(sections)
 
-    return make
+    try:
+        yield make
+    finally:
+        for pool in private:
+            pool.close()
 
 
 @pytest.fixture(scope='session')
