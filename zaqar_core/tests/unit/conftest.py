@@ -5,9 +5,8 @@ from pathlib import Path
 import pytest
 from oslo_config import cfg
 
-from zaqar_core import bootstrap
 from zaqar_core import conf as zconf
-from zaqar_core.conf import sqlalchemy_stores
+from zaqar_core.tests.unit import sqlite_copies
 
 
 @pytest.fixture
@@ -19,12 +18,15 @@ def conf() -> cfg.ConfigOpts:
     return options
 
 
+@pytest.fixture(scope='session')
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both stores migrated once, for :func:`sqlite_conf` to copy."""
+    return sqlite_copies.migrate(tmp_path_factory.mktemp('template'))
+
+
 @pytest.fixture
-def sqlite_conf(conf: cfg.ConfigOpts, tmp_path: Path) -> cfg.ConfigOpts:
-    """``conf`` with both stores on one migrated SQLite file of its own."""
-    uri = f'sqlite:///{tmp_path / "zaqar.sqlite"}'
-    for group in (sqlalchemy_stores.MESSAGE_GROUP,
-                  sqlalchemy_stores.MANAGEMENT_GROUP):
-        conf.set_override('uri', uri, group=group)
-    bootstrap.upgrade_embedded_stores(conf)
-    return conf
+def sqlite_conf(conf: cfg.ConfigOpts, tmp_path: Path,
+                sqlite_template: Path) -> cfg.ConfigOpts:
+    """``conf`` with both stores on one migrated SQLite file of its own
+    (a copy of the template: a migration takes a second)."""
+    return sqlite_copies.use_copy(conf, sqlite_template, tmp_path)

@@ -1,16 +1,8 @@
 """Migrated SQLite stores in a file copy instead of a migration each.
 
 Migrating a new SQLite file takes about a second; copying a migrated one
-takes a millisecond. A module that builds stores for many tests migrates
-one template (a module-scoped fixture) and gives each test a copy::
-
-    @pytest.fixture(scope='module')
-    def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-        return sqlite_copies.migrate(tmp_path_factory.mktemp('template'))
-
-    @pytest.fixture
-    def sqlite_conf(conf, tmp_path, template) -> cfg.ConfigOpts:
-        return sqlite_copies.use_copy(conf, template, tmp_path)
+takes a millisecond. The unit conftest migrates one template per session
+and gives each test's ``sqlite_conf`` a copy.
 """
 
 from __future__ import annotations

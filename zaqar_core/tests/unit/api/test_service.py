@@ -26,24 +26,11 @@ from zaqar_core.api.service import Api
 from zaqar_core.api.v2 import registry
 from zaqar_core.api.v2 import topics
 from zaqar_core.notification import events
-from zaqar_core.tests.unit import sqlite_copies
 from zaqar_plugins.notifier.webhook import WebhookNotifier
 
 CLIENT_ID = '3381af92-2b9e-11e3-b191-71861300734c'
 PROJECT = 'project-a'
 KEY = 'unit-test-secret'
-
-
-@pytest.fixture(scope='module')
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return sqlite_copies.migrate(tmp_path_factory.mktemp('template'))
-
-
-@pytest.fixture
-def sqlite_conf(conf: cfg.ConfigOpts, tmp_path: Path,
-                template: Path) -> cfg.ConfigOpts:
-    """The unit conftest's ``sqlite_conf``, copied: many tests here."""
-    return sqlite_copies.use_copy(conf, template, tmp_path)
 
 
 @pytest.fixture

@@ -79,17 +79,6 @@ class Subscribers(NotifierBase):
             return len(self.got[subscriber])
 
 
-@pytest.fixture(scope='module')
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return sqlite_copies.migrate(tmp_path_factory.mktemp('template'))
-
-
-@pytest.fixture
-def sqlite_conf(conf: cfg.ConfigOpts, tmp_path: Path,
-                template: Path) -> cfg.ConfigOpts:
-    return sqlite_copies.use_copy(conf, template, tmp_path)
-
-
 @pytest.fixture
 def stores(sqlite_conf: cfg.ConfigOpts) -> Iterator[Stores]:
     sqlite_conf.set_override('outbox_poll_interval', 0.05,

@@ -32,17 +32,6 @@ CONNECTION = 'b' * 32
 KEY = 'unit-test-secret'
 
 
-@pytest.fixture(scope='module')
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return sqlite_copies.migrate(tmp_path_factory.mktemp('template'))
-
-
-@pytest.fixture
-def sqlite_conf(conf: cfg.ConfigOpts, tmp_path: Path,
-                template: Path) -> cfg.ConfigOpts:
-    return sqlite_copies.use_copy(conf, template, tmp_path)
-
-
 @pytest.fixture
 def stores(sqlite_conf: cfg.ConfigOpts) -> Iterator[Stores]:
     stores = bootstrap.load_stores(sqlite_conf)
