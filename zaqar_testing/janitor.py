@@ -62,7 +62,8 @@ def main(argv: list[str]) -> int:
         pass
     # pytest's pid is spared while it waits for us; once it is gone, it
     # cannot be recycled by a process of the run.
-    left = leftovers.remove(run_id, spare=[spare])
+    left = leftovers.remove(
+        run_id, spare=[spare, *leftovers.interpreter_helpers(spare)])
     if left:
         print('zaqar_testing: removed what the test run left:\n  ' +
               '\n  '.join(left.lines()), file=sys.stderr)

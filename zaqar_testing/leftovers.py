@@ -63,6 +63,27 @@ def describe(pid: int) -> str:
     return f'{pid} ({b" ".join(argv).decode(errors="replace")[:160]})'
 
 
+def interpreter_helpers(parent: int) -> list[int]:
+    """multiprocessing's resource tracker (and forkserver) children of
+    ``parent``: they end with its interpreter."""
+    found = []
+    for entry in os.scandir('/proc'):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry.name}/stat', 'rb') as fh:
+                ppid = int(fh.read().rsplit(b')', 1)[1].split()[1])
+            with open(f'/proc/{entry.name}/cmdline', 'rb') as fh:
+                cmdline = fh.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and (
+                b'multiprocessing.resource_tracker' in cmdline or
+                b'multiprocessing.forkserver' in cmdline):
+            found.append(int(entry.name))
+    return found
+
+
 def kill_processes(run_id: str, spare: Collection[int] = ()) -> list[str]:
     """Stop every process of the run but ``spare``: SIGTERM, then
     SIGKILL after :data:`GRACE`, until none is left. Returns what it

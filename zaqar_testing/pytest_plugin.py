@@ -73,7 +73,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     run_id = run.current()
     assert run_id is not None
-    left = leftovers.remove(run_id, spare=[os.getpid(), _janitor.pid])
+    me = os.getpid()
+    left = leftovers.remove(run_id, spare=[
+        me, _janitor.pid, *leftovers.interpreter_helpers(me)])
     if not left:
         return
     lines = left.lines()
