@@ -123,7 +123,7 @@ def make_api(config: BenchConfig, client_id: str | None = None) -> Api:
     if config.transport != 'http':
         raise ValueError(f'unknown transport {config.transport!r}')
     return HttpApi(Endpoint.from_url(config.url), config.project,
-                   config.token, client_id)
+                   config.token, client_id, config.keep_alive)
 
 
 class HttpApi:
@@ -133,7 +133,8 @@ class HttpApi:
 
     def __init__(self, endpoint: Endpoint, project: str,
                  token: str | None = None,
-                 client_id: str | None = None) -> None:
+                 client_id: str | None = None,
+                 keep_alive: bool = True) -> None:
         self.endpoint = endpoint
         self.client_id = client_id or str(uuid.uuid4())
         headers = {'Host': endpoint.host_header,
@@ -143,6 +144,8 @@ class HttpApi:
                    'Accept': 'application/json'}
         if token:
             headers['X-Auth-Token'] = token
+        if not keep_alive:
+            headers['Connection'] = 'close'
         self.headers = encode_headers(headers)
         self._prefix = endpoint.prefix
 

@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         help='requests in flight per WebSocket connection: N loops share '
              "each worker's connection and its replies come back in "
              'order; --transport ws only (default %(default)s)')
+    add('--no-keep-alive', dest='keep_alive', action='store_false',
+        help='over HTTP, send "Connection: close" with every request, so '
+             'that each one opens a connection (default: keep alive)')
     add('--project', default=d.project,
         help='X-Project-Id (default %(default)s)')
     add('--token', help='sent as X-Auth-Token; over WebSocket, each '
@@ -129,6 +132,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
     return BenchConfig(
         url=args.url, transport=args.transport, ws_url=args.ws_url,
         ws_encoding=args.ws_encoding, pipeline=args.pipeline,
+        keep_alive=args.keep_alive,
         project=args.project, token=args.token,
         duration=args.duration, batch=args.batch,
         message_size=args.message_size, queues=args.queues,

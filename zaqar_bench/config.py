@@ -40,6 +40,8 @@ class BenchConfig:
         ws_encoding: ``json`` (text frames) or ``msgpack`` (binary).
         pipeline: requests in flight per WebSocket connection (each
             worker's connection is shared by that many concurrent loops).
+        keep_alive: over HTTP, reuse each connection; when False every
+            request says ``Connection: close`` and pays a new connection.
         project: sent as ``X-Project-Id``.
         token: sent as ``X-Auth-Token`` when set.
         duration: seconds of the timed run.
@@ -62,6 +64,7 @@ class BenchConfig:
     ws_url: str = 'ws://127.0.0.1:9000'
     ws_encoding: str = 'json'
     pipeline: int = 1
+    keep_alive: bool = True
     project: str = 'zaqar-bench'
     token: str | None = None
     duration: float = 10.0

@@ -19,6 +19,13 @@ single process, whatever ``--workers`` says), loaded with ``--pipeline``
 requests in flight per connection. Scenarios: ``post-1`` and ``post-10``
 (producers posting batches of 1 and 10) and ``claim-delete`` (consumers
 claiming 10 at a time from a prefilled queue, deleting each message).
+
+HTTP servers: ``TARGET@SERVER`` (``redis@uwsgi``, ``bare@gunicorn``...)
+serves a target of ours under another server (``tools/perf/servers.py``:
+``granian``, ``uwsgi``, ``uwsgi-http11``, ``gunicorn``) instead of
+``zaqar-server``'s own; ``--no-keep-alive`` makes every request open its
+own connection.
+
 Prints a Markdown table of medians, the CPU the server processes spent
 per request, and the ratios the performance document reports.
 """
@@ -122,6 +129,9 @@ class Targets:
         self.workers = workers
         self.stack = stack
         self.redis = f'redis://127.0.0.1:{redis_port}'
+        # Targets of ours on Redis each get a database of their own;
+        # upstream's are 2 and 4.
+        self._databases = iter([1, 3, *range(5, 16)])
         self.urls: dict[str, str] = {}
         #: target -> process group of its server
         self.groups: dict[str, int] = {}
@@ -165,25 +175,30 @@ class Targets:
                 'drivers:management_store:redis': {'uri': uri}}
 
     def start(self, name: str, args: argparse.Namespace) -> None:
+        base, _, http_server = name.partition('@')
         server = [str(BIN / 'zaqar-server')]
-        if name in ('redis', 'redis-ws'):
-            self._ours(name, self.redis_store(1 if name == 'redis' else 3),
+        if http_server:
+            server = [sys.executable, str(HERE / 'servers.py'), '--server',
+                      http_server, '--app',
+                      'bare' if base == 'bare' else 'zaqar']
+        if base in ('redis', 'redis-ws'):
+            self._ours(name, self.redis_store(next(self._databases)),
                        server)
-        elif name in ('sqlite', 'sqlite-ws'):
+        elif base in ('sqlite', 'sqlite-ws'):
             uri = f'sqlite:///{self.work / f"{name}.sqlite"}'
             self._ours(name, {
                 'drivers:message_store:sqlalchemy': {'uri': uri},
                 'drivers:management_store:sqlalchemy': {'uri': uri}},
                 server)
-        elif name == 'postgresql':
+        elif base == 'postgresql':
             uri = self.stack.enter_context(pg_database(args.pg_dsn))
             self._ours(name, {
                 'drivers:message_store:sqlalchemy': {'uri': uri},
                 'drivers:management_store:sqlalchemy': {'uri': uri}},
                 server)
-        elif name == 'bare':
-            self._ours(name, {}, [sys.executable,
-                                  str(HERE / 'bare_pecan.py')])
+        elif base == 'bare':
+            self._ours(name, {}, server if http_server else [
+                sys.executable, str(HERE / 'bare_pecan.py')])
         elif name == 'upstream':
             self._upstream(args.upstream_venv)
         elif name == 'upstream-ws':
@@ -288,6 +303,8 @@ def bench(url: str, scenario: str, args: argparse.Namespace,
         load += ['--prefill', str(args.prefill)]
     where = ['--transport', 'ws', '--ws-url', url, '--pipeline',
              str(args.pipeline)] if url.startswith('ws') else ['--url', url]
+    if not args.keep_alive:
+        where.append('--no-keep-alive')
     command = [str(BIN / 'zaqar-bench'), *where, '--time',
                str(args.time), '--message-size', str(args.message_size),
                '--queue-prefix', f'{scenario}-{round_no}', '--json',
@@ -344,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--pipeline', type=int, default=1,
                         help='requests in flight per WebSocket connection')
     parser.add_argument('--prefill', type=int, default=60000)
+    parser.add_argument('--no-keep-alive', dest='keep_alive',
+                        action='store_false',
+                        help='a new HTTP connection for every request')
     parser.add_argument('--json-out')
     args = parser.parse_args(argv)
     targets = args.targets.split(',')
@@ -363,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         for round_no in range(args.rounds):
             for scenario in args.scenarios.split(','):
                 for name in targets:
-                    if name == 'bare' and scenario != 'post-1':
+                    if name.startswith('bare') and scenario != 'post-1':
                         continue  # the ceiling is one constant answer
                     run = bench(servers.urls[name], scenario, args, round_no,
                                 servers.groups.get(name))
@@ -393,16 +413,19 @@ def markdown(summary: dict) -> str:
     for scenario, by_target in summary.items():
         upstream = by_target.get('upstream', {}).get('messages_per_s')
         upstream_ws = by_target.get('upstream-ws', {}).get('messages_per_s')
-        bare = summary.get('post-1', {}).get('bare', {}).get(
-            'requests_per_s')
         for name, s in by_target.items():
+            # The ceiling under the same server.
+            _, at, http_server = name.partition('@')
+            bare = summary.get('post-1', {}).get(
+                'bare' + at + http_server, {}).get('requests_per_s')
             reference = upstream_ws if name.endswith('-ws') else upstream
             vs_up = f'{s["messages_per_s"] / reference:.2f}x' \
                 if reference and not name.startswith('upstream') else ''
             cpu = s.get('server_us_per_request')
             cpu_text = f'{cpu:,.0f}' if cpu else ''
             vs_bare = f'{s["requests_per_s"] / bare:.0%}' \
-                if bare and scenario == 'post-1' and name != 'bare' else ''
+                if bare and scenario == 'post-1' and \
+                not name.startswith('bare') else ''
             lines.append(
                 f'| {scenario} | {name} | {s["messages_per_s"]:,.0f} | '
                 f'{s["requests_per_s"]:,.0f} | {s["p50_ms"]:.1f} | '
