@@ -35,6 +35,11 @@ class Services:
             threading.Thread(target=self._collect, name='zaqar-gc',
                              daemon=True).start()
         self.delivery.start()
+        # At interpreter exit, threading joins the delivery threads
+        # (concurrent.futures registers that join the same way): stop them
+        # first, or a stop waits out their retry backoff. Such hooks run
+        # last registered first, so this one runs before the join.
+        threading._register_atexit(self.stop)
         return self
 
     def stop(self) -> None:

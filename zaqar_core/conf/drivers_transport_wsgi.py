@@ -15,6 +15,14 @@ OPTS = [
                     'CPUs.'),
     cfg.IntOpt('threads', default=4, min=1,
                help='Threads per server process.'),
+    cfg.IntOpt('client_timeout', default=30, min=1, max=60,
+               help='Seconds a client has to send the head of a request '
+                    '(request line and headers), on a new connection or '
+                    'on one kept alive after a response: an idle or slow '
+                    'client is then disconnected. Idle connections hold no '
+                    'thread. Behind a load balancer that keeps connections '
+                    'to the server alive, set it above the balancer\'s '
+                    'own idle timeout.'),
 ]
 
 

@@ -214,6 +214,18 @@ def media_type(resp: requests.Response) -> str:
     return resp.headers.get('Content-Type', '').split(';')[0].strip()
 
 
+def assert_refused(resp: requests.Response, status: int,
+                   title: str | None = None,
+                   description: str | None = None) -> None:
+    """Refused with ``status``: by the HTTP server itself (malformed HTTP:
+    an empty body, no request id since the app never saw it) or by the
+    app, with its JSON error."""
+    if 'x-openstack-request-id' not in resp.headers:
+        assert resp.status_code == status, (resp.status_code, resp.text)
+        return
+    assert_error(resp, status, title, description)
+
+
 def assert_error(resp: requests.Response, status: int | Iterable[int],
                  title: str | None = None,
                  description: str | None = None) -> dict:

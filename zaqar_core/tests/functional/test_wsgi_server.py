@@ -1,5 +1,5 @@
-"""The server processes themselves, on SQLite: ``zaqar-server`` (uWSGI in
-process) and ``zaqar_core.wsgi`` under ``etc/uwsgi.ini``.
+"""The server processes themselves, on SQLite: ``zaqar-server`` (granian
+in process) and ``zaqar_core.wsgi`` under ``etc/uwsgi.ini``.
 
 Each test starts its own processes, in their own process group, and stops
 them the way the other fixtures do (SIGTERM to the group, then SIGKILL).

@@ -1,127 +1,149 @@
-"""Serves a WSGI app with uWSGI, run inside this process (``pyuwsgi``).
+"""Serves a WSGI app with granian, run inside this process.
 
-The calling process becomes the uWSGI master. It forks ``workers``
-processes of ``threads`` threads each; uWSGI imports :data:`WORKER_MODULE`
-in every worker, after the fork, and that module builds the app with the
-factory handed to :func:`serve` (inherited through the fork). Storage
-connections are thus opened in the process that uses them.
+The calling process becomes the master. It binds the listening socket and
+forks ``workers`` processes that serve it, each running the app in
+``threads`` Python threads while granian's Rust runtime does the
+network I/O. Each worker builds its app with the factory handed to
+:func:`serve` (inherited through the fork), so storage connections are
+opened in the process that uses them.
 
-Why uWSGI: with 2 processes of 4 threads it served a bare Pecan app at
-4,250 requests/s against 3,560 for gunicorn's gthread worker (360 against
-510 us of CPU a request: its HTTP parser and loop are C), GET /v2/ping at
-2,900 against 2,490, and message posts on SQLite about alike. gevent
-was as fast, but with a p99 latency up to 1.2 s (one worker takes most
-connections), and it stalls a whole worker on every SQL call (the drivers
-do not yield). uWSGI is also what OpenStack deployments (devstack) run
-Zaqar under.
+Why granian (measured, see doc/source/admin/performance.rst): it keeps
+connections alive without pinning a thread to an idle one (uWSGI's
+``http11-socket`` does: with 8 idle clients a new request waited
+seconds), it answers malformed HTTP (400, 414, 431) where uWSGI's
+``http-socket`` closes the connection, and it served more requests per
+second than either uWSGI socket or gunicorn's gthread worker.
 
-What it does not do: keep connections alive (each response says
-``Connection: close``), and answer malformed HTTP (a bad request line or
-header line, a request head over ``BUFFER_SIZE``) at all: it closes the
-connection where gunicorn sent a 400.
+Signals to the master:
+
+* SIGTERM or SIGINT: graceful stop. Workers stop accepting and finish the
+  requests in progress; one that takes longer than
+  :data:`GRACEFUL_TIMEOUT` is killed.
+* SIGHUP: graceful reload. New workers start with the configuration files
+  read again, then the old ones stop as above; the listening socket stays
+  open throughout. (Options of the master itself, such as ``bind``,
+  ``port`` and ``workers``, need a restart.)
+
+A worker that dies otherwise is replaced; workers die with the master,
+whatever killed it, so that a restart finds the port free.
 """
 
+from __future__ import annotations
+
+import ctypes
 import os
-import sys
+import signal
 from collections.abc import Callable
 from typing import Any
 from typing import NoReturn
 
-import pyuwsgi
+from granian import constants as granian_constants
+from granian import http as granian_http
+from granian.log import LogLevels
+from granian.server import Server
 from oslo_config import cfg
+from oslo_log import log
 
 from zaqar_core.conf import drivers_transport_wsgi
+from zaqar_plugins.transport.wsgi import address_guard
+
+LOG = log.getLogger(__name__)
 
 GROUP = drivers_transport_wsgi.GROUP
 
-#: Imported by uWSGI in each worker, never in the master (importing it
-#: builds the app).
-WORKER_MODULE = 'zaqar_plugins.transport.wsgi.worker'
+#: Largest request head (request line and headers) in bytes: a longer
+#: URL is answered 414, more header bytes 431.
+BUFFER_SIZE = 65536
 
-#: Largest request head (request line and headers) in bytes.
-BUFFER_SIZE = 65535
+#: Seconds a stopping worker may take to finish its requests before it is
+#: killed. Requests take milliseconds; a stop must not wait long.
+GRACEFUL_TIMEOUT = 2
 
-#: Seconds a stopping worker may take to finish its requests.
-GRACEFUL_TIMEOUT = 10
+#: Seconds between starting a new worker and stopping the old one on
+#: SIGHUP: long enough for the new one to build its app.
+RELOAD_OVERLAP = 3.0
 
 AppFactory = Callable[[], Any]
 
-# Set in the master by serve(); the workers inherit it through the fork.
-_factory: AppFactory | None = None
+_PR_SET_PDEATHSIG = 1
 
 
 def serve(conf: cfg.ConfigOpts, factory: AppFactory) -> NoReturn:
     """Serve ``factory()`` as configured in ``[drivers:transport:wsgi]``.
 
-    Never returns: uWSGI exits the process when it stops (SIGTERM or
-    SIGINT, gracefully), when it cannot bind, or when a worker cannot
-    build the app. SIGHUP restarts it gracefully.
+    Never returns: exits the process when the server stops (SIGTERM or
+    SIGINT) or cannot bind (status 1).
     """
-    global _factory
-    _factory = factory
-    pyuwsgi.run(*uwsgi_args(conf))
-    raise SystemExit(0)  # not reached: uWSGI exits the process itself
-
-
-def build_app() -> Any:
-    """The app for this worker (called by :data:`WORKER_MODULE`)."""
-    if _factory is None:
-        raise RuntimeError(
-            f'{WORKER_MODULE} is loaded by zaqar-server only; point '
-            f'uwsgi or gunicorn at zaqar_core.wsgi:application instead.')
-    return _factory()
-
-
-def uwsgi_args(conf: cfg.ConfigOpts) -> list[str]:
-    """uWSGI's command line for the configured server."""
     opts = conf[GROUP]
-    args = [
-        '--strict',  # a misspelt option is an error, not ignored
-        '--master',
-        # SIGHUP restarts gracefully by running this program again (with
-        # its config re-read), in this interpreter, not the base one.
-        '--binary-path', sys.executable,
-        '--http-socket', address(opts.bind, opts.port),
-        '--processes', str(workers(conf)),
-        '--threads', str(opts.threads),
-        # The GC thread must run while the worker waits for requests.
-        '--enable-threads',
-        # One worker wakes up per connection, not all of them.
-        '--thunder-lock',
-        '--buffer-size', str(BUFFER_SIZE),
-        # The http-socket answers one request per connection: saying so
-        # keeps clients from sending the next one on a closed connection.
-        '--add-header', 'Connection: close',
-        # Each worker imports the app after the fork, and one that cannot
-        # build it stops the server.
-        '--lazy-apps', '--module', f'{WORKER_MODULE}:application',
-        '--need-app', '--single-interpreter',
-        # Python's own after-fork handling in each worker (reseeds random,
-        # resets threading state).
-        '--py-call-osafterfork',
-        # SIGTERM or SIGINT stops gracefully, whether it reaches the
-        # master only (which passes SIGINT on to the workers) or every
-        # process (systemd, a kill of the process group): workers finish
-        # their requests, and the master kills those that take longer than
-        # GRACEFUL_TIMEOUT. (uWSGI's gracefully_kill_them_all can wait for
-        # them forever.)
-        '--die-on-term',
-        '--hook-accepting', 'unix_signal:2 gracefully_kill',
-        '--hook-accepting', 'unix_signal:15 gracefully_kill',
-        # A worker still building its app has no handlers of its own yet:
-        # uWSGI would lose a stop signal there. It just ends instead.
-        '--hook-post-fork', 'unix_signal:1 end_me',
-        '--hook-post-fork', 'unix_signal:2 end_me',
-        '--hook-post-fork', 'unix_signal:15 end_me',
-        '--worker-reload-mercy', str(GRACEFUL_TIMEOUT),
-        '--reload-mercy', str(GRACEFUL_TIMEOUT),
-        # A client that hangs up early is not an error worth a traceback.
-        '--ignore-sigpipe', '--ignore-write-errors',
-        '--disable-write-exception',
-    ]
-    if not conf.debug:
-        args.append('--disable-logging')  # no access log
-    return args
+    server = Server(
+        'zaqar', address=opts.bind, port=opts.port,
+        interface=granian_constants.Interfaces.WSGI,
+        workers=workers(conf), blocking_threads=opts.threads,
+        http=granian_constants.HTTPModes.http1, websockets=False,
+        http1_settings=granian_http.HTTP1Settings(
+            header_read_timeout=opts.client_timeout * 1000,
+            keep_alive=True, max_buffer_size=BUFFER_SIZE),
+        workers_kill_timeout=GRACEFUL_TIMEOUT,
+        respawn_failed_workers=True, respawn_interval=RELOAD_OVERLAP,
+        # granian's own lines go through oslo.log, its handlers and
+        # format; only warnings unless debugging.
+        log_level=LogLevels.debug if conf.debug else LogLevels.warning,
+        log_dictconfig={'loggers': {
+            '_granian': {'handlers': [], 'propagate': True},
+            'granian.access': {'handlers': [], 'propagate': True}}},
+        log_access=conf.debug)
+    loader = _WorkerApp(conf, factory)
+    where = address(opts.bind, opts.port)
+    # Said once the address is bound, before the workers start.
+    server.on_startup(lambda: LOG.info(
+        'Serving the Zaqar v2 API on http://%s with %d workers of %d '
+        'threads', where, workers(conf), opts.threads))
+    server.on_reload(lambda: LOG.info(
+        'Reloading: new workers read the configuration files again'))
+    try:
+        with address_guard.claim(where):
+            server.serve(target_loader=loader, wrap_loader=False)
+    except OSError as exc:
+        _cannot_serve(where, exc.strerror or str(exc))
+    except RuntimeError as exc:  # granian's bind errors, and a backtrace
+        _cannot_serve(where, str(exc).strip().splitlines()[0])
+    raise SystemExit(0)
+
+
+def _cannot_serve(where: str, problem: str) -> NoReturn:
+    LOG.error('Cannot serve on %s: %s', where, problem)
+    raise SystemExit(1)
+
+
+class _WorkerApp:
+    """Builds the app in a worker, after the fork (granian calls it there:
+    ``target_loader``)."""
+
+    def __init__(self, conf: cfg.ConfigOpts, factory: AppFactory) -> None:
+        self.conf = conf
+        self.factory = factory
+        self.master = os.getpid()
+
+    def __call__(self) -> Any:
+        die_with_parent(self.master)
+        # A worker started by SIGHUP sees the files as they are now; one
+        # that cannot read them keeps the configuration it inherited.
+        if not self.conf.reload_config_files():
+            LOG.error('The configuration files could not be read again; '
+                      'this worker keeps the previous configuration.')
+        return self.factory()
+
+
+def die_with_parent(parent: int) -> None:
+    """Have this process killed when ``parent`` (the master) dies.
+
+    SIGKILL: a worker of a dead master must let go of the port at once,
+    whatever it is doing; its requests had no master to finish them.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before prctl took effect
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def workers(conf: cfg.ConfigOpts) -> int:

@@ -1,6 +1,15 @@
-"""uWSGI's command line from ``[drivers:transport:wsgi]``."""
+"""The HTTP server's settings from ``[drivers:transport:wsgi]``, and what
+a worker does before it builds the app. (The server's behaviour over the
+wire is tested in zaqar_core/tests/functional/test_server_lifecycle.py
+and test_wsgi_server.py.)"""
+
+from __future__ import annotations
 
 import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 from oslo_config import cfg
@@ -11,52 +20,139 @@ from zaqar_plugins.transport.wsgi import server
 
 
 @pytest.fixture
-def conf() -> cfg.ConfigOpts:
+def conf(tmp_path: Path) -> cfg.ConfigOpts:
+    path = tmp_path / 'zaqar.conf'
+    path.write_text('[drivers:transport:wsgi]\nthreads = 3\n')
     options = zconf.register_opts(cfg.ConfigOpts())
     log.register_options(options)  # debug
-    options([], project='zaqar', default_config_files=[],
-            default_config_dirs=[])
+    options(['--config-file', str(path)], project='zaqar',
+            default_config_files=[], default_config_dirs=[])
     return options
 
 
-def value(args: list[str], option: str) -> str:
-    return args[args.index(option) + 1]
+class Recorded:
+    """Stands in for granian's Server: records how it was made."""
+
+    made: dict[str, Any] = {}
+
+    def __init__(self, target: str, **kwargs: Any) -> None:
+        Recorded.made = kwargs
+
+    def on_startup(self, hook: Any) -> None:
+        pass
+
+    on_reload = on_startup
+
+    def serve(self, **kwargs: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> type[Recorded]:
+    monkeypatch.setattr(server, 'Server', Recorded)
+    return Recorded
+
+
+def serve(conf: cfg.ConfigOpts) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        server.serve(conf, dict)
+    assert stopped.value.code == 0
 
 
 def test_workers_default_to_the_cpu_count(conf: cfg.ConfigOpts) -> None:
-    args = server.uwsgi_args(conf)
-    assert value(args, '--processes') == str(os.cpu_count() or 1)
+    assert server.workers(conf) == (os.cpu_count() or 1)
 
 
-def test_workers_threads_and_address_as_configured(
-        conf: cfg.ConfigOpts) -> None:
+def test_the_options_reach_the_server(conf: cfg.ConfigOpts,
+                                      recorded: type[Recorded]) -> None:
     conf.set_override('workers', 3, group=server.GROUP)
-    conf.set_override('threads', 7, group=server.GROUP)
     conf.set_override('port', 9999, group=server.GROUP)
-    args = server.uwsgi_args(conf)
-    assert value(args, '--processes') == '3'
-    assert value(args, '--threads') == '7'
-    assert value(args, '--http-socket') == '127.0.0.1:9999'
+    conf.set_override('client_timeout', 7, group=server.GROUP)
+    serve(conf)
+    made = recorded.made
+    assert (made['address'], made['port']) == ('127.0.0.1', 9999)
+    assert (made['workers'], made['blocking_threads']) == (3, 3)
+    assert made['http1_settings'].keep_alive
+    assert made['http1_settings'].header_read_timeout == 7000
+    assert made['workers_kill_timeout'] == server.GRACEFUL_TIMEOUT
+    assert made['respawn_failed_workers']
 
 
-def test_ipv6_addresses_are_bracketed(conf: cfg.ConfigOpts) -> None:
-    conf.set_override('bind', '::1', group=server.GROUP)
-    assert value(server.uwsgi_args(conf), '--http-socket') == \
-        '[::1]:8888'
-
-
-def test_the_app_is_built_in_each_worker(conf: cfg.ConfigOpts) -> None:
-    args = server.uwsgi_args(conf)
-    assert '--lazy-apps' in args
-    assert value(args, '--module') == f'{server.WORKER_MODULE}:application'
-
-
-def test_access_log_only_in_debug(conf: cfg.ConfigOpts) -> None:
-    assert '--disable-logging' in server.uwsgi_args(conf)
+def test_access_log_only_in_debug(conf: cfg.ConfigOpts,
+                                  recorded: type[Recorded]) -> None:
+    serve(conf)
+    assert not recorded.made['log_access']
     conf.set_override('debug', True)
-    assert '--disable-logging' not in server.uwsgi_args(conf)
+    serve(conf)
+    assert recorded.made['log_access']
 
 
-def test_the_worker_module_needs_a_factory() -> None:
-    with pytest.raises(RuntimeError, match='zaqar_core.wsgi'):
-        server.build_app()
+def test_ipv6_addresses_are_bracketed() -> None:
+    assert server.address('::1', 8888) == '[::1]:8888'
+    assert server.address('10.0.0.1', 8888) == '10.0.0.1:8888'
+
+
+def in_child(function) -> int:
+    """Run ``function`` in a forked child; its exit status (or minus the
+    signal that ended it)."""
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            os._exit(function())
+        except BaseException:
+            os._exit(99)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def test_a_worker_reads_the_configuration_files_again(
+        conf: cfg.ConfigOpts, tmp_path: Path) -> None:
+    loader = server._WorkerApp(conf, lambda: conf[server.GROUP].threads)
+    (tmp_path / 'zaqar.conf').write_text(
+        '[drivers:transport:wsgi]\nthreads = 5\n')
+    # In a child of the "master" (this process), as granian runs it.
+    assert in_child(loader) == 5
+
+
+def test_a_worker_keeps_its_configuration_if_the_files_break(
+        conf: cfg.ConfigOpts, tmp_path: Path) -> None:
+    loader = server._WorkerApp(conf, lambda: conf[server.GROUP].threads)
+    (tmp_path / 'zaqar.conf').write_text('[drivers:transport:wsgi\n')
+    assert in_child(loader) == 3
+
+
+def test_a_worker_dies_with_its_master() -> None:
+    from_worker = os.pipe()
+    from_master = os.pipe()
+
+    def master() -> int:
+        # A master that forks a worker, waits until the worker is set up,
+        # hands its pid over, then dies.
+        parent = os.getpid()
+        if os.fork() == 0:  # the worker
+            server.die_with_parent(parent)
+            os.write(from_worker[1], str(os.getpid()).encode())
+            time.sleep(30)
+            os._exit(0)
+        os.write(from_master[1], os.read(from_worker[0], 16))
+        return 0
+
+    assert in_child(master) == 0
+    worker = int(os.read(from_master[0], 16))
+    for fd in (*from_worker, *from_master):
+        os.close(fd)
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and _alive(worker):
+        time.sleep(0.02)
+    if _alive(worker):
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail('the worker outlived its master')
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie has ended)."""
+    try:
+        stat = Path(f'/proc/{pid}/stat').read_text()
+    except OSError:
+        return False
+    return stat.rsplit(')', 1)[1].split()[0] != 'Z'
