@@ -16,6 +16,10 @@ _SURROGATE = re.compile('[\ud800-\udfff]')
 
 
 def _check_int(text: str) -> int:
+    # Checked before int(): Python refuses to convert over 4,300 digits
+    # (a ValueError, which would read as a parse error).
+    if len(text) > 20:
+        raise errors.invalid_body('JSON contains integer that is too large.')
     value = int(text)
     if not _INT_MIN <= value <= _INT_MAX:
         raise errors.invalid_body('JSON contains integer that is too large.')

@@ -9,9 +9,11 @@ Order, outermost first, and why:
    sees the client's scheme and host.
 3. RequestId: every response, errors included, carries
    x-openstack-request-id.
-4. keystonemiddleware auth_token (``auth_strategy = keystone``), skipped
+4. DecodedRequest: a path, query string or header that is not UTF-8
+   text is a 400 before anything below decodes it.
+5. keystonemiddleware auth_token (``auth_strategy = keystone``), skipped
    for ``GET /`` (version discovery never needs a token).
-5. Pecan, routed by the API's table.
+6. Pecan, routed by the API's table.
 
 Around it all, :class:`RelativeLocation` undoes WebOb's habit of making
 Location absolute: Zaqar sends relative paths.
@@ -43,8 +45,8 @@ class Application(core.ExplicitPecan):
 
     def find_controller(self, state):
         req = state.request
-        # WebOb's path_info would fail later on a path that is not UTF-8
-        # (PEP 3333 hands it over as latin-1).
+        # PEP 3333 hands the path over as Latin-1. DecodedRequest refused
+        # any that is not UTF-8; this app may be mounted without it.
         try:
             req.pecan['routing_path'] = req.environ.get(
                 'PATH_INFO', '').encode('latin-1').decode('utf-8')
@@ -82,7 +84,7 @@ def setup_app(conf: cfg.ConfigOpts, api: Api):
             pecan_app, middleware.AuthErrorsAsJson(
                 auth_token.AuthProtocol(pecan_app,
                                         {'oslo_config_config': conf})))
-    app = middleware.RequestId(app)
+    app = middleware.RequestId(middleware.DecodedRequest(app))
     proxied = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
     # It does nothing unless enabled; skip it then.
     if proxied._conf_get('enable_proxy_headers_parsing'):

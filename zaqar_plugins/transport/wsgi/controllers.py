@@ -18,6 +18,7 @@ from zaqar_core.api import signed_url
 from zaqar_core.api.request import Request
 from zaqar_core.api.service import Api
 from zaqar_core.api.v2 import registry
+from zaqar_plugins.transport.wsgi import decoding
 from zaqar_plugins.transport.wsgi import routes
 from zaqar_plugins.transport.wsgi import views
 
@@ -65,39 +66,65 @@ def _check_accept(environ: dict) -> None:
 
 
 def _read(stream: Any, size: int) -> bytes:
-    """Up to ``size`` bytes of ``stream`` (fewer only at its end)."""
+    """Up to ``size`` bytes of ``stream``: fewer at its end, or when the
+    client stops sending (uWSGI's read timeout) or goes away."""
     chunks = []
-    while size > 0:
-        chunk = stream.read(min(size, 65536))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size -= len(chunk)
+    try:
+        while size > 0:
+            chunk = stream.read(min(size, 65536))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size -= len(chunk)
+    except OSError:
+        pass
     return b''.join(chunks)
 
 
+def _chunked(environ: dict) -> bool:
+    return 'chunked' in environ.get('HTTP_TRANSFER_ENCODING', '').lower()
+
+
 def _content_length(environ: dict) -> int:
-    try:
-        return max(0, int(environ.get('CONTENT_LENGTH') or 0))
-    except ValueError:
+    value = environ.get('CONTENT_LENGTH', '').strip()
+    if not value:
         return 0
+    if not value.isdecimal() or not value.isascii():
+        if value.startswith('-') and value[1:].isdecimal():
+            raise decoding.invalid_header(
+                'CONTENT_LENGTH',
+                'The value of the header must be a positive number.')
+        raise decoding.invalid_header(
+            'CONTENT_LENGTH', 'The value of the header must be a number.')
+    return int(value)
 
 
 def _read_body(api: Api, name: str, environ: dict) -> tuple[Any, int]:
     # Straight from the WSGI environ: WebOb's request properties cost a
     # Python call per attribute under Pecan (a tenth of a message post).
     size = _content_length(environ)
-    if size <= 0:
-        return None, 0
     stream = environ['wsgi.input']
-    try:
-        api.check_body_size(name, size)
-    except errors.ApiError:
-        if size <= DRAIN_LIMIT:
-            # The client, still sending, then sees the 400, not a reset.
-            _read(stream, size)
-        raise
-    raw = _read(stream, size)
+    if size <= 0:
+        if not _chunked(environ):
+            return None, 0
+        # No length to check before reading: read what may be drained,
+        # then check what came.
+        raw = _read(stream, DRAIN_LIMIT + 1)
+        api.check_body_size(name, len(raw))
+    else:
+        try:
+            api.check_body_size(name, size)
+        except errors.ApiError:
+            if size <= DRAIN_LIMIT:
+                # The client, still sending, then sees the 400, not a
+                # reset.
+                _read(stream, size)
+            raise
+        raw = _read(stream, size)
+        if len(raw) < size:
+            raise errors.invalid_body(
+                f'The request body is shorter than its Content-Length '
+                f'({size} bytes).')
     if not raw.strip():
         return None, len(raw)
     if _media_type(environ) == 'application/x-www-form-urlencoded':
@@ -106,20 +133,36 @@ def _read_body(api: Api, name: str, environ: dict) -> tuple[Any, int]:
     return jsonbody.decode(raw), len(raw)
 
 
+def _header(environ: dict, key: str) -> str | None:
+    """The text of the header under ``key``, None when it is absent.
+
+    Raises:
+        BadRequest: its value is not UTF-8 (when DecodedRequest did not
+            refuse the request already).
+    """
+    value = environ.get(key)
+    if value is None or value.isascii():
+        return value
+    text = decoding.wsgi_text(value)
+    if text is None:
+        raise decoding.invalid_header(key, 'It must be UTF-8 text.')
+    return text
+
+
 def _signed(environ: dict) -> signed_url.Signed | None:
     """The URL-* headers of a pre-signed request, if it is one."""
-    signature = environ.get('HTTP_URL_SIGNATURE')
+    signature = _header(environ, 'HTTP_URL_SIGNATURE')
     if signature is None:
         return None
 
     def listed(name: str) -> list[str]:
-        return [v.strip() for v in environ.get(name, '').split(',')
+        return [v.strip() for v in (_header(environ, name) or '').split(',')
                 if v.strip()]
 
-    return signed_url.Signed(signature=signature,
-                             expires=environ.get('HTTP_URL_EXPIRES', ''),
-                             methods=listed('HTTP_URL_METHODS'),
-                             paths=listed('HTTP_URL_PATHS'))
+    return signed_url.Signed(
+        signature=signature,
+        expires=_header(environ, 'HTTP_URL_EXPIRES') or '',
+        methods=listed('HTTP_URL_METHODS'), paths=listed('HTTP_URL_PATHS'))
 
 
 def _media_type(environ: dict) -> str:
@@ -176,10 +219,11 @@ class RootController:
         action = registry.ACTIONS[name]
         body, size = _read_body(self.api, name, environ)
         _check_patch_media_type(action, environ)
+        project_key = 'HTTP_X_PROJECT_ID' if 'HTTP_X_PROJECT_ID' in environ \
+            else 'HTTP_X_TENANT_ID'
         api_request = Request(
-            project_id=environ.get('HTTP_X_PROJECT_ID',
-                                   environ.get('HTTP_X_TENANT_ID')),
-            client_id=environ.get('HTTP_CLIENT_ID'),
+            project_id=_header(environ, project_key),
+            client_id=_header(environ, 'HTTP_CLIENT_ID'),
             params={**query, **path_params},
             body=body, body_size=size,
             context=environ.get('zaqar.context'),

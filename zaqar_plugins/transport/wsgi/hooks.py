@@ -7,6 +7,7 @@ from webob import exc as webob_exc
 
 from zaqar_core.api import errors
 from zaqar_plugins.transport.wsgi import controllers
+from zaqar_plugins.transport.wsgi import decoding
 from zaqar_plugins.transport.wsgi import views
 
 LOG = log.getLogger(__name__)
@@ -21,7 +22,7 @@ class ContextHook(hooks.PecanHook):
     def before(self, state) -> None:
         environ = state.request.environ
         environ['zaqar.context'] = oslo_context.RequestContext.from_environ(
-            environ)
+            decoding.text_headers(environ))
 
 
 class ErrorHook(hooks.PecanHook):
@@ -34,7 +35,8 @@ class ErrorHook(hooks.PecanHook):
         if isinstance(exc, errors.ApiError):
             error = exc
         elif isinstance(exc, webob_exc.HTTPClientError):
-            # Pecan's own refusals (a query string that is not UTF-8...).
+            # Pecan's and WebOb's own refusals (DecodedRequest refuses
+            # undecodable requests first, where it is in front).
             error = errors.BadRequest(
                 'The request could not be decoded: the path, query string '
                 'and headers must be UTF-8 text.')

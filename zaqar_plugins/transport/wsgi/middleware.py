@@ -17,6 +17,8 @@ from oslo_context import context as oslo_context
 from oslo_middleware import request_id
 
 from zaqar_plugins.transport.wsgi import controllers
+from zaqar_plugins.transport.wsgi import decoding
+from zaqar_plugins.transport.wsgi import views
 
 Environ = dict[str, Any]
 WSGIApp = Callable[[Environ, Callable], Iterable[bytes]]
@@ -47,6 +49,30 @@ class RequestId:
             return start_response(status, headers, exc_info)
 
         return self.app(environ, with_id)
+
+
+class DecodedRequest:
+    """Refuses (400) a request whose path, query string or header values
+    are not UTF-8 text, or whose URL has a "%" that is no escape, before
+    anything decodes them: WebOb, Pecan, oslo.context and auth_token each
+    fail their own way on such input (a 500, a traceback in the log), or
+    read it as Latin-1 text.
+
+    A path or query string that the server handed over as decoded text
+    (which PEP 3333 forbids) is put back in PEP 3333's form, which WebOb
+    and the router expect.
+    """
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: Environ, start_response: Callable):
+        error = decoding.undecodable(environ)
+        if error is None:
+            return self.app(environ, start_response)
+        response = controllers.render(views.Shown(error.status,
+                                                  error.to_dict()))
+        return response(environ, start_response)
 
 
 class CrossOrigin:
