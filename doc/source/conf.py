@@ -39,3 +39,29 @@ openstackdocs_bug_tag = ''
 # -- HTML --------------------------------------------------------------------
 
 html_theme = 'openstackdocs'
+
+# -- The OpenAPI document ----------------------------------------------------
+
+
+def _write_openapi(app) -> None:
+    """Writes _static/openapi.json: the OpenAPI document a server with the
+    default configuration serves (user/openapi.rst offers it)."""
+    import json
+    import pathlib
+
+    from oslo_config import cfg
+
+    from zaqar_core import conf as zaqar_conf
+    from zaqar_core.api.v2 import actions  # noqa: F401 (registers actions)
+    from zaqar_core.api.v2 import openapi
+
+    conf = zaqar_conf.register_opts(cfg.ConfigOpts())
+    conf([], project='zaqar', default_config_files=[],
+         default_config_dirs=[])
+    target = pathlib.Path(app.srcdir, '_static', 'openapi.json')
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(json.dumps(openapi.document(conf), indent=2) + '\n')
+
+
+def setup(app) -> None:
+    app.connect('builder-inited', _write_openapi)

@@ -162,6 +162,9 @@ def _bind(action: registry.Action, req: Request) -> None:
             raise errors.invalid_parameter(
                 f'The value of the "{name}" parameter must be a non-empty '
                 f'string without "/".')
+        if name != 'queue_name':
+            # A queue name gets its own check, with upstream's error.
+            validation.check_text(name, value)
     for name, kind in action.query.items():
         if name in params:
             params[name] = validation.typed(params, name, kind)

@@ -74,11 +74,19 @@ def get_int(params: dict[str, Any], name: str,
     return int(value)
 
 
+def check_text(name: str, value: str) -> str:
+    """``value`` of parameter ``name``, refused if it holds NUL, which
+    not every store can hold (PostgreSQL text cannot)."""
+    if '\x00' in value:
+        raise _wrong_type(name, 'text without NUL characters')
+    return value
+
+
 def get_str(params: dict[str, Any], name: str) -> str | None:
     value = _single(params, name)
     if value is not None and not isinstance(value, str):
         raise _wrong_type(name, 'a string')
-    return value
+    return value if value is None else check_text(name, value)
 
 
 def get_list(params: dict[str, Any], name: str) -> list[str] | None:
@@ -91,7 +99,7 @@ def get_list(params: dict[str, Any], name: str) -> list[str] | None:
     if not all(isinstance(part, str) for part in parts):
         raise _wrong_type(name, 'a list of strings')
     items = [item.strip() for part in parts for item in part.split(',')]
-    items = [item for item in items if item]
+    items = [check_text(name, item) for item in items if item]
     return items or None
 
 

@@ -2,6 +2,7 @@
 
 from zaqar_core.api.v2 import claims  # noqa: F401
 from zaqar_core.api.v2 import messages  # noqa: F401
+from zaqar_core.api.v2 import openapi  # noqa: F401
 from zaqar_core.api.v2 import queues  # noqa: F401
 from zaqar_core.api.v2 import subscriptions  # noqa: F401
 from zaqar_core.api.v2 import system  # noqa: F401

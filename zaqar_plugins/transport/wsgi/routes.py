@@ -43,7 +43,11 @@ class Route:
     pattern: re.Pattern = dataclasses.field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        regex = re.sub(r'\{(\w+)\}', r'(?P<\1>[^/]+)', self.template)
+        # Literal parts escaped: ``/v2/openapi.json`` has a dot.
+        parts = re.split(r'\{(\w+)\}', self.template)
+        regex = ''.join(f'(?P<{part}>[^/]+)' if index % 2
+                        else re.escape(part)
+                        for index, part in enumerate(parts))
         object.__setattr__(self, 'pattern', re.compile(f'^{regex}$'))
 
 
