@@ -22,6 +22,11 @@ stack's ``zaqar.conf`` (same Keystone, ``[trustee]`` and signed-URL key)
 with its own port, SQLite file and policy file, and on request a
 WebSocket server beside it on the same store and policy file.
 
+Tests that need other roles on demo's project ask ``project_users``:
+users ``project_admin`` and ``reader`` (``rbac-admin``, ``rbac-reader``
+in Keystone), with that role on demo's project, made through the stack's
+Keystone admin if missing.
+
 Tests that drive the WebSocket clients of other projects
 (os-collect-config, python-tripleoclient) as subprocesses ask
 ``clients_python``: the Python of ``.stack/clients-venv``, which
@@ -38,10 +43,12 @@ from __future__ import annotations
 import configparser
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -51,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from keystoneauth1 import exceptions as ka_exceptions
 from keystoneauth1 import session as ka_session
 from keystoneauth1.identity import v3
 
@@ -236,6 +244,65 @@ def clients_python() -> Path:
     except stack_tool.StackError as exc:
         unavailable(f'no virtualenv of WebSocket clients: {exc}')
         raise  # not reached: unavailable() skips or fails
+
+
+#: Users of demo's project beside demo (a member), made by
+#: ``project_users``: key -> (user name, role on demo's project).
+PROJECT_USERS = {'project_admin': ('rbac-admin', 'admin'),
+                 'reader': ('rbac-reader', 'reader')}
+
+
+@pytest.fixture(scope='session')
+def project_users(stack: Stack) -> dict[str, User]:
+    """``project_admin`` and ``reader`` of demo's project (see
+    :data:`PROJECT_USERS`), also in ``stack.users`` (so that
+    ``stack.api('reader')`` works). Made once in the stack's Keystone,
+    which outlives test runs, with passwords derived from the admin's
+    (stable, so that an existing user's is not reset: Keystone revokes
+    the tokens of a user whose password changes, those issued within
+    the same second included)."""
+    # One pytest-xdist worker at a time: they would make them twice.
+    with open(stack_tool.STACK / 'project-users.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        made = _project_users(stack)
+    stack.users.update(made)
+    return made
+
+
+def _project_users(stack: Stack) -> dict[str, User]:
+    admin_creds = stack.users['admin']
+    admin = admin_creds.session
+    demo = stack.users['demo']
+    url = stack.auth_url
+    roles = {r['name']: r['id'] for r in
+             admin.get(f'{url}/roles').json()['roles']}
+    made = {}
+    for key, (username, role) in PROJECT_USERS.items():
+        password = hashlib.sha256(
+            f'{admin_creds.password}:{username}'.encode()).hexdigest()[:24]
+        user = User(key, username, password, demo.project_name, url)
+        found = admin.get(f'{url}/users', params={
+            'name': username, 'domain_id': 'default'}).json()['users']
+        if found:
+            user_id = found[0]['id']
+        else:
+            user_id = admin.post(f'{url}/users', json={'user': {
+                'name': username, 'domain_id': 'default',
+                'password': password, 'enabled': True,
+                'default_project_id': demo.project_id}}).json()['user']['id']
+        # Idempotent.
+        admin.put(f'{url}/projects/{demo.project_id}/users/{user_id}/roles/'
+                  f'{roles[role]}')
+        try:
+            user.session.get_token()
+        except ka_exceptions.Unauthorized:
+            # Made for an earlier admin password (a new stack.json).
+            admin.patch(f'{url}/users/{user_id}',
+                        json={'user': {'password': password}})
+            time.sleep(1.1)  # past the revocation's second
+            user = User(key, username, password, demo.project_name, url)
+        made[key] = user
+    return made
 
 
 def unique(prefix: str) -> str:
