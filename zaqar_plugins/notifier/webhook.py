@@ -43,6 +43,19 @@ _SESSION = requests.Session()
 _SESSION.cookies.set_policy(cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
 
+class Refused(base.DeliveryFailed):
+    """The subscriber answered, with a status that is not a 2xx.
+
+    Args:
+        status: the HTTP status it answered.
+    """
+
+    def __init__(self, reason: str, status: int,
+                 retryable: bool = True) -> None:
+        super().__init__(reason, retryable)
+        self.status = status
+
+
 def _where(url: str) -> str:
     """``scheme://host[:port]`` of ``url``: enough for a log line, without
     the credentials a subscriber URL may carry in its user info, path or
@@ -100,7 +113,8 @@ def post(url: str, body: str, request_headers: Mapping[str, str],
         timeout: seconds allowed to connect and for each read.
 
     Raises:
-        DeliveryFailed: not a 2xx answer, or no answer.
+        Refused: not a 2xx answer.
+        DeliveryFailed: no answer.
     """
     where = _where(url)
     try:
@@ -121,9 +135,9 @@ def post(url: str, body: str, request_headers: Mapping[str, str],
     if 200 <= status < 300:
         return
     retryable = status >= 500 or status in RETRYABLE_STATUSES
-    raise base.DeliveryFailed(
+    raise Refused(
         f'{where} answered {status} {response.reason or ""}'.rstrip(),
-        retryable=retryable)
+        status, retryable=retryable)
 
 
 def _drain(response: requests.Response) -> None:

@@ -45,6 +45,10 @@ def _check_document(api: Api, document: Any) -> dict[str, Any]:
     if 'subscriber' in document:
         subscriber = document['subscriber']
         types = api.conf.transport.subscriber_types
+        if isinstance(subscriber, str) and '\x00' in subscriber:
+            # No URI has one, and not every store can hold it.
+            raise errors.BadRequest('The subscriber must be a URI without '
+                                    'NUL characters.')
         if not isinstance(subscriber, str) or \
                 urllib.parse.urlsplit(subscriber).scheme not in types:
             raise errors.BadRequest(
@@ -81,8 +85,28 @@ def _prepared(api: Api, req: Request, subscriber: str, ttl: int,
     except notifier_base.SubscriberRejected as exc:
         raise errors.BadRequest(str(exc)) from None
     except notifier_base.NotifierUnavailable as exc:
-        LOG.warning('Subscription to %s not made: %s', subscriber, exc)
+        # The scheme only: a subscriber URL may carry credentials.
+        LOG.warning('Subscription to a %s subscriber not made: %s',
+                    urllib.parse.urlsplit(subscriber).scheme, exc)
         raise errors.ServiceUnavailable() from exc
+
+
+def _release(api: Api, subscriber: str, options: dict[str, Any],
+             req: Request) -> None:
+    """Let the subscriber's notifier revoke what it made for ``options``
+    (a trust), for a subscription that is gone or was never stored. Only
+    the trust notifier has a ``release``."""
+    release = getattr(api.notifier_for(subscriber), 'release', None)
+    if release is not None and options:
+        release(options, req.context)
+
+
+def _added(given: dict[str, Any], prepared: dict[str, Any]
+           ) -> dict[str, Any]:
+    """What the notifier's preparation added to the options ``given``
+    (a trust it made), and only that: never a trust the client gave."""
+    return {k: v for k, v in prepared.items()
+            if k not in given or given[k] != v}
 
 
 @action('subscription_list', 'subscription:get_all', 'GET', SUBSCRIPTIONS,
@@ -113,21 +137,29 @@ def subscription_create(api: Api, req: Request) -> Result:
     name = req.params['queue_name']
     subscriber = checked['subscriber']
     ttl = checked.get('ttl', api.conf.transport.default_subscription_ttl)
-    options = _prepared(api, req, subscriber, ttl,
-                        checked.get('options', {}))
-    # Queues are lazy: a subscription makes its queue.
-    api.stores.queues.create(req.project_id, name)
+    given = checked.get('options', {})
+    options = _prepared(api, req, subscriber, ttl, given)
+    stored = False
     try:
-        subscription_id = api.stores.subscriptions.create(
-            req.project_id, name, subscriber, ttl, options)
-    except storage_errors.SubscriptionAlreadyExists as exc:
-        existing = api.stores.subscriptions.get(req.project_id, name,
-                                                exc.subscription_id)
-        if existing['confirmed']:
-            raise errors.Conflict(str(exc)) from None
-        # Asking again for an unconfirmed subscription sends its
-        # confirmation again.
-        subscription_id = existing['id']
+        # Queues are lazy: a subscription makes its queue.
+        api.stores.queues.create(req.project_id, name)
+        try:
+            subscription_id = api.stores.subscriptions.create(
+                req.project_id, name, subscriber, ttl, options)
+            stored = True
+        except storage_errors.SubscriptionAlreadyExists as exc:
+            existing = api.stores.subscriptions.get(req.project_id, name,
+                                                    exc.subscription_id)
+            if existing['confirmed']:
+                raise errors.Conflict(str(exc)) from None
+            # Asking again for an unconfirmed subscription sends its
+            # confirmation again (it keeps its own options).
+            subscription_id = existing['id']
+    finally:
+        if not stored:
+            # Refused, or the existing one kept: the trust made for it
+            # would be left to no one.
+            _release(api, subscriber, _added(given, options), req)
     api.outbox.request_confirmation(req, subscription_id)
     return Result(201, {'subscription_id': subscription_id})
 
@@ -161,6 +193,9 @@ def subscription_update(api: Api, req: Request) -> Result:
     checked = _check_document(api, req.body)
     name = req.params['queue_name']
     subscription_id = req.params['subscription_id']
+    current = None
+    added: dict[str, Any] = {}
+    subscriber = ''
     if 'subscriber' in checked or 'options' in checked:
         current = api.stores.subscriptions.get(req.project_id, name,
                                                subscription_id)
@@ -171,21 +206,54 @@ def subscription_update(api: Api, req: Request) -> Result:
             if 'subscriber' in checked:
                 raise errors.BadRequest('The subscriber of a connection\'s '
                                         'subscription cannot change.')
+            current = None
         else:
+            given = checked.get('options', current['options'])
+            subscriber = checked.get('subscriber', current['subscriber'])
             checked['options'] = _prepared(
-                api, req, checked.get('subscriber', current['subscriber']),
-                checked.get('ttl', current['ttl']),
-                checked.get('options', current['options']))
-    api.stores.subscriptions.update(req.project_id, name, subscription_id,
-                                    **checked)
+                api, req, subscriber, checked.get('ttl', current['ttl']),
+                given)
+            added = _added(given, checked['options'])
+    try:
+        api.stores.subscriptions.update(req.project_id, name,
+                                        subscription_id, **checked)
+    except BaseException:
+        # Not stored: a trust made for it would be left to no one.
+        _release(api, subscriber, added, req)
+        raise
+    if current is not None:
+        _release_replaced(api, current, checked, req)
     return Result(204)
+
+
+def _release_replaced(api: Api, current: dict[str, Any],
+                      changed: dict[str, Any], req: Request) -> None:
+    """Revoke the trust (say) of ``current`` once the update ``changed``
+    no longer uses it: another trust in its options, or a subscriber
+    served by another notifier."""
+    subscriber = changed.get('subscriber', current['subscriber'])
+    options = changed.get('options', current['options'])
+    kept = api.notifier_for(subscriber) is \
+        api.notifier_for(current['subscriber']) and \
+        options.get('trust_id') == current['options'].get('trust_id')
+    if not kept:
+        _release(api, current['subscriber'], current['options'], req)
 
 
 @action('subscription_delete', 'subscription:delete', 'DELETE',
         SUBSCRIPTION)
 def subscription_delete(api: Api, req: Request) -> Result:
-    api.stores.subscriptions.delete(req.project_id, req.params['queue_name'],
-                                    req.params['subscription_id'])
+    """Delete it, then revoke the trust (say) its notifier made for it."""
+    name = req.params['queue_name']
+    subscription_id = req.params['subscription_id']
+    try:
+        current = api.stores.subscriptions.get(req.project_id, name,
+                                               subscription_id)
+    except storage_errors.SubscriptionDoesNotExist:
+        current = None  # deleting it again is fine
+    api.stores.subscriptions.delete(req.project_id, name, subscription_id)
+    if current is not None:
+        _release(api, current['subscriber'], current['options'], req)
     return Result(204)
 
 

@@ -82,7 +82,8 @@ def test_prepare_creates_a_trust_to_the_trustee(notifier, keystone, alice):
     prepared = notifier.prepare('trust+http://zaqar.test/v2/queues/q/'
                                 'messages', options, 3600, alice)
 
-    assert prepared == {**options, 'trust_id': TRUST_ID}
+    assert prepared == {**options, 'trust_id': TRUST_ID,
+                        'trust_created': True}
     assert 'trust_id' not in options
     assert keystone.unmatched() == []
     # The trustee proved who it is with its own password...
