@@ -16,14 +16,13 @@ Signals to the master:
   its own command line again (configuration re-read) on the same
   listening socket, so no connection attempt is refused meanwhile.
 
-A worker that dies otherwise is replaced. Workers stop (gracefully) when
-the master dies, whatever killed it.
+A worker that dies otherwise is replaced. Workers are killed when the
+master dies, whatever killed it, so that a restart can bind the port.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
 import signal
@@ -35,10 +34,13 @@ from typing import NoReturn
 
 from oslo_log import log
 
+from zaqar_plugins.transport import processes
+
 LOG = log.getLogger(__name__)
 
-#: Seconds a stopping worker may take to finish its requests.
-GRACEFUL_TIMEOUT = 10.0
+#: Seconds a stopping worker may take to finish its requests: they take
+#: milliseconds, and a stop must not wait long.
+GRACEFUL_TIMEOUT = 2.0
 #: Seconds before a worker that died is replaced (a worker that cannot
 #: start would otherwise be forked in a loop).
 RESPAWN_DELAY = 1.0
@@ -47,7 +49,6 @@ RESPAWN_DELAY = 1.0
 LISTEN_FD_ENV = 'ZAQAR_WEBSOCKET_LISTEN_FDS'
 
 _SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD}
-_PR_SET_PDEATHSIG = 1
 
 WorkerMain = Callable[[socket.socket], int]
 
@@ -140,7 +141,7 @@ class _Master:
     def _child(self, master: int, slot: int) -> int:
         code = 1
         try:
-            _die_with_parent(master)
+            processes.die_with_parent(master)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
             for signo in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP,
                           signal.SIGCHLD):
@@ -212,15 +213,6 @@ def _exec_again(sockets: list[socket.socket]) -> NoReturn:
     # Our own interpreter and command line, as the operator started them.
     os.execv(sys.executable,  # noqa: S606
              [sys.executable, *sys.orig_argv[1:]])
-
-
-def _die_with_parent(master: int) -> None:
-    """Have the kernel send this process SIGTERM when the master dies."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != master:
-        # The master died before prctl took effect.
-        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _kill(pid: int, signo: int) -> None:

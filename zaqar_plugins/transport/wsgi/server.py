@@ -30,9 +30,7 @@ whatever killed it, so that a restart finds the port free.
 
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
 from collections.abc import Callable
 from typing import Any
 from typing import NoReturn
@@ -45,6 +43,7 @@ from oslo_config import cfg
 from oslo_log import log
 
 from zaqar_core.conf import drivers_transport_wsgi
+from zaqar_plugins.transport import processes
 from zaqar_plugins.transport.wsgi import address_guard
 
 LOG = log.getLogger(__name__)
@@ -64,9 +63,6 @@ GRACEFUL_TIMEOUT = 2
 RELOAD_OVERLAP = 3.0
 
 AppFactory = Callable[[], Any]
-
-_PR_SET_PDEATHSIG = 1
-
 
 def serve(conf: cfg.ConfigOpts, factory: AppFactory) -> NoReturn:
     """Serve ``factory()`` as configured in ``[drivers:transport:wsgi]``.
@@ -125,25 +121,13 @@ class _WorkerApp:
         self.master = os.getpid()
 
     def __call__(self) -> Any:
-        die_with_parent(self.master)
+        processes.die_with_parent(self.master)
         # A worker started by SIGHUP sees the files as they are now; one
         # that cannot read them keeps the configuration it inherited.
         if not self.conf.reload_config_files():
             LOG.error('The configuration files could not be read again; '
                       'this worker keeps the previous configuration.')
         return self.factory()
-
-
-def die_with_parent(parent: int) -> None:
-    """Have this process killed when ``parent`` (the master) dies.
-
-    SIGKILL: a worker of a dead master must let go of the port at once,
-    whatever it is doing; its requests had no master to finish them.
-    """
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # it died before prctl took effect
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def workers(conf: cfg.ConfigOpts) -> int:

@@ -1,0 +1,23 @@
+"""What the pre-forked servers of both transports do in their workers."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when ``parent`` (the master that
+    forked it) dies.
+
+    SIGKILL: a worker of a dead master must let go of the port at once,
+    whatever it is doing, so that a restart can bind it; with no master
+    left, nobody would bound a graceful stop.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before prctl took effect
+        os.kill(os.getpid(), signal.SIGKILL)
