@@ -1,7 +1,11 @@
 """The delivery worker: drains the outbox (:mod:`.outbox`) in each server
 process.
 
-It claims jobs in batches and hands each to the lane of its subscription:
+It claims jobs in batches. A post's fan-out job it expands at once into
+one job per subscriber (:meth:`.outbox.Outbox.expand`), then deletes it:
+a crash in between expands it again, so subscribers may get a
+notification twice but never lose one. Each other job goes to the lane of
+its subscription:
 a lane delivers its jobs one after another, in outbox order, so one
 subscriber sees notifications in the order they were posted (within a
 process; several processes may interleave). Lanes run in a pool of
@@ -38,6 +42,7 @@ from zaqar_core.notification import retry
 from zaqar_core.notification.base import DeliveryFailed
 from zaqar_core.notification.base import NotifierBase
 from zaqar_core.notification.base import notifier_for
+from zaqar_core.storage import base
 from zaqar_core.storage import errors as storage_errors
 from zaqar_core.storage.stores import Stores
 
@@ -76,6 +81,9 @@ class Worker:
         self.notifiers = notifiers
         self.wakeup = wakeup
         self.queue = queue
+        # Fan-out jobs become per-subscriber jobs through the outbox; what
+        # it writes wakes this worker.
+        self.outbox = outbox.Outbox(conf, stores, wakeup)
         opts = conf.notification
         self._threads = opts.max_notifier_workers
         self._capacity = 2 * opts.max_notifier_workers
@@ -142,13 +150,18 @@ class Worker:
             return 0
         reveal = encryption.opener(self.conf, outbox.PROJECT)
         jobs = []
+        expanded = True
         for message in found:
             job = reveal(message['body'])
-            if isinstance(job, dict):
-                jobs.append(_Held(message['id'], claim_id, job))
-            else:
+            if not isinstance(job, dict):
                 self._drop_unreadable(message['id'], claim_id)
+            elif job.get('what') == base.FAN_OUT:
+                expanded &= self._expand(_Held(message['id'], claim_id, job))
+            else:
+                jobs.append(_Held(message['id'], claim_id, job))
         if not jobs:
+            if not expanded:
+                return 0  # its claim lapses, and it is tried again
             self._delete_claim(claim_id)
             return len(found)  # look again at once
         with self._lock:
@@ -297,6 +310,30 @@ class Worker:
         self.wakeup.set()
         if done:
             self._delete_claim(held.claim_id)
+
+    def _expand(self, held: _Held) -> bool:
+        """Replace a fan-out job by the jobs of its subscribers; False
+        when storage failed (the job stays, to be expanded again)."""
+        try:
+            written = self.outbox.expand(held.job)
+        except storage_errors.StorageError as exc:
+            LOG.warning('Could not expand fan-out job %s: %s',
+                        held.message_id, exc)
+            return False
+        except Exception:
+            # Never expandable: it must not come back for ever.
+            LOG.exception('Dropping malformed fan-out job %s',
+                          held.message_id)
+        else:
+            LOG.debug('Fan-out job %s: %d jobs', held.message_id, written)
+        # Once the jobs are written: a crash before this expands it again.
+        try:
+            self.stores.messages.delete(outbox.PROJECT, self.queue,
+                                        held.message_id, held.claim_id)
+        except storage_errors.StorageError as exc:
+            LOG.warning('Could not remove expanded fan-out job %s (it will '
+                        'be expanded again): %s', held.message_id, exc)
+        return True
 
     def _drop_unreadable(self, message_id: str, claim_id: str) -> None:
         # Sealed under a key this deployment no longer has: it can never

@@ -1,14 +1,19 @@
 """The outbox: notifications waiting for delivery, kept in storage.
 
-Accepting a message never waits on its subscribers. The request that
-posts messages (or creates a subscription) writes one *job* per
-subscriber into the outbox, an internal queue of the message store, in
-the same call that answers the client; the delivery worker of every
-server process (:mod:`.delivery`) claims jobs from it, delivers them and
-deletes them. Jobs for a connection of a server process (:mod:`.push`) go
-to that process's own queue instead, and a signal wakes it. A job
-outlives a crash: its claim expires and another process takes it, so each
-notification is delivered at least once.
+Accepting a message never waits on its subscribers. A message post
+stores, in the same atomic storage operation as the messages, one
+*fan-out job* in the outbox, an internal queue of the message store, when
+the queue has subscriptions (:meth:`Outbox.fan_out` describes it; see
+``post_counting_subscriptions`` in :mod:`zaqar_core.storage.base`). The
+delivery worker of every server process (:mod:`.delivery`) claims jobs
+from the outbox: it expands a fan-out job into one *job* per subscriber
+(:meth:`Outbox.expand`), and delivers and deletes those. A subscription's
+confirmation request is such a job too, written when the subscription is
+made. Jobs for a connection of a server process (:mod:`.push`) go to that
+process's own queue instead, and a signal wakes it. A job outlives a
+crash: its claim expires and another process takes it, so each
+notification is delivered at least once (a crash during an expansion
+expands it again).
 
 The outbox queue lives in a project no tenant can name (project ids are
 printable), so no API call reaches it.
@@ -53,11 +58,41 @@ CONFIRMATION = 'confirmation'
 class Outbox:
     """Writes jobs; wakes this process's delivery worker when it does."""
 
-    def __init__(self, conf: cfg.ConfigOpts, stores: Stores) -> None:
+    def __init__(self, conf: cfg.ConfigOpts, stores: Stores,
+                 wakeup: threading.Event | None = None) -> None:
         self.conf = conf
         self.stores = stores
         #: Set when a job was written; the delivery worker waits on it.
-        self.wakeup = threading.Event()
+        self.wakeup = threading.Event() if wakeup is None else wakeup
+
+    def fan_out(self, project: str, source: str, kind: str,
+                metadata: dict[str, Any]) -> base.FanOut:
+        """The fan-out job that a post to ``source`` stores with its
+        messages (their stored bodies: sealed, if the queue encrypts)."""
+        return {'project': PROJECT, 'queue': QUEUE, 'client_uuid': CLIENT_ID,
+                'ttl': self.conf.notification.outbox_ttl,
+                'post': {'project': project, 'source': source, 'kind': kind,
+                         'metadata': metadata},
+                'confirmed_only':
+                    self.conf.notification.require_confirmation}
+
+    def expand(self, job: dict[str, Any]) -> int:
+        """Write the jobs of a fan-out job's post (see :meth:`fan_out`):
+        one for each subscription it names that still exists; returns how
+        many were written."""
+        post = job['post']
+        reveal = encryption.opener(self.conf, post['project'])
+        messages: list[base.NewMessage] = [
+            {'body': reveal(m['body']), 'ttl': m['ttl'],
+             'delay': m['delay']} for m in job['messages']]
+        # Whom to notify was settled when the messages were posted (and
+        # confirmed then, if that is required).
+        wanted = set(job['subscriptions'])
+        subscriptions = [s for s in self._subscriptions(
+            post['project'], post['source'], confirmed_only=False)
+            if s['id'] in wanted]
+        return self._notify(post['project'], post['source'], post['kind'],
+                            post['metadata'], messages, subscriptions)
 
     def notify_posted(self, project: str, source: str, kind: str,
                       metadata: dict[str, Any],
@@ -65,9 +100,15 @@ class Outbox:
         """Queue a notification of ``messages`` for every live (and, when
         required, confirmed) subscriber of ``source``; returns how many
         jobs were written."""
+        return self._notify(project, source, kind, metadata, messages,
+                            self._subscriptions(project, source))
+
+    def _notify(self, project: str, source: str, kind: str,
+                metadata: dict[str, Any], messages: list[base.NewMessage],
+                subscriptions: list[base.Subscription]) -> int:
         documents = [self._document(source, m, metadata) for m in messages]
         jobs = []
-        for subscription in self._subscriptions(project, source):
+        for subscription in subscriptions:
             jobs.append(self._job(NOTIFICATION, project, source, kind,
                                   subscription, metadata,
                                   messages=documents))
@@ -93,9 +134,11 @@ class Outbox:
                                document=document)])
         return True
 
-    def _subscriptions(self, project: str,
-                       source: str) -> list[base.Subscription]:
-        required = self.conf.notification.require_confirmation
+    def _subscriptions(self, project: str, source: str,
+                       confirmed_only: bool | None = None
+                       ) -> list[base.Subscription]:
+        required = self.conf.notification.require_confirmation \
+            if confirmed_only is None else confirmed_only
         found: list[base.Subscription] = []
         marker = None
         while True:

@@ -15,8 +15,7 @@ one, and wakes the node through the data store's signals; the node's
 hub (:mod:`.hub`) claims them with a delivery worker and hands each to
 its connection. So a message posted through any process, over either
 transport, reaches the socket; at least once while the connection stays
-open (a crash of the posting process after the post but before the
-outbox write loses the notification, as for every subscriber).
+open (the post and its fan-out job are one storage operation).
 
 Cleanup: a closed connection's subscriptions are deleted at once; those of
 a crashed process stop being renewed and lapse within ``push_lease``

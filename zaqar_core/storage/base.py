@@ -53,6 +53,35 @@ class NewMessage(TypedDict):
     checksum: NotRequired[str]
 
 
+#: ``what`` of a fan-out job's body.
+FAN_OUT = 'fan_out'
+
+
+class FanOut(TypedDict):
+    """A job to store with a post, in the same atomic step, when the
+    posted-to queue has subscriptions (see
+    :meth:`MessageControllerBase.post_counting_subscriptions`)."""
+
+    project: str  # where the job goes: the notification outbox
+    queue: str
+    client_uuid: str  # the job's, as a message of that queue
+    ttl: int
+    post: dict[str, Any]  # JSON-able; what the job's reader needs
+    # Whether only confirmed subscriptions are notified.
+    confirmed_only: bool
+
+
+def fan_out_body(fan_out: FanOut, messages: list[NewMessage],
+                 subscription_ids: list[str]) -> dict[str, Any]:
+    """The body of the job that ``fan_out`` stores for ``messages``: its
+    ``post``, the subscriptions to notify, and each message's body (as
+    given: sealed, if the caller sealed it), TTL and delay, in order."""
+    return {'what': FAN_OUT, 'post': fan_out['post'],
+            'subscriptions': subscription_ids,
+            'messages': [{'body': m['body'], 'ttl': m['ttl'],
+                          'delay': m['delay']} for m in messages]}
+
+
 class MessageEnds(TypedDict):
     """The oldest or newest message, for queue stats."""
 
@@ -150,8 +179,13 @@ class MessageControllerBase(abc.ABC):
         """Store ``messages`` atomically, in order.
 
         Returns:
-            Their ids, in the order given. Ids are opaque and increase
-            within a queue (FIFO).
+            Their ids, in the order given. Ids are opaque strings that
+            reveal nothing of the order or number of messages (a
+            tenant's ids tell it nothing of other tenants' traffic) and
+            cannot be guessed; FIFO order is the store's, not the ids'.
+            Every process of a deployment shows a message under the same
+            id, across restarts; an id names nothing in another project
+            or queue.
         """
         # One code path per driver: whatever a driver's post needs (retries,
         # scripts) lives in post_counting_subscriptions alone.
@@ -161,16 +195,31 @@ class MessageControllerBase(abc.ABC):
     @abc.abstractmethod
     def post_counting_subscriptions(
             self, project: str, queue: str, messages: list[NewMessage],
-            client_uuid: str) -> tuple[list[str], int | None]:
+            client_uuid: str, fan_out: FanOut | None = None
+            ) -> tuple[list[str], int | None]:
         """:meth:`post`, and a bound on the queue's subscriptions, in one
-        step where the driver can: the API lists subscribers after each
-        post, and a 0 spares it that read.
+        step: the API needs to know whether anyone is subscribed.
+
+        With ``fan_out``, when ``queue`` has live subscriptions to notify
+        (confirmed ones, if ``fan_out`` says so), the post also stores
+        one message in ``fan_out``'s queue, with body
+        :func:`fan_out_body` (their ids, in id order, as they were at the
+        post) and ``fan_out``'s TTL and client, undelayed: the
+        notification outbox's job of the post. The messages and that job
+        are stored together or not at all (one transaction, one script),
+        so that a crash cannot lose the notifications of accepted
+        messages. A driver whose backend cannot
+        write both queues in one step (Redis Cluster: other hash slots)
+        stores the job beside the messages in that step and moves it to
+        ``fan_out``'s queue right after; its :meth:`DataDriverBase.gc`
+        finishes any move a crash interrupted. Either way the job reaches
+        the queue at least once.
 
         Returns:
             ``(ids, count)``: ``ids`` as :meth:`post` returns them;
             ``count`` is at least the number of live subscriptions of
-            ``queue`` (0: it has none), or None when the driver did not
-            count.
+            ``queue`` (0: it has none; no job was stored), or None when
+            the driver did not count (the job was stored).
         """
 
     @abc.abstractmethod
@@ -547,5 +596,7 @@ class DataDriverBase(DriverBase):
         """Remove expired messages, claims and subscriptions; return how
         many went.
 
-        Expired data is already invisible; this reclaims its space.
+        Expired data is already invisible; this reclaims its space. It
+        also finishes the fan-out job moves that a crash interrupted (see
+        :meth:`MessageControllerBase.post_counting_subscriptions`).
         """

@@ -6,8 +6,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from typing import Any
 
-from oslo_log import log
-
 from zaqar_core.api import encryption
 from zaqar_core.api import errors
 from zaqar_core.api import validation
@@ -16,8 +14,6 @@ from zaqar_core.api.request import Result
 from zaqar_core.api.v2.registry import action
 from zaqar_core.storage import base
 from zaqar_core.storage import errors as storage_errors
-
-LOG = log.getLogger(__name__)
 
 if TYPE_CHECKING:
     from zaqar_core.api.service import Api
@@ -127,18 +123,14 @@ def message_post(api: 'Api', req: Request) -> Result:
     if not exists:
         # Queues are lazy; unlike upstream, bad input creates none.
         api.stores.queues.create(req.project_id, name)
+    # The notifications' fan-out job is stored with the messages, in one
+    # atomic step: a crash cannot keep the one and lose the other.
     ids, subscribed = api.stores.messages.post_counting_subscriptions(
-        req.project_id, name, stored, req.client_id)
+        req.project_id, name, stored, req.client_id,
+        api.outbox.fan_out(req.project_id, name, req.kind, meta))
     if subscribed != 0:
-        try:
-            api.outbox.notify_posted(req.project_id, name, req.kind, meta,
-                                     messages)
-        except storage_errors.StorageError as exc:
-            # The messages are stored: an error now would make the client
-            # post them again.
-            LOG.error('Messages posted to %s of project %s, but their '
-                      'notifications could not be queued: %s', name,
-                      req.project_id, exc)
+        # This process's delivery worker expands it at once.
+        api.outbox.wakeup.set()
     return Result(201, {'message_ids': ids})
 
 

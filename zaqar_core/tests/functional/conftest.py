@@ -41,6 +41,7 @@ from zaqar_testing.ci import unavailable
 from zaqar_testing.databases import Database
 from zaqar_testing.databases import MySQLDatabase
 from zaqar_testing.databases import PostgresDatabase
+from zaqar_testing.receivers import Receiver
 from zaqar_testing.redis_servers import REDIS_BACKENDS
 from zaqar_testing.redis_servers import RedisBackend
 from zaqar_testing.redis_servers import RedisCluster
@@ -328,3 +329,10 @@ def make_ws_server(backend: str, server_pool: ServerPool | None
 def client(server: Server) -> ApiClient:
     """A client in a project of its own, so tests never see each other."""
     return server.client()
+
+
+@pytest.fixture
+def hook() -> Iterator[Receiver]:
+    """A webhook subscriber on loopback, recording what it receives."""
+    with Receiver() as receiver:
+        yield receiver

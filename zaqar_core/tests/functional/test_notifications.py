@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import urllib.parse
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -29,12 +29,6 @@ FAST_RETRIES = {'retries_with_no_delay': 3, 'minimum_delay_retries': 30,
                 'maximum_delay_retries': 0,
                 'retry_backoff_function': 'linear'}
 SIGNING_KEY = 'notification-test-key'
-
-
-@pytest.fixture
-def hook() -> Iterator[Receiver]:
-    with Receiver() as receiver:
-        yield receiver
 
 
 def subscribe(client: ApiClient, subscriber: str, queue: str = 'q1',
@@ -323,3 +317,66 @@ def test_a_mail_reaches_the_smtp_server_after_a_crash(make_server) -> None:
     assert json.loads(mail.get_payload(decode=True)) == {
         'body': {'event': 'BackupDone'}, 'ttl': 300, 'queue_name': 'q1',
         'Message_Type': 'Notification'}
+
+
+def _every_body(client: ApiClient, queue: str) -> list[object]:
+    """The bodies of every message of ``queue``, page after page."""
+    bodies: list[object] = []
+    params = {'echo': 'true', 'include_claimed': 'true', 'limit': '20'}
+    while True:
+        resp = client.get(f'/v2/queues/{queue}/messages', params=params)
+        assert resp.status_code == 200, resp.text
+        page = resp.json()
+        if not page['messages']:
+            return bodies
+        bodies += [m['body'] for m in page['messages']]
+        query = urllib.parse.urlsplit(page['links'][0]['href']).query
+        params['marker'] = urllib.parse.parse_qs(query)['marker'][0]
+
+
+def test_every_stored_message_is_notified_through_a_kill_during_posts(
+        make_server, hook: Receiver) -> None:
+    """A post and its notification job are one storage write: kill -9 of
+    the server (and its workers) while it accepts posts, right after a
+    201 or in the middle of a request, loses the notification of no
+    message it stored."""
+    server = make_server(private_store=True,
+                         notification={'outbox_claim_ttl': 2})
+    client = server.client()
+    # Nothing is delivered before the crash: every notification has to
+    # survive it.
+    hook.failing = 503
+    subscribe(client, hook.url, _retry_policy=FAST_RETRIES)
+    accepted: list[str] = []
+    stop = threading.Event()
+
+    def produce() -> None:
+        n = 0
+        while not stop.is_set():
+            body = f'm{n}'
+            n += 1
+            try:
+                resp = client.post('/v2/queues/q1/messages', json={
+                    'messages': [{'body': body, 'ttl': 600}]}, timeout=5)
+            except requests.RequestException:
+                return  # the server is gone
+            if resp.status_code == 201:
+                accepted.append(body)
+
+    producer = threading.Thread(target=produce, daemon=True)
+    producer.start()
+    eventually(lambda: len(accepted) >= 20, timeout=60,
+               what='20 accepted posts')
+    server.process.kill()
+    stop.set()
+    producer.join(10)
+    hook.failing = None
+    server.process.start()
+    stored = _every_body(client, 'q1')
+    # A post cut off before its answer may be stored or not; each one
+    # answered 201 is.
+    assert set(accepted) <= set(stored)
+    assert len(stored) >= 20
+    hook.wait_for(
+        lambda r: set(stored) <= {q.json()['body'] for q in r.delivered},
+        timeout=60)

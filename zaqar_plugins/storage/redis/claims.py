@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from zaqar_core.storage import base
 from zaqar_core.storage import errors
+from zaqar_core.storage import ids as message_codec
 from zaqar_plugins.storage.redis import connection
 from zaqar_plugins.storage.redis import records
 from zaqar_plugins.storage.redis import scripts
@@ -12,8 +13,10 @@ from zaqar_plugins.storage.redis.messages import queue_keys
 
 
 class ClaimController(base.ClaimControllerBase):
-    def __init__(self, client: connection.Client) -> None:
+    def __init__(self, client: connection.Client,
+                 id_keys: message_codec.KeyCache) -> None:
         self._scripts = scripts.Scripts(client)
+        self._keys = id_keys
 
     def create(self, project: str, queue: str, ttl: int, grace: int,
                limit: int, dead_letter: base.DeadLetter | None = None
@@ -32,7 +35,8 @@ class ClaimController(base.ClaimControllerBase):
             [repr(at), claim_id, ttl, grace, limit, max_count, dead_ttl])
         if not found:
             return None, [], moved
-        return claim_id, [records.unpack(at, e) for e in found], moved
+        codec = self._keys.encoder(project)
+        return claim_id, [records.unpack(at, e, codec) for e in found], moved
 
     def get(self, project: str, queue: str,
             claim_id: str) -> tuple[base.ClaimInfo, list[base.Message]]:
@@ -44,7 +48,8 @@ class ClaimController(base.ClaimControllerBase):
         ttl, created, *held = found
         info: base.ClaimInfo = {'id': claim_id, 'ttl': int(float(ttl)),
                                 'age': max(0, int(at - float(created)))}
-        return info, [records.unpack(at, e) for e in held]
+        codec = self._keys.encoder(project)
+        return info, [records.unpack(at, e, codec) for e in held]
 
     def update(self, project: str, queue: str, claim_id: str, ttl: int,
                grace: int) -> None:

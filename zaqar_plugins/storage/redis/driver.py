@@ -62,8 +62,10 @@ class DataDriver(_RedisDriver, base.DataDriverBase):
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         super().__init__(conf)
-        self._messages = messages.MessageController(self.client)
-        self._claims = claims.ClaimController(self.client)
+        # One key cache for both: they show the same ids.
+        id_keys = messages.key_cache(self.client)
+        self._messages = messages.MessageController(self.client, id_keys)
+        self._claims = claims.ClaimController(self.client, id_keys)
         self._subscriptions = subscriptions.SubscriptionController(
             self.client)
         self._scripts = scripts.Scripts(self.client)
@@ -116,6 +118,11 @@ class DataDriver(_RedisDriver, base.DataDriverBase):
 
     def gc(self) -> int:
         queues, sources = self._prefixes_with_data()
+        for prefix in queues:
+            project, queue = keys.names_of_queue_prefix(prefix)
+            if queue == messages.FAN_OUT_QUEUE:
+                # Not counted: nothing is removed, only moved.
+                self._messages.move_stranded_fan_outs(project)
         removed = sum(self._collect('gc', keys.queue_keys(prefix))
                       for prefix in queues)
         removed += sum(

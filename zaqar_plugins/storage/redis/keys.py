@@ -37,10 +37,14 @@ subexp       zset   id by expiry time
 subscribers  hash   subscriber URI -> id of the subscription holding it
 ===========  =====  =======================================================
 
-Per project: ``seq`` (the message id counter, shared by the project's
-queues so that a message keeps its id when it moves to a dead-letter
-queue), ``queues`` (zset of queue names, for paging by name) and
-``qmeta`` (hash name -> metadata JSON).
+Per project: ``seq`` (the message number counter, shared by the
+project's queues so that a message keeps its id when it moves to a
+dead-letter queue), ``idkey`` (the key through which clients see those
+numbers, see :mod:`zaqar_core.storage.ids`; made by the project's first
+post, and in its slot so that the post script can read it), ``queues``
+(zset of queue names, for paging by name) and ``qmeta`` (hash name ->
+metadata JSON). Within this driver a message id is its number; clients
+only ever see it permuted.
 
 The project may hold any character (``:``, ``}``, the ``\\x1f`` of topic
 projects...): a ``}`` in it only shortens the hash tag, which stays the
@@ -96,6 +100,10 @@ def seq_key(project_prefix_: str) -> str:
     return f'{project_prefix_}:seq'
 
 
+def id_key(project_prefix_: str) -> str:
+    return f'{project_prefix_}:idkey'
+
+
 def catalogue_keys(project: str) -> list[str]:
     """``[queues, qmeta]`` of a project."""
     base = project_prefix(project)
@@ -121,6 +129,12 @@ def queue_prefix_of(key: str) -> str | None:
 def source_prefix_of(key: str) -> str | None:
     """The source prefix of a key found by a GC pattern, or None."""
     return _prefix_before(key, (':subexp',))
+
+
+def names_of_queue_prefix(prefix: str) -> tuple[str, str]:
+    """``(project, queue)`` from ``z:{p:<project>}:<queue>``."""
+    head, _, queue = prefix.rpartition(':')
+    return head[len(PREFIX) + 3:-1], queue
 
 
 def project_of_queue_prefix(prefix: str) -> str:

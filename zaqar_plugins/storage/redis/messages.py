@@ -2,37 +2,133 @@
 
 from __future__ import annotations
 
+import functools
+import json
+from typing import Any
+
+from oslo_log import log
+
 from zaqar_core.storage import base
 from zaqar_core.storage import errors
+from zaqar_core.storage import ids as message_codec
 from zaqar_plugins.storage.redis import connection
 from zaqar_plugins.storage.redis import keys
 from zaqar_plugins.storage.redis import records
 from zaqar_plugins.storage.redis import scripts
+
+LOG = log.getLogger(__name__)
+
+#: The queue of each project where a post's fan-out job waits to be moved
+#: (see post_counting_subscriptions); no tenant can name it.
+FAN_OUT_QUEUE = '\x1ffan-out'
+#: Seconds after which a fan-out job still waiting was left by a crash.
+STRANDED_AFTER = 30
+
+
+@functools.lru_cache(maxsize=16)
+def _destination_json(project: str, queue: str, ttl: int,
+                      client_uuid: str) -> str:
+    """Where a fan-out job goes, as the job records it (the same for
+    every post: made once)."""
+    return json.dumps({'project': project, 'queue': queue, 'ttl': ttl,
+                       'client_uuid': client_uuid})
 
 
 def queue_keys(project: str, queue: str) -> list[str]:
     return keys.queue_keys(keys.queue_prefix(project, queue))
 
 
+def key_cache(client: connection.Client) -> message_codec.KeyCache:
+    """Id keys by project, read (and if need be made) by a script; the
+    post script makes them too, and returns the one it used."""
+    run = scripts.Scripts(client).run
+
+    def load(project: str) -> str | None:
+        # Readers get here first after an upgrade from a release without
+        # id keys: they need one as much as posts do.
+        prefix = keys.project_prefix(project)
+        return run('id_key', [keys.id_key(prefix), keys.seq_key(prefix)],
+                   [message_codec.new_key()])
+    return message_codec.KeyCache(load)
+
+
 class MessageController(base.MessageControllerBase):
-    def __init__(self, client: connection.Client) -> None:
+    def __init__(self, client: connection.Client,
+                 id_keys: message_codec.KeyCache) -> None:
         self._scripts = scripts.Scripts(client)
+        self._keys = id_keys
 
     def post_counting_subscriptions(
             self, project: str, queue: str, messages: list[base.NewMessage],
-            client_uuid: str) -> tuple[list[str], int]:
+            client_uuid: str, fan_out: base.FanOut | None = None
+            ) -> tuple[list[str], int]:
         at = records.now()
-        args: list = [repr(at)]
+        # The script stores this key if the project has none yet.
+        args: list = [repr(at), self._keys.cached_key(project)
+                      or message_codec.new_key()]
+        project_prefix = keys.project_prefix(project)
+        prefix = keys.queue_prefix(project, queue)
+        # The source's subscription ids, the id key and the fan-out
+        # queue: same hash tag, so same node.
+        script_keys = [keys.seq_key(project_prefix),
+                       *keys.queue_keys(prefix),
+                       keys.subscription_ids_key(prefix),
+                       keys.id_key(project_prefix)]
+        if fan_out is None:
+            args += ['', '', 0, '', 0]
+        else:
+            subs, _, subexp, _ = keys.subscription_keys(prefix)
+            msgs, all_, exp, avail = queue_keys(project, FAN_OUT_QUEUE)[:4]
+            script_keys += [subs, subexp, msgs, all_, exp, avail]
+            args += [_destination_json(fan_out['project'], fan_out['queue'],
+                                       fan_out['ttl'],
+                                       fan_out['client_uuid']),
+                     json.dumps(fan_out['post']), fan_out['ttl'],
+                     fan_out['client_uuid'], int(fan_out['confirmed_only'])]
         for message in messages:
             args += [message['ttl'], message['delay'],
                      records.pack(client_uuid, at, message)]
-        prefix = keys.queue_prefix(project, queue)
-        # The source's subscription ids: same hash tag, so same node.
-        ids, count = self._scripts.run(
-            'post', [keys.seq_key(keys.project_prefix(project)),
-                     *keys.queue_keys(prefix),
-                     keys.subscription_ids_key(prefix)], args)
-        return ids, count
+        numbers, count, key, job, body = self._scripts.run(
+            'post', script_keys, args)
+        codec = self._keys.put(project, key)
+        if job:
+            found = json.loads(body)
+            self._move_fan_out(project, job, found.pop('to'), found)
+        return [codec.encode(int(n)) for n in numbers], count
+
+    def _move_fan_out(self, project: str, number: int,
+                      to: dict[str, Any], body: dict[str, Any]) -> None:
+        """Post a fan-out job where it belongs, then remove it from the
+        project's fan-out queue. A crash in between leaves it to
+        :meth:`move_stranded_fan_outs` (posted twice at worst)."""
+        try:
+            self.post(to['project'], to['queue'],
+                      [{'body': body, 'ttl': to['ttl'], 'delay': 0}],
+                      to['client_uuid'])
+            self._scripts.run('delete', queue_keys(project, FAN_OUT_QUEUE),
+                              [repr(records.now()), number, '0'])
+        except errors.StorageError as exc:
+            # The messages are stored; so is the job, to be moved later.
+            LOG.warning('Fan-out job of project %r left for the garbage '
+                        'collection to move: %s', project, exc)
+
+    def move_stranded_fan_outs(self, project: str) -> int:
+        """Move the fan-out jobs of ``project`` that a crash left behind
+        (older than :data:`STRANDED_AFTER`); how many were moved."""
+        at = records.now()
+        found = self._scripts.run(
+            'list', queue_keys(project, FAN_OUT_QUEUE),
+            [repr(at), '', 100, '', 1, 1])
+        moved = 0
+        for entry in found:
+            job = records.unpack(at, entry, self._keys.encoder(project))
+            if job['age'] < STRANDED_AFTER:
+                break
+            body = dict(job['body'])
+            self._move_fan_out(project, int(entry[0]), body.pop('to'),
+                               body)
+            moved += 1
+        return moved
 
     def list(self, project: str, queue: str, marker: str | None = None,
              limit: int = 10, echo: bool = False,
@@ -41,30 +137,40 @@ class MessageController(base.MessageControllerBase):
                                                      str | None]:
         at = records.now()
         skip = '' if echo or client_uuid is None else client_uuid
+        # No key: the project never had messages, so no marker is valid.
+        codec = self._keys.get(project)
+        after = None if codec is None else codec.decode(marker)
         found = self._scripts.run('list', queue_keys(project, queue), [
-            repr(at), marker if records.valid_id(marker) else '', limit,
+            repr(at), '' if after is None else after, limit,
             skip, int(include_claimed), int(include_delayed)])
-        messages = [records.unpack(at, entry) for entry in found]
+        if found and codec is None:
+            # Posted since (with the key): read it now.
+            codec = self._keys.encoder(project)
+        messages = [records.unpack(at, entry, codec) for entry in found]
         return messages, (messages[-1]['id'] if messages else None)
 
     def bulk_get(self, project: str, queue: str,
                  message_ids: list[str]) -> list[base.Message]:
-        ids = sorted({i for i in message_ids if records.valid_id(i)},
-                     key=int)
-        if not ids:
+        codec = self._keys.get(project)
+        if codec is None:
+            return []
+        numbers = sorted(set(codec.decode_many(message_ids)))
+        if not numbers:
             return []
         at = records.now()
         found = self._scripts.run('get', queue_keys(project, queue),
-                                  [repr(at), *ids])
-        return [records.unpack(at, entry) for entry in found]
+                                  [repr(at), *numbers])
+        return [records.unpack(at, entry, codec) for entry in found]
 
     def delete(self, project: str, queue: str, message_id: str,
                claim_id: str | None = None) -> None:
-        if not records.valid_id(message_id):
+        codec = self._keys.get(project)
+        number = None if codec is None else codec.decode(message_id)
+        if number is None:
             return
         outcome = self._scripts.run(
             'delete', queue_keys(project, queue),
-            [repr(records.now()), message_id,
+            [repr(records.now()), number,
              *(['0'] if claim_id is None else ['1', claim_id])])
         if outcome == 1:
             raise errors.MessageIsClaimed(message_id)
@@ -75,8 +181,9 @@ class MessageController(base.MessageControllerBase):
 
     def bulk_delete(self, project: str, queue: str, message_ids: list[str],
                     claim_ids: list[str] | None = None) -> None:
-        ids = [i for i in message_ids if records.valid_id(i)]
-        if not ids:
+        codec = self._keys.get(project)
+        numbers = [] if codec is None else codec.decode_many(message_ids)
+        if not numbers:
             return
         # A claim id is a uuid hex, never '-'; '-' alone marks "no claim
         # ids given".
@@ -84,16 +191,19 @@ class MessageController(base.MessageControllerBase):
             [c for c in claim_ids if c != '-'] or ['']
         held = self._scripts.run(
             'bulk_delete', queue_keys(project, queue),
-            [repr(records.now()), len(ids), *ids, *allowed])
+            [repr(records.now()), len(numbers), *numbers, *allowed])
         if held:
-            raise errors.MessageIsClaimed(held)
+            raise errors.MessageIsClaimed(codec.encode(int(held)))
 
     def pop(self, project: str, queue: str, limit: int) -> list[base.Message]:
         at = records.now()
         found = self._scripts.run('pop', queue_keys(project, queue),
                                   [repr(at), limit])
         claim_id = records.new_claim_id()
-        messages = [records.unpack(at, entry) for entry in found]
+        if not found:
+            return []
+        codec = self._keys.encoder(project)
+        messages = [records.unpack(at, entry, codec) for entry in found]
         for message in messages:
             message['claim_id'] = claim_id
         return messages
@@ -105,10 +215,11 @@ class MessageController(base.MessageControllerBase):
         stats: base.QueueStats = {'claimed': claimed,
                                   'free': total - claimed, 'total': total}
         if total:
-            for key, (record, message_id) in (('oldest', ends[0:2]),
+            codec = self._keys.encoder(project)
+            for key, (record, number) in (('oldest', ends[0:2]),
                                               ('newest', ends[2:4])):
                 created = records.created_of(record) if record else at
-                stats[key] = {'id': message_id,
+                stats[key] = {'id': codec.encode(int(number)),
                               'age': max(0, int(at - created)),
                               'created': created}
         return stats

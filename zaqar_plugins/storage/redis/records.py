@@ -14,9 +14,7 @@ import uuid
 from typing import Any
 
 from zaqar_core.storage import base
-
-# Longest decimal id a signed 64-bit counter reaches.
-_MAX_ID_DIGITS = 19
+from zaqar_core.storage import ids
 
 
 def now() -> float:
@@ -32,23 +30,17 @@ def pack(client_uuid: str, created: float, message: base.NewMessage) -> str:
             f'{json.dumps(message["body"])}')
 
 
-def valid_id(message_id: str | None) -> bool:
-    """Whether ``message_id`` could name a message (a positive integer)."""
-    return bool(message_id) and message_id.isascii() and \
-        message_id.isdigit() and len(message_id) <= _MAX_ID_DIGITS and \
-        int(message_id) > 0
-
-
-def unpack(at: float, entry: list[Any]) -> base.Message:
-    """A message from a script's ``{id, record, expires, claim id,
-    claim count}`` entry; the claim id is ``''`` when no live claim holds
-    it."""
-    message_id, record, expires, claim_id, count = entry
+def unpack(at: float, entry: list[Any],
+           codec: ids.MessageIds) -> base.Message:
+    """A message from a script's ``{number, record, expires, claim id,
+    claim count}`` entry, its number shown through ``codec``; the claim
+    id is ``''`` when no live claim holds it."""
+    number, record, expires, claim_id, count = entry
     client_uuid, _, rest = record.partition('\n')
     created_text, checksum, body = rest.split(' ', 2)
     created = float(created_text)
     message: base.Message = {
-        'id': message_id,
+        'id': codec.encode(int(number)),
         'ttl': round(float(expires) - created),
         'age': max(0, int(at - created)),
         'body': json.loads(body),

@@ -18,18 +18,18 @@ import redis
 from zaqar_core.storage import errors
 from zaqar_plugins.storage.redis import connection
 
-# Scripts over the catalogue keys stand alone; the others start with
-# common.lua's helpers, and subscription_* scripts (over a source's
-# subscription keys) with subscription_common.lua's too.
-_CATALOGUE = {'queue_create', 'queue_set_metadata', 'queue_delete',
-              'queue_list'}
+# Scripts over the catalogue keys (and id_key) stand alone; the others
+# start with common.lua's helpers, and subscription_* scripts (over a
+# source's subscription keys) with subscription_common.lua's too.
+_STANDALONE = {'queue_create', 'queue_set_metadata', 'queue_delete',
+               'queue_list', 'id_key'}
 
 
 @functools.cache
 def source(name: str) -> str:
     folder = resources.files(__package__) / 'lua'
     text = (folder / f'{name}.lua').read_text()
-    if name in _CATALOGUE:
+    if name in _STANDALONE:
         return text
     helpers = ['common']
     if name.startswith('subscription_'):

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from zaqar_core.storage import base
 from zaqar_core.storage import errors
+from zaqar_core.storage import ids as message_codec
 from zaqar_plugins.storage.sqlalchemy import engine as txn
 from zaqar_plugins.storage.sqlalchemy import messages
 from zaqar_plugins.storage.sqlalchemy import rows
@@ -18,8 +19,10 @@ _c = tables.claims
 
 
 class ClaimController(base.ClaimControllerBase):
-    def __init__(self, engine: sa.engine.Engine) -> None:
+    def __init__(self, engine: sa.engine.Engine,
+                 keys: message_codec.KeyCache) -> None:
         self._engine = engine
+        self._keys = keys
 
     @txn.retry_on_deadlock
     def create(self, project: str, queue: str, ttl: int, grace: int,
@@ -54,7 +57,9 @@ class ClaimController(base.ClaimControllerBase):
             rows.extend_for_claim(conn, ids, expires, grace)
             claimed = conn.execute(sa.select(*rows.MESSAGE_COLUMNS).where(
                 _m.c.id.in_(ids)).order_by(_m.c.id)).all()
-        return claim_id, [rows.to_message(r, at) for r in claimed], moved
+        codec = self._keys.encoder()
+        return claim_id, [rows.to_message(r, at, codec) for r in claimed], \
+            moved
 
     @staticmethod
     def _move(conn: sa.engine.Connection, ids: list[int],
@@ -78,7 +83,8 @@ class ClaimController(base.ClaimControllerBase):
                 .order_by(_m.c.id)).all()
         info: base.ClaimInfo = {'id': claim_id, 'ttl': claim.ttl,
                                 'age': max(0, int(at - claim.created))}
-        return info, [rows.to_message(r, at) for r in held]
+        codec = self._keys.encoder()
+        return info, [rows.to_message(r, at, codec) for r in held]
 
     @staticmethod
     def _live_claim(conn: sa.engine.Connection, project: str, queue: str,

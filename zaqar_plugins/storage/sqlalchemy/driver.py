@@ -11,6 +11,7 @@ from zaqar_core.storage import base
 from zaqar_core.storage import errors
 from zaqar_plugins.storage.sqlalchemy import claims
 from zaqar_plugins.storage.sqlalchemy import engine as txn
+from zaqar_plugins.storage.sqlalchemy import message_ids
 from zaqar_plugins.storage.sqlalchemy import messages
 from zaqar_plugins.storage.sqlalchemy import migration
 from zaqar_plugins.storage.sqlalchemy import queues
@@ -94,8 +95,10 @@ class DataDriver(_SQLDriver, base.DataDriverBase):
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         super().__init__(conf)
-        self._messages = messages.MessageController(self.engine)
-        self._claims = claims.ClaimController(self.engine)
+        # One key cache for both: they show the same ids.
+        keys = message_ids.cache_for(self.engine)
+        self._messages = messages.MessageController(self.engine, keys)
+        self._claims = claims.ClaimController(self.engine, keys)
         self._subscriptions = subscriptions.SubscriptionController(
             self.engine)
         self._signals = signals.controller_for(self.engine)

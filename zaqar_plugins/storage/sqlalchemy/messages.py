@@ -8,7 +8,9 @@ import sqlalchemy as sa
 
 from zaqar_core.storage import base
 from zaqar_core.storage import errors
+from zaqar_core.storage import ids as message_codec
 from zaqar_plugins.storage.sqlalchemy import engine as txn
+from zaqar_plugins.storage.sqlalchemy import message_ids
 from zaqar_plugins.storage.sqlalchemy import rows
 from zaqar_plugins.storage.sqlalchemy import tables
 
@@ -17,10 +19,19 @@ _s = tables.subscriptions
 
 # Built once: each post runs it, and building a statement costs more than
 # SQLite takes to answer it.
-_COUNT_SUBSCRIPTIONS = sa.select(sa.func.count()).where(
+# The id key comes along: the ids a post hands out are the stored key's.
+_COUNT_SUBSCRIPTIONS = sa.select(
+    sa.select(sa.func.count()).where(
+        _s.c.project == sa.bindparam('project'),
+        _s.c.source == sa.bindparam('source'),
+        _s.c.expires > sa.bindparam('at')).scalar_subquery(),
+    message_ids.STORED_KEY)
+_SUBSCRIPTION_IDS = sa.select(_s.c.id).where(
     _s.c.project == sa.bindparam('project'),
     _s.c.source == sa.bindparam('source'),
-    _s.c.expires > sa.bindparam('at'))
+    _s.c.expires > sa.bindparam('at')).order_by(_s.c.id)
+_CONFIRMED_SUBSCRIPTION_IDS = _SUBSCRIPTION_IDS.where(
+    _s.c.confirmed.is_(True))
 _c = tables.claims
 
 
@@ -37,30 +48,55 @@ def select_free(project: str, queue: str, at: float,
             .limit(limit).with_for_update(skip_locked=True))
 
 
+def _row(project: str, queue: str, body: str, ttl: int, delay: int,
+         client_uuid: str, at: float, checksum: str | None = None) -> dict:
+    """The values of a new message row."""
+    return {'project': project, 'queue': queue, 'body': body, 'ttl': ttl,
+            'created': at, 'expires': at + ttl, 'visible_at': at + delay,
+            'client_uuid': client_uuid, 'claim_id': None,
+            'claim_expires': 0, 'claim_count': 0, 'checksum': checksum}
+
+
+class _NoKey(Exception):
+    """The id key is not stored (yet, or any more): undo the post."""
+
+
 class MessageController(base.MessageControllerBase):
-    def __init__(self, engine: sa.engine.Engine) -> None:
+    def __init__(self, engine: sa.engine.Engine,
+                 keys: message_codec.KeyCache) -> None:
         self._engine = engine
+        self._keys = keys
 
     # The API posts through here (and base ``post`` too), so the retry of
     # a deadlock victim belongs here.
     @txn.retry_on_deadlock
     def post_counting_subscriptions(
             self, project: str, queue: str, messages: list[base.NewMessage],
-            client_uuid: str) -> tuple[list[str], int]:
+            client_uuid: str, fan_out: base.FanOut | None = None
+            ) -> tuple[list[str], int]:
         at = rows.now()
-        values = [{
-            'project': project, 'queue': queue,
-            'body': json.dumps(m['body']),
-            'ttl': m['ttl'], 'created': at, 'expires': at + m['ttl'],
-            'visible_at': at + m['delay'], 'client_uuid': client_uuid,
-            'claim_id': None, 'claim_expires': 0, 'claim_count': 0,
-            'checksum': m.get('checksum'),
-        } for m in messages]
+        values = [_row(project, queue, json.dumps(m['body']), m['ttl'],
+                       m['delay'], client_uuid, at, m.get('checksum'))
+                  for m in messages]
+        for _ in range(2):
+            try:
+                return self._insert(project, queue, values, at, fan_out,
+                                    messages)
+            except _NoKey:
+                # Once per database, or after it was emptied under us:
+                # store the key this process uses, or a new one.
+                message_ids.plant(self._engine, self._keys.cached_key()
+                                  or message_codec.new_key())
+        raise errors.Unavailable('The message id key could not be stored')
+
+    def _insert(self, project: str, queue: str, values: list[dict],
+                at: float, fan_out: base.FanOut | None,
+                messages: list[base.NewMessage]) -> tuple[list[str], int]:
         with txn.write(self._engine) as conn:
             if conn.dialect.name == 'mysql':
                 # MySQL has no RETURNING; one statement per row keeps ids.
-                ids = [conn.execute(_m.insert().values(**v))
-                       .inserted_primary_key[0] for v in values]
+                numbers = [conn.execute(_m.insert().values(**v))
+                           .inserted_primary_key[0] for v in values]
             else:
                 # RETURNING with sort_by_parameter_order keeps the ids in
                 # the order the messages were given.
@@ -68,11 +104,28 @@ class MessageController(base.MessageControllerBase):
                     _m.insert().returning(
                         _m.c.id, sort_by_parameter_order=True),
                     values)
-                ids = list(result.scalars())
+                numbers = list(result.scalars())
             # In the same transaction: a second one costs more than this.
-            subscribed = conn.execute(_COUNT_SUBSCRIPTIONS, {
-                'project': project, 'source': queue, 'at': at}).scalar_one()
-        return [str(i) for i in ids], subscribed
+            subscribed, key = conn.execute(_COUNT_SUBSCRIPTIONS, {
+                'project': project, 'source': queue, 'at': at}).one()
+            if key is None:
+                raise _NoKey()
+            if fan_out is not None and subscribed:
+                # The notifications' job, in the same transaction, for the
+                # subscriptions of this moment.
+                query = _CONFIRMED_SUBSCRIPTION_IDS \
+                    if fan_out['confirmed_only'] else _SUBSCRIPTION_IDS
+                targets = conn.execute(query, {
+                    'project': project, 'source': queue,
+                    'at': at}).scalars().all()
+                if targets:
+                    conn.execute(_m.insert().values(**_row(
+                        fan_out['project'], fan_out['queue'],
+                        json.dumps(base.fan_out_body(fan_out, messages,
+                                                     list(targets))),
+                        fan_out['ttl'], 0, fan_out['client_uuid'], at)))
+        codec = self._keys.put('', key)
+        return [codec.encode(n) for n in numbers], subscribed
 
     def list(self, project: str, queue: str, marker: str | None = None,
              limit: int = 10, echo: bool = False,
@@ -82,7 +135,8 @@ class MessageController(base.MessageControllerBase):
         at = rows.now()
         query = rows.in_fifo_order(sa.select(*rows.MESSAGE_COLUMNS)).where(
             rows.in_queue(project, queue), rows.live(at))
-        after = rows.parse_id(marker)
+        codec = self._keys.encoder()
+        after = codec.decode(marker)
         if after is not None:
             query = query.where(tables.FIFO > after)
         if not include_claimed:
@@ -94,12 +148,13 @@ class MessageController(base.MessageControllerBase):
         query = query.limit(limit)
         with txn.read(self._engine) as conn:
             found = conn.execute(query).all()
-        messages = [rows.to_message(r, at) for r in found]
+        messages = [rows.to_message(r, at, codec) for r in found]
         return messages, (messages[-1]['id'] if messages else None)
 
     def bulk_get(self, project: str, queue: str,
                  message_ids: list[str]) -> list[base.Message]:
-        ids = rows.parse_ids(message_ids)
+        codec = self._keys.encoder()
+        ids = codec.decode_many(message_ids)
         if not ids:
             return []
         at = rows.now()
@@ -107,12 +162,13 @@ class MessageController(base.MessageControllerBase):
             rows.in_queue(project, queue), rows.live(at),
             _m.c.id.in_(ids)).order_by(_m.c.id)
         with txn.read(self._engine) as conn:
-            return [rows.to_message(r, at) for r in conn.execute(query)]
+            return [rows.to_message(r, at, codec)
+                    for r in conn.execute(query)]
 
     @txn.retry_on_deadlock
     def delete(self, project: str, queue: str, message_id: str,
                claim_id: str | None = None) -> None:
-        row_id = rows.parse_id(message_id)
+        row_id = self._keys.encoder().decode(message_id)
         if row_id is None:
             return
         at = rows.now()
@@ -136,7 +192,8 @@ class MessageController(base.MessageControllerBase):
     @txn.retry_on_deadlock
     def bulk_delete(self, project: str, queue: str, message_ids: list[str],
                     claim_ids: list[str] | None = None) -> None:
-        ids = rows.parse_ids(message_ids)
+        codec = self._keys.encoder()
+        ids = codec.decode_many(message_ids)
         if not ids:
             return
         where = (rows.in_queue(project, queue), _m.c.id.in_(ids))
@@ -147,7 +204,7 @@ class MessageController(base.MessageControllerBase):
                     *where, _m.c.claim_expires > at,
                     _m.c.claim_id.not_in(claim_ids or ['']))).first()
                 if held is not None:
-                    raise errors.MessageIsClaimed(str(held.id))
+                    raise errors.MessageIsClaimed(codec.encode(held.id))
             conn.execute(_m.delete().where(*where))
 
     @txn.retry_on_deadlock
@@ -160,7 +217,8 @@ class MessageController(base.MessageControllerBase):
             conn.execute(_m.delete().where(
                 _m.c.id.in_([r.id for r in found])))
         claim_id = rows.new_claim_id()
-        return [rows.to_message(r, at, claim_id) for r in found]
+        codec = self._keys.encoder()
+        return [rows.to_message(r, at, codec, claim_id) for r in found]
 
     def stats(self, project: str, queue: str) -> base.QueueStats:
         at = rows.now()
@@ -179,9 +237,10 @@ class MessageController(base.MessageControllerBase):
                 ends = conn.execute(sa.select(_m.c.id, _m.c.created).where(
                     _m.c.id.in_([first, last]))).all()
                 by_id = {r.id: r.created for r in ends}
+                codec = self._keys.encoder()
                 for key, row_id in (('oldest', first), ('newest', last)):
                     created = by_id.get(row_id, at)
-                    stats[key] = {'id': str(row_id),
+                    stats[key] = {'id': codec.encode(row_id),
                                   'age': max(0, int(at - created)),
                                   'created': created}
         return stats

@@ -1,5 +1,8 @@
-"""What messages.py and claims.py share: id parsing, the columns a message
-is read with, the "free" condition and the row-to-dict mapping."""
+"""What messages.py and claims.py share: the columns a message is read
+with, the "free" condition and the row-to-dict mapping.
+
+A message's row id is its FIFO position; clients see it only through the
+deployment's id permutation (:mod:`zaqar_core.storage.ids`)."""
 
 import json
 import time
@@ -8,12 +11,10 @@ import uuid
 import sqlalchemy as sa
 
 from zaqar_core.storage import base
+from zaqar_core.storage import ids
 from zaqar_plugins.storage.sqlalchemy import tables
 
 _m = tables.messages
-
-# Largest id a BIGINT holds; longer strings cannot name a message.
-_MAX_ID = 2 ** 63 - 1
 
 MESSAGE_COLUMNS = (_m.c.id, _m.c.body, _m.c.ttl, _m.c.created,
                    _m.c.client_uuid, _m.c.claim_id, _m.c.claim_expires,
@@ -26,19 +27,6 @@ def now() -> float:
 
 def new_claim_id() -> str:
     return uuid.uuid4().hex
-
-
-def parse_id(message_id: str | None) -> int | None:
-    """The row id a public message id or marker names, or None."""
-    if not message_id or not message_id.isascii() or \
-            not message_id.isdigit() or len(message_id) > 19:
-        return None
-    value = int(message_id)
-    return value if 0 < value <= _MAX_ID else None
-
-
-def parse_ids(message_ids: list[str]) -> list[int]:
-    return [i for i in map(parse_id, message_ids) if i is not None]
 
 
 def in_fifo_order(query: sa.Select) -> sa.Select:
@@ -66,16 +54,17 @@ def free(at: float) -> sa.ColumnElement[bool]:
                    _m.c.visible_at <= at)
 
 
-def to_message(row: sa.Row, at: float,
+def to_message(row: sa.Row, at: float, codec: ids.MessageIds,
                claim_id: str | None = None) -> base.Message:
-    """A row read with MESSAGE_COLUMNS as a :class:`base.Message`.
+    """A row read with MESSAGE_COLUMNS as a :class:`base.Message`, its id
+    shown through ``codec``.
 
     ``claim_id`` overrides the stored claim (for rows claimed just now).
     """
     if claim_id is None and row.claim_expires > at:
         claim_id = row.claim_id
     message: base.Message = {
-        'id': str(row.id),
+        'id': codec.encode(row.id),
         'ttl': row.ttl,
         'age': max(0, int(at - row.created)),
         'body': json.loads(row.body),

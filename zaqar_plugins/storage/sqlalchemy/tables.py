@@ -124,3 +124,11 @@ signals = sa.Table(
     sa.Column('channel', Name(64), primary_key=True),
     sa.Column('counter', sa.BigInteger, nullable=False),
 )
+
+# Deployment-wide values kept in the database, by name: the key of the
+# message id permutation (see message_ids.py), made at first use.
+settings = sa.Table(
+    'settings', metadata,
+    sa.Column('name', sa.String(64), primary_key=True),
+    sa.Column('value', sa.Text, nullable=False),
+)

@@ -11,9 +11,11 @@ a ``Test*`` class and supplying two fixtures:
 One test (``test_claim_expires_in_real_time``) sleeps instead, so that a
 driver whose fake clock hides a second time source still fails.
 
-:class:`SignalContract` needs a third fixture, ``stores_elsewhere``: the
-pair ``(make_stores, uri)`` with which another process opens the same
-stores (``make_stores`` picklable, as :mod:`.processes` uses it).
+:class:`SignalContract` and :class:`MessageControllerContract` (its
+message id tests, :mod:`.message_ids`) need a third fixture,
+``stores_elsewhere``: the pair ``(make_stores, uri)`` with which another
+process opens the same stores (``make_stores`` picklable, as
+:mod:`.processes` uses it).
 """
 
 from zaqar_core.tests.contract.storage.claims import ClaimControllerContract

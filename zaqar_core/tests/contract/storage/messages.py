@@ -8,6 +8,7 @@ import pytest
 
 from zaqar_core.storage import errors
 from zaqar_core.storage.stores import Stores
+from zaqar_core.tests.contract.storage.fan_out import FanOutContract
 from zaqar_core.tests.contract.storage.helpers import CLIENT
 from zaqar_core.tests.contract.storage.helpers import MALFORMED_IDS
 from zaqar_core.tests.contract.storage.helpers import MALFORMED_MARKERS
@@ -24,9 +25,10 @@ from zaqar_core.tests.contract.storage.helpers import exists
 from zaqar_core.tests.contract.storage.helpers import listed
 from zaqar_core.tests.contract.storage.helpers import new_message
 from zaqar_core.tests.contract.storage.helpers import post
+from zaqar_core.tests.contract.storage.message_ids import MessageIdContract
 
 
-class MessageControllerContract:
+class MessageControllerContract(MessageIdContract, FanOutContract):
     # -- post, get, bulk_get ------------------------------------------------
 
     def test_post_returns_ids_in_the_order_given(self, stores: Stores

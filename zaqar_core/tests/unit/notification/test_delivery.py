@@ -610,3 +610,103 @@ def test_an_unreadable_job_does_not_hold_up_the_others(
         worker.stop()
     assert subscribers.got['http://ok.test/'] == ([2] if readable else [])
     assert caplog.text.count('cannot be read') == (1 if readable else 2)
+
+
+# fan-out jobs
+
+
+def post_with_fan_out(box: outbox.Outbox, stores: Stores, *numbers: int,
+                      metadata: dict | None = None) -> None:
+    """Post as message_post does: the messages and their fan-out job in
+    one storage call."""
+    meta = metadata or {}
+    sealed = encryption.seal(box.conf, 'p', meta,
+                             [{'body': {'n': n}, 'ttl': 300, 'delay': 0}
+                              for n in numbers])
+    stores.messages.post_counting_subscriptions(
+        'p', 'q', sealed, 'client', box.fan_out('p', 'q', 'queues', meta))
+
+
+@pytest.mark.parametrize('encrypted', [False, True])
+def test_a_fan_out_job_is_expanded_delivered_and_removed(
+        conf: cfg.ConfigOpts, any_stores: Stores, encrypted: bool) -> None:
+    conf.set_override('message_encryption_key', 'k', group='transport')
+    any_stores.queues.create('p', 'q')
+    subscribe(any_stores, 'http://a.test/')
+    subscribe(any_stores, 'http://b.test/')
+    box = outbox.Outbox(conf, any_stores)
+    post_with_fan_out(box, any_stores, 1, 2,
+                      metadata={encryption.FLAG: encrypted})
+    post_with_fan_out(box, any_stores, 3)
+    subscribers = Subscribers(conf)
+    worker = delivery.Worker(conf, any_stores, {'http': subscribers},
+                             box.wakeup)
+    worker.start()
+    try:
+        wait_until(lambda: subscribers.count('http://a.test/') == 3 and
+                   subscribers.count('http://b.test/') == 3,
+                   'every notification')
+        wait_until(lambda: outbox_empty(any_stores), 'an empty outbox')
+    finally:
+        worker.stop()
+    # In posting order, bodies opened.
+    assert subscribers.got == {'http://a.test/': [1, 2, 3],
+                               'http://b.test/': [1, 2, 3]}
+
+
+def test_a_fan_out_job_that_cannot_be_expanded_now_is_kept(
+        conf: cfg.ConfigOpts, stores: Stores,
+        monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    conf.set_override('outbox_claim_ttl', 1, group='notification')
+    stores.queues.create('p', 'q')
+    subscribe(stores, 'http://a.test/')
+    box = outbox.Outbox(conf, stores)
+    post_with_fan_out(box, stores, 1)
+    subscribers = Subscribers(conf)
+    worker = delivery.Worker(conf, stores, {'http': subscribers},
+                             box.wakeup)
+    expand = worker.outbox.expand
+    failures = [storage_errors.Unavailable('subscriptions down')]
+
+    def flaky(job: dict[str, Any]) -> int:
+        if failures:
+            raise failures.pop()
+        return expand(job)
+
+    monkeypatch.setattr(worker.outbox, 'expand', flaky)
+    worker.start()
+    try:
+        with caplog.at_level(logging.WARNING):
+            # Expanded again once the claim of the failed try lapses.
+            wait_until(lambda: subscribers.count('http://a.test/') == 1,
+                       'the notification')
+        wait_until(lambda: outbox_empty(stores), 'an empty outbox')
+    finally:
+        worker.stop()
+    assert 'Could not expand fan-out job' in caplog.text
+    assert subscribers.got == {'http://a.test/': [1]}
+
+
+def test_a_malformed_fan_out_job_is_dropped(
+        conf: cfg.ConfigOpts, stores: Stores,
+        caplog: pytest.LogCaptureFixture) -> None:
+    stores.queues.create('p', 'q')
+    subscribe(stores, 'http://a.test/')
+    box = outbox.Outbox(conf, stores)
+    stores.messages.post(outbox.PROJECT, outbox.QUEUE, [
+        {'body': {'what': 'fan_out', 'post': {}}, 'ttl': 300, 'delay': 0}],
+        outbox.CLIENT_ID)
+    post(box, 7)
+    subscribers = Subscribers(conf)
+    worker = delivery.Worker(conf, stores, {'http': subscribers},
+                             box.wakeup)
+    worker.start()
+    try:
+        with caplog.at_level(logging.ERROR):
+            wait_until(lambda: subscribers.count('http://a.test/') == 1,
+                       'the other notification')
+            wait_until(lambda: outbox_empty(stores), 'an empty outbox')
+    finally:
+        worker.stop()
+    assert 'Dropping malformed fan-out job' in caplog.text

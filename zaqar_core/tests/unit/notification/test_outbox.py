@@ -214,6 +214,81 @@ def test_jobs_of_an_encrypting_queue_are_sealed(
                                                            {'n': 2}]
 
 
+# fan-out jobs: stored with the post, expanded by the delivery worker
+
+
+def post_with_fan_out(box: outbox.Outbox, stores: Stores,
+                      conf: cfg.ConfigOpts, meta: dict[str, Any],
+                      *messages: base.NewMessage) -> int | None:
+    """Post as message_post does: sealed bodies, and the fan-out job."""
+    sealed = encryption.seal(conf, PROJECT, meta, list(messages))
+    _, count = stores.messages.post_counting_subscriptions(
+        PROJECT, 'q', sealed, 'client', box.fan_out(PROJECT, 'q', 'queues',
+                                                    meta))
+    return count
+
+
+def test_a_post_stores_one_fan_out_job_in_the_outbox(
+        box: outbox.Outbox, stores: Stores,
+        sqlite_conf: cfg.ConfigOpts) -> None:
+    subscribe(stores)
+    subscribe(stores, HOOK + '2')
+    post_with_fan_out(box, stores, sqlite_conf, {}, message(1), message(2))
+    [job] = stored(stores)
+    assert job['ttl'] == sqlite_conf.notification.outbox_ttl
+    assert job['client_uuid'] == outbox.CLIENT_ID
+    assert job['body']['what'] == base.FAN_OUT
+    assert job['body']['post'] == {'project': PROJECT, 'source': 'q',
+                                   'kind': 'queues', 'metadata': {}}
+
+
+def test_expanding_a_fan_out_job_writes_each_subscribers_job(
+        box: outbox.Outbox, stores: Stores,
+        sqlite_conf: cfg.ConfigOpts) -> None:
+    subscribe(stores)
+    subscribe(stores, HOOK + '2')
+    post_with_fan_out(box, stores, sqlite_conf, {'_default_message_delay': 5},
+                      message(1), message(2, delay=3))
+    [fan_out] = stored(stores)
+    box.wakeup.clear()
+    assert box.expand(fan_out['body']) == 2
+    assert box.wakeup.is_set()
+    written = jobs(stores, sqlite_conf)[1:]
+    assert sorted(j['target']['subscriber'] for j in written) == \
+        [HOOK, HOOK + '2']
+    assert written[0]['messages'] == [
+        {'body': {'n': 1}, 'ttl': 300, 'delay': 0, 'queue_name': 'q',
+         'Message_Type': 'Notification'},
+        {'body': {'n': 2}, 'ttl': 300, 'delay': 3, 'queue_name': 'q',
+         'Message_Type': 'Notification'}]
+
+
+def test_the_fan_out_job_of_an_encrypting_queue_holds_sealed_bodies(
+        box: outbox.Outbox, stores: Stores,
+        sqlite_conf: cfg.ConfigOpts) -> None:
+    sqlite_conf.set_override('message_encryption_key', 'k',
+                             group='transport')
+    subscribe(stores)
+    meta = {encryption.FLAG: True}
+    post_with_fan_out(box, stores, sqlite_conf, meta, message(1))
+    [fan_out] = stored(stores)
+    body = fan_out['body']['messages'][0]['body']
+    assert body.startswith(encryption.PREFIX) and '"n"' not in body
+    box.expand(fan_out['body'])
+    # The subscriber's job is sealed as any job of that queue, and opens
+    # to the plaintext notification.
+    job = stored(stores)[1]
+    assert job['body'].startswith(encryption.PREFIX)
+    assert jobs(stores, sqlite_conf)[1]['messages'][0]['body'] == {'n': 1}
+
+
+def test_no_fan_out_job_without_subscribers(
+        box: outbox.Outbox, stores: Stores,
+        sqlite_conf: cfg.ConfigOpts) -> None:
+    assert post_with_fan_out(box, stores, sqlite_conf, {}, message(1)) == 0
+    assert stored(stores) == []
+
+
 # push subscribers
 
 

@@ -1,24 +1,85 @@
--- KEYS: seq, queue keys, the queue's subscription ids. ARGV: now, then
--- (ttl, delay, record) per message.
--- Returns {the new ids in order, how many subscription ids the queue has
--- (expired ones included until collected)}.
+-- KEYS: seq, queue keys, the queue's subscription ids, the project's id
+-- key; when a fan-out job is asked for, then the queue's subscription
+-- records and expiries, and the msgs, all, exp and avail keys of the
+-- project's fan-out queue (one that tenants cannot name; a job there is
+-- never delayed, and the rest of its keys only change later).
+-- ARGV: now, the id key to store if none is, the job's destination as
+-- JSON ('' for no job), its post (JSON), its TTL, its client id, '1' to
+-- notify confirmed subscriptions only, then (ttl, delay, record) per
+-- message.
+-- Returns {the new numbers in order, how many subscription ids the queue
+-- has (expired ones included until collected), the stored id key, the
+-- job's number or 0, the job's body or ''}. The job is stored only when
+-- it has subscriptions to notify.
+local FIRST = 8
 local seq = KEYS[1]
 local k = queue(2)
-local subids = KEYS[#KEYS]
+local subids = KEYS[#QUEUE_SUFFIXES + 2]
+local idkey = KEYS[#QUEUE_SUFFIXES + 3]
 local now = tonumber(ARGV[1])
-local ids = {}
-for i = 2, #ARGV, 3 do
-    local ttl = tonumber(ARGV[i])
-    local delay = tonumber(ARGV[i + 1])
-    local id = tostring(redis.call('INCR', seq))
-    redis.call('HSET', k.msgs, id, ARGV[i + 2])
-    redis.call('ZADD', k.all, id, id)
-    redis.call('ZADD', k.exp, now + ttl, id)
+redis.call('SET', idkey, ARGV[2], 'NX')
+
+local function store(q, id, ttl, delay, record)
+    redis.call('HSET', q.msgs, id, record)
+    redis.call('ZADD', q.all, id, id)
+    redis.call('ZADD', q.exp, now + ttl, id)
     if delay > 0 then
-        redis.call('ZADD', k.delayed, now + delay, id)
+        redis.call('ZADD', q.delayed, now + delay, id)
     else
-        redis.call('ZADD', k.avail, id, id)
+        redis.call('ZADD', q.avail, id, id)
     end
+end
+
+local ids = {}
+for i = FIRST, #ARGV, 3 do
+    local id = tostring(redis.call('INCR', seq))
+    store(k, id, tonumber(ARGV[i]), tonumber(ARGV[i + 1]), ARGV[i + 2])
     ids[#ids + 1] = id
 end
-return {ids, redis.call('ZCARD', subids)}
+local count = redis.call('ZCARD', subids)
+
+-- The live (and, if asked, confirmed) subscriptions of this moment.
+local function targets()
+    local subs = KEYS[#QUEUE_SUFFIXES + 4]
+    local subexp = KEYS[#QUEUE_SUFFIXES + 5]
+    local found = {}
+    for _, sid in ipairs(redis.call('ZRANGE', subids, 0, -1)) do
+        local expires = redis.call('ZSCORE', subexp, sid)
+        local record = redis.call('HGET', subs, sid)
+        if expires and tonumber(expires) > now and record and
+                (ARGV[7] ~= '1' or
+                 string.match(record, '^%S+ %S+ ([01])') == '1') then
+            found[#found + 1] = sid
+        end
+    end
+    return found
+end
+
+local job, body = 0, ''
+if ARGV[3] ~= '' and count > 0 then
+    local notified = targets()
+    if #notified > 0 then
+        -- The job's body, from the records' bodies: no JSON is parsed.
+        local items = {}
+        for i = FIRST, #ARGV, 3 do
+            local record = ARGV[i + 2]
+            local first = string.find(
+                record, ' ', string.find(record, '\n', 1, true), true)
+            local second = string.find(record, ' ', first + 1, true)
+            items[#items + 1] = '{"body": ' .. string.sub(record, second + 1)
+                .. ', "ttl": ' .. ARGV[i] .. ', "delay": ' .. ARGV[i + 1]
+                .. '}'
+        end
+        body = '{"what": "fan_out", "to": ' .. ARGV[3]
+            .. ', "post": ' .. ARGV[4] .. ', "subscriptions": '
+            .. cjson.encode(notified) .. ', "messages": ['
+            .. table.concat(items, ', ') .. ']}'
+        job = redis.call('INCR', seq)
+        local first = #QUEUE_SUFFIXES + 6
+        store({msgs = KEYS[first], all = KEYS[first + 1],
+               exp = KEYS[first + 2], avail = KEYS[first + 3]},
+              tostring(job), tonumber(ARGV[5]), 0,
+              ARGV[6] .. '\n' .. ARGV[1] .. ' - ' .. body)
+    end
+end
+return {ids, count, redis.call('GET', idkey), job, body}

@@ -11,7 +11,6 @@ from zaqar_core import bootstrap
 from zaqar_core.api.request import Request
 from zaqar_core.api.service import Api
 from zaqar_core.notification import outbox
-from zaqar_core.storage import errors as storage_errors
 
 CLIENT_ID = '3381af92-2b9e-11e3-b191-71861300734c'
 
@@ -29,24 +28,6 @@ def post(api: Api, queue: str, body: dict) -> int:
                   body={'messages': [{'body': body, 'ttl': 300}]},
                   body_size=64)
     return api.call('message_post', req).status
-
-
-def test_an_outbox_failure_does_not_refuse_stored_messages(
-        api: Api, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
-    api.stores.queues.create('p', 'q')
-    api.stores.subscriptions.create('p', 'q', 'http://127.0.0.1:9/', 3600,
-                                    {})
-
-    def unavailable(*args, **kwargs):
-        raise storage_errors.Unavailable('outbox down')
-
-    monkeypatch.setattr(api.outbox, 'notify_posted', unavailable)
-    # A 503 here would have the client post the message a second time.
-    assert post(api, 'q', {'n': 1}) == 201
-    messages, _ = api.stores.messages.list('p', 'q')
-    assert [m['body'] for m in messages] == [{'n': 1}]
-    assert 'notifications could not be queued: outbox down' in caplog.text
 
 
 def test_a_post_to_a_subscribed_queue_queues_its_notification(

@@ -1,0 +1,142 @@
+"""Redis (single server and Cluster) specifics of opaque ids and fan-out
+jobs: id keys live per project and only projects with messages get one;
+a post's fan-out job is stored beside the messages, in the project's
+hash slot, and moved to the outbox right after; the garbage collection
+finishes a move that a crash cut short."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from zaqar_core.api import validation
+from zaqar_core.conf import redis_stores
+from zaqar_core.storage import base
+from zaqar_core.storage import errors
+from zaqar_core.storage.stores import Stores
+from zaqar_core.tests.contract.storage import FrozenClock
+from zaqar_core.tests.contract.storage import new_message
+from zaqar_core.tests.contract.storage.processes import conf_for
+from zaqar_plugins.storage.redis import driver
+from zaqar_plugins.storage.redis import keys
+from zaqar_plugins.storage.redis import messages
+from zaqar_plugins.storage.redis import records
+from zaqar_testing.redis_servers import RedisBackend
+from zaqar_testing.redis_servers import RedisFactory
+
+PROJECT = 'p'
+FAN_OUT: base.FanOut = {'project': '\x1fjobs', 'queue': 'outbox',
+                        'client_uuid': 'jobs-client', 'ttl': 900,
+                        'post': {'source': 'q'}, 'confirmed_only': False}
+
+
+@pytest.fixture(scope='module')
+def factory(tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[RedisFactory]:
+    found = RedisFactory(tmp_path_factory.mktemp('redis'))
+    try:
+        yield found
+    finally:
+        found.stop_all()
+
+
+@pytest.fixture(params=['redis', 'redis-cluster'])
+def stores(request: pytest.FixtureRequest, factory: RedisFactory
+           ) -> Iterator[Stores]:
+    backend: RedisBackend = factory.create(request.param)
+    conf = conf_for(backend.uri, (redis_stores.MESSAGE_GROUP,
+                                  redis_stores.MANAGEMENT_GROUP))
+    found = Stores(control=driver.ControlDriver(conf),
+                   data=driver.DataDriver(conf))
+    found.subscriptions.create(PROJECT, 'q', 'http://127.0.0.1:9/', 3600,
+                               {})
+    yield found
+    found.close()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    frozen = FrozenClock()
+    monkeypatch.setattr(records, 'now', frozen)
+    return frozen
+
+
+def outbox(stores: Stores) -> list[base.Message]:
+    found, _ = stores.messages.list(FAN_OUT['project'], FAN_OUT['queue'],
+                                    limit=100, echo=True)
+    return found
+
+
+def waiting(stores: Stores) -> list[base.Message]:
+    found, _ = stores.messages.list(PROJECT, messages.FAN_OUT_QUEUE,
+                                    limit=100, echo=True)
+    return found
+
+
+def test_the_job_is_moved_at_once(stores: Stores) -> None:
+    stores.messages.post_counting_subscriptions(
+        PROJECT, 'q', [new_message(1)], 'client', FAN_OUT)
+    assert [j['body']['messages'] for j in outbox(stores)] == \
+        [[{'body': 1, 'ttl': 3600, 'delay': 0}]]
+    assert waiting(stores) == []
+
+
+def test_a_move_cut_short_is_finished_by_the_gc(
+        stores: Stores, clock: FrozenClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    controller = stores.data.message_controller
+
+    def crash(*args: object) -> None:
+        raise errors.Unavailable('the process died here')
+
+    # The moment after the post script, before the move: as a kill -9.
+    monkeypatch.setattr(controller, 'post', crash)
+    stores.messages.post_counting_subscriptions(
+        PROJECT, 'q', [new_message(1), new_message(2)], 'client', FAN_OUT)
+    monkeypatch.delattr(controller, 'post')
+    assert outbox(stores) == []
+    [left] = waiting(stores)
+    assert left['body']['to'] == {'project': FAN_OUT['project'],
+                                  'queue': FAN_OUT['queue'], 'ttl': 900,
+                                  'client_uuid': 'jobs-client'}
+    # A young job may still be on its way: the GC leaves it.
+    stores.data.gc()
+    assert outbox(stores) == []
+    clock.advance(messages.STRANDED_AFTER)
+    stores.data.gc()
+    [job] = outbox(stores)
+    [subscription] = stores.subscriptions.list(PROJECT, 'q')
+    assert job['body'] == base.fan_out_body(
+        FAN_OUT, [new_message(1), new_message(2)], [subscription['id']])
+    assert (job['client_uuid'], job['ttl']) == ('jobs-client', 900)
+    assert waiting(stores) == []
+
+
+def test_tenants_cannot_reach_the_waiting_jobs() -> None:
+    assert not validation.QUEUE_NAME.fullmatch(messages.FAN_OUT_QUEUE)
+
+
+def test_readers_store_no_id_key_for_projects_without_messages(
+        stores: Stores) -> None:
+    client = stores.data.client
+    assert stores.messages.list('nobody', 'q') == ([], None)
+    assert stores.messages.bulk_get('nobody', 'q', ['a' * 24]) == []
+    stores.messages.delete('nobody', 'q', 'a' * 24)
+    assert stores.messages.pop('nobody', 'q', 5) == []
+    assert client.keys('*nobody*') == []
+
+
+def test_messages_from_before_id_keys_get_one_when_read(
+        stores: Stores) -> None:
+    ids = stores.messages.post(PROJECT, 'q', [new_message(1)], 'client')
+    # As a release without id keys left them.
+    key = keys.id_key(keys.project_prefix(PROJECT))
+    stores.data.client.delete(key)
+    fresh = Stores(control=stores.control,
+                   data=driver.DataDriver(stores.data.conf))
+    [found], _ = fresh.messages.list(PROJECT, 'q', echo=True)
+    assert found['body'] == 1
+    assert found['id'] != ids[0]  # old ids name nothing any more
+    assert stores.data.client.get(key)
+    assert fresh.messages.get(PROJECT, 'q', found['id'])['body'] == 1
