@@ -14,7 +14,6 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -43,12 +42,6 @@ TWO_WORKERS = {'drivers:transport:wsgi': {'workers': 2, 'threads': 2}}
 @pytest.fixture(scope='session', params=['sqlite', 'redis'])
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param
-
-
-@pytest.fixture
-def hook() -> Iterator[Receiver]:
-    with Receiver() as receiver:
-        yield receiver
 
 
 def head(path: str, project: str = 'lifecycle', method: str = 'GET',
@@ -174,7 +167,8 @@ def test_workers_die_with_a_killed_master(
         process.process = Process(process.process.argv, process.log_path,
                                   cwd=process.workdir)
         # Workers exist, whether or not they have built their app yet.
-        eventually(lambda: len(workers_of(process)) == 2, timeout=30)
+        eventually(lambda: len(workers_of(process)) == 2, timeout=30,
+                   what='two workers')
     else:
         hook.failing = 503
         subscribe(client, hook.url, _retry_policy=SLOW_RETRIES)
@@ -193,7 +187,8 @@ def test_workers_die_with_a_killed_master(
     restarted = Process(process.process.argv, process.log_path,
                         cwd=process.workdir)
     process.process = restarted
-    eventually(lambda: _answers(server.url + '/v2'), timeout=30)
+    eventually(lambda: _answers(server.url + '/v2'), timeout=30,
+               what='the restarted server to answer')
     assert 'in use' not in process.log.lower()
     assert client.get('/v2/queues').status_code == 200
 
@@ -251,7 +246,7 @@ def test_sighup_reloads_without_failing_a_request(make_server) -> None:
         before = set(workers_of(process))
         process.process.signal(signal.SIGHUP)
         eventually(lambda: not before & set(workers_of(process)),
-                   timeout=30)
+                   timeout=30, what='the old workers to stop')
     finally:
         stop.set()
         for thread in producers:
@@ -276,7 +271,8 @@ def test_websocket_workers_die_with_a_killed_master(make_ws_server) -> None:
     assert time.monotonic() - started < 2
     process.process = Process(process.process.argv, process.log_path,
                               cwd=process.workdir)
-    eventually(lambda: _answers(process.probe_url), timeout=30)
+    eventually(lambda: _answers(process.probe_url), timeout=30,
+               what='the restarted server to answer')
 
 
 def test_websocket_server_stops_within_3_seconds(make_ws_server) -> None:

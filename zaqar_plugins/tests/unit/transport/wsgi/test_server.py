@@ -14,6 +14,7 @@ from oslo_config import cfg
 from oslo_log import log
 
 from zaqar_core import conf as zconf
+from zaqar_plugins.tests.unit.transport.test_processes import in_child
 from zaqar_plugins.transport.wsgi import server
 
 
@@ -88,19 +89,6 @@ def test_access_log_only_in_debug(conf: cfg.ConfigOpts,
 def test_ipv6_addresses_are_bracketed() -> None:
     assert server.address('::1', 8888) == '[::1]:8888'
     assert server.address('10.0.0.1', 8888) == '10.0.0.1:8888'
-
-
-def in_child(function) -> int:
-    """Run ``function`` in a forked child; its exit status (or minus the
-    signal that ended it)."""
-    pid = os.fork()
-    if pid == 0:  # the child
-        try:
-            os._exit(function())
-        except BaseException:
-            os._exit(99)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
 
 
 def test_a_worker_reads_the_configuration_files_again(
