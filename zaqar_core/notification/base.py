@@ -98,6 +98,26 @@ class NotifierBase(abc.ABC):
         """
 
 
+def loggable(subscriber: str) -> str:
+    """``subscriber`` fit for a log line: ``scheme://host[:port]`` of a
+    URL, without the credentials it may carry in its user info, path or
+    query; the address of a ``mailto:``."""
+    try:
+        parts = urllib.parse.urlsplit(subscriber)
+    except ValueError:
+        return 'a malformed URL'
+    if not parts.netloc:
+        return f'{parts.scheme}:{parts.path}'
+    host = parts.hostname or ''
+    if ':' in host:
+        host = f'[{host}]'
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f'{parts.scheme}://{host}' + (f':{port}' if port else '')
+
+
 def notifier_for(notifiers: Mapping[str, NotifierBase],
                  subscriber: str) -> NotifierBase | None:
     """The notifier of ``subscriber``'s URI scheme, if there is one."""

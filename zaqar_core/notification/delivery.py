@@ -41,6 +41,7 @@ from zaqar_core.notification import outbox
 from zaqar_core.notification import retry
 from zaqar_core.notification.base import DeliveryFailed
 from zaqar_core.notification.base import NotifierBase
+from zaqar_core.notification.base import loggable
 from zaqar_core.notification.base import notifier_for
 from zaqar_core.storage import base
 from zaqar_core.storage import errors as storage_errors
@@ -253,8 +254,8 @@ class Worker:
         target = job.get('target') or {}
         notifier = notifier_for(self.notifiers, target.get('subscriber', ''))
         if notifier is None:
-            LOG.error('Dropping a notification for %r: no notifier for '
-                      'its scheme', target.get('subscriber'))
+            LOG.error('Dropping a notification for %s: no notifier for '
+                      'its scheme', loggable(target.get('subscriber', '')))
             return True
         if job.get('what') == outbox.CONFIRMATION:
             sends = [lambda: notifier.confirm(target, job['document'])]
@@ -283,9 +284,11 @@ class Worker:
             if not retryable:
                 break
             LOG.debug('Delivery to %s failed (attempt %d): %s',
-                      target.get('subscriber'), attempt + 1, failure)
+                      loggable(target.get('subscriber', '')), attempt + 1,
+                      failure)
         LOG.warning('Gave up delivering to %s (subscription %s): %s',
-                    target.get('subscriber'), target.get('id'), failure)
+                    loggable(target.get('subscriber', '')), target.get('id'),
+                    failure)
         return True
 
     def _finish(self, held: _Held) -> None:

@@ -15,7 +15,6 @@ which are not followed, and other 4xx) is final.
 from __future__ import annotations
 
 import json
-import urllib.parse
 from collections.abc import Mapping
 from http import cookiejar
 from typing import Any
@@ -54,24 +53,6 @@ class Refused(base.DeliveryFailed):
                  retryable: bool = True) -> None:
         super().__init__(reason, retryable)
         self.status = status
-
-
-def _where(url: str) -> str:
-    """``scheme://host[:port]`` of ``url``: enough for a log line, without
-    the credentials a subscriber URL may carry in its user info, path or
-    query."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return 'a malformed URL'
-    host = parts.hostname or ''
-    if ':' in host:
-        host = f'[{host}]'
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return f'{parts.scheme}://{host}' + (f':{port}' if port else '')
 
 
 def headers(options: Mapping[str, Any],
@@ -116,7 +97,7 @@ def post(url: str, body: str, request_headers: Mapping[str, str],
         Refused: not a 2xx answer.
         DeliveryFailed: no answer.
     """
-    where = _where(url)
+    where = base.loggable(url)
     try:
         response = _SESSION.post(url, data=body.encode('utf-8'),
                                  headers=dict(request_headers),

@@ -259,10 +259,6 @@ def test_options_that_hold_secrets_are_declared_secret() -> None:
             ('notification', 'smtp_user_password')} <= named
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'zaqar_core/notification/delivery.py logs the whole subscriber URL '
-    '("Delivery to %s failed", "Gave up delivering to %s"), with the '
-    'credentials a webhook URL may carry'))
 def test_subscriber_url_credentials_stay_out_of_the_log(
         stack: Stack, debug_server: KeystoneServer) -> None:
     api = ApiClient(debug_server.url,
