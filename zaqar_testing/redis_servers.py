@@ -24,6 +24,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,13 +88,18 @@ class RedisBackend:
 
 class RedisServer(RedisBackend):
     """One ``redis-server`` on a free port; ``cluster=True`` makes it a
-    cluster node (with no slots yet) instead of a standalone server."""
+    cluster node (with no slots yet) instead of a standalone server.
+    ``options`` are more ``redis-server`` arguments (persistence: by
+    default it keeps nothing on disk)."""
 
     backend = 'redis'
 
-    def __init__(self, directory: Path, cluster: bool = False) -> None:
+    def __init__(self, directory: Path, cluster: bool = False,
+                 options: Sequence[str] = ()) -> None:
         self.directory = directory
         self.cluster = cluster
+        self.options = list(options)
+        self.command: list[str] = []
         self.port = 0
         self.bus_port = 0
         self.process: Process | None = None
@@ -130,7 +136,9 @@ class RedisServer(RedisBackend):
                             f'nodes-{self.port}.conf',
                             '--cluster-node-timeout', '5000',
                             '--cluster-port', str(self.bus_port)]
-            self.process = Process(command, self.log_path,
+            # Later arguments win: ours override the defaults above.
+            self.command = command + self.options
+            self.process = Process(self.command, self.log_path,
                                    cwd=self.directory)
             problem = self._wait_ready()
             if not problem:
@@ -142,6 +150,18 @@ class RedisServer(RedisBackend):
         unavailable(f'redis-server did not start: {problem}\n--- '
                     f'{self.log_path} ---\n{tail(self.log_path)}')
         raise AssertionError('unreachable')  # unavailable() raises
+
+    def restart(self) -> RedisServer:
+        """Kill it, as a crash would, and start it again on the same port:
+        what it persisted, it has again."""
+        self.stop()
+        self.process = Process(self.command, self.log_path,
+                               cwd=self.directory)
+        problem = self._wait_ready()
+        if problem:
+            raise AssertionError(f'redis-server did not restart: {problem}'
+                                 f'\n{tail(self.log_path)}')
+        return self
 
     def _wait_ready(self) -> str:
         """'' once the server answers, else what went wrong."""
