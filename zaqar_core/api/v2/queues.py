@@ -93,8 +93,11 @@ def queue_update(api: 'Api', req: Request) -> Result:
 @action('queue_delete', 'queues:delete', 'DELETE', QUEUE)
 def queue_delete(api: 'Api', req: Request) -> Result:
     name = req.params['queue_name']
-    api.stores.queues.delete(req.project_id, name)
+    # Messages first: a crash in between leaves an empty queue, which the
+    # client's retry deletes; the other order left its messages behind, to
+    # reappear in a queue made again under that name.
     api.stores.messages.purge(req.project_id, name)
+    api.stores.queues.delete(req.project_id, name)
     return Result(204)
 
 
