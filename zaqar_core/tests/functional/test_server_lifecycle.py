@@ -285,3 +285,18 @@ def test_websocket_server_stops_within_3_seconds(make_ws_server) -> None:
     assert time.monotonic() - started < 3
     assert process.process.group() == []
     process.start()
+
+
+def test_a_second_server_on_the_same_address_stops(
+        make_server, tmp_path) -> None:
+    # Workers bind with SO_REUSEPORT: without a check, a second server
+    # would share the port, and the traffic, silently.
+    server = make_server(**TWO_WORKERS)
+    second = Process(server.process.process.argv, tmp_path / 'second.log',
+                     cwd=tmp_path)
+    try:
+        assert second.wait(timeout=60) == 1
+    finally:
+        second.stop()
+    assert 'Address already in use' in second.log
+    assert server.client().get('/v2/queues').status_code == 200

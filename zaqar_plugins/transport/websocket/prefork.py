@@ -34,6 +34,7 @@ from typing import NoReturn
 
 from oslo_log import log
 
+from zaqar_plugins.transport import listening
 from zaqar_plugins.transport import processes
 
 LOG = log.getLogger(__name__)
@@ -67,7 +68,7 @@ def listening_sockets(host: str, port: int,
     sockets = [socket.socket(fileno=int(fd))
                for fd in inherited.split(',') if fd]
     if not sockets:
-        _check_free(host, port)
+        listening.check_free(host, port)
     while len(sockets) > count:
         sockets.pop().close()
     while len(sockets) < count:
@@ -75,20 +76,8 @@ def listening_sockets(host: str, port: int,
     return sockets
 
 
-def _family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ':' in host else socket.AF_INET
-
-
-def _check_free(host: str, port: int) -> None:
-    """Fail as a plain bind would: SO_REUSEPORT alone would share the
-    port with another server of this user instead of failing."""
-    with socket.socket(_family(host)) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((host, port))
-
-
 def _bind(host: str, port: int) -> socket.socket:
-    return socket.create_server((host, port), family=_family(host),
+    return socket.create_server((host, port), family=listening.family(host),
                                 backlog=1024, reuse_port=True)
 
 

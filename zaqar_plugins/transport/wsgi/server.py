@@ -43,8 +43,8 @@ from oslo_config import cfg
 from oslo_log import log
 
 from zaqar_core.conf import drivers_transport_wsgi
+from zaqar_plugins.transport import listening
 from zaqar_plugins.transport import processes
-from zaqar_plugins.transport.wsgi import address_guard
 
 LOG = log.getLogger(__name__)
 
@@ -97,8 +97,8 @@ def serve(conf: cfg.ConfigOpts, factory: AppFactory) -> NoReturn:
     server.on_reload(lambda: LOG.info(
         'Reloading: new workers read the configuration files again'))
     try:
-        with address_guard.claim(where):
-            server.serve(target_loader=loader, wrap_loader=False)
+        listening.check_free(opts.bind, opts.port)
+        server.serve(target_loader=loader, wrap_loader=False)
     except OSError as exc:
         _cannot_serve(where, exc.strerror or str(exc))
     except RuntimeError as exc:  # granian's bind errors, and a backtrace
