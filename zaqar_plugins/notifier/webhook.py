@@ -15,6 +15,7 @@ which are not followed, and other 4xx) is final.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from http import cookiejar
 from typing import Any
@@ -40,6 +41,21 @@ DRAIN_LIMIT = 64 * 1024
 # other subscriptions' (other projects') requests to the same host.
 _SESSION = requests.Session()
 _SESSION.cookies.set_policy(cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+
+
+class _HideRequestTargets(logging.Filter):
+    """urllib3 logs the path and query of every request it sends, at
+    DEBUG; a subscriber URL's may carry credentials (``?token=...``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) > 4 and \
+                isinstance(args[4], str):
+            record.args = (*args[:4], '<path hidden>', *args[5:])
+        return True
+
+
+logging.getLogger('urllib3.connectionpool').addFilter(_HideRequestTargets())
 
 
 class Refused(base.DeliveryFailed):
