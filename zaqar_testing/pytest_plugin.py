@@ -42,13 +42,24 @@ def _controller(config: pytest.Config) -> bool:
     return not hasattr(config, 'workerinput')
 
 
+#: The process whose SIGTERM ends the run (set when pytest starts).
+_PYTEST_PID = 0
+
+
 def _interrupt(signum: int, frame: Any) -> None:
+    if os.getpid() != _PYTEST_PID:
+        # A child that pytest forked (a multiprocessing worker) inherited
+        # this handler: end as the signal would have ended it.
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     raise KeyboardInterrupt(f'signal {signum}')
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    global _janitor
+    global _janitor, _PYTEST_PID
+    _PYTEST_PID = os.getpid()
     signal.signal(signal.SIGTERM, _interrupt)
     if not _controller(config):
         return

@@ -99,9 +99,16 @@ def test_eight_consumers_drain_5000_messages_exactly_once(
     deadline = time.time() + DRAIN_DEADLINE
     started = time.monotonic()
     # fork: children need nothing but this module's function and its args.
-    with multiprocessing.get_context('fork').Pool(CONSUMERS) as pool:
+    # close() and join(), not the with statement's terminate(): a worker
+    # signalled while it waits on the task queue's lock could hang the join.
+    pool = multiprocessing.get_context('fork').Pool(CONSUMERS)
+    try:
         reports = pool.starmap(
             consume, [(server.url, client.project_id, deadline)] * CONSUMERS)
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()
     drain_seconds = time.monotonic() - started
 
     delivered = Counter(i for r in reports for i in r.delivered)
