@@ -55,8 +55,10 @@ GROUP = drivers_transport_wsgi.GROUP
 BUFFER_SIZE = 65536
 
 #: Seconds a stopping worker may take to finish its requests before it is
-#: killed. Requests take milliseconds; a stop must not wait long.
-GRACEFUL_TIMEOUT = 2
+#: killed. An idle worker stops in a fraction of a second; one whose
+#: keep-alive clients keep sending (a SIGHUP reload under load) took over
+#: 2 s on a loaded machine, and killing it drops the request in flight.
+GRACEFUL_TIMEOUT = 5
 
 #: Seconds between starting a new worker and stopping the old one on
 #: SIGHUP: long enough for the new one to build its app.
