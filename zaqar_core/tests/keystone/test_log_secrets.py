@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import requests
@@ -40,6 +39,7 @@ from .conftest import KeystoneServer
 from .conftest import Stack
 from .conftest import unique
 from .test_rbac_matrix import sign
+from .test_signed_urls import signed_headers
 
 #: Every library at DEBUG, not only the server's own loggers (oslo.log
 #: keeps keystonemiddleware, keystoneauth, urllib3... at WARN by
@@ -83,15 +83,6 @@ class Secrets:
         return [what for what, value in self.named.items() if value in text]
 
 
-def signed(share: dict[str, Any], **extra: str) -> dict[str, str]:
-    return {'URL-Signature': share['signature'],
-            'URL-Expires': share['expires'],
-            'URL-Methods': ','.join(share['methods']),
-            'URL-Paths': ','.join(share['paths']),
-            'X-Project-ID': share['project'],
-            'Client-ID': str(uuid.uuid4()), **extra}
-
-
 def _tokens(stack: Stack, server: KeystoneServer, secrets: Secrets,
             queue: str) -> None:
     demo = stack.users['demo']
@@ -122,13 +113,14 @@ def _signed_urls(stack: Stack, server: KeystoneServer, secrets: Secrets,
     share = resp.json()
     secrets.add('URL-Signature', share['signature'])
     url = f'{server.url}/v2/queues/{queue}/messages'
-    assert requests.get(url, headers=signed(share),
+    assert requests.get(url, headers=signed_headers(share),
                         timeout=30).status_code == 200
     # Refused: forged, for another method, expired (but well signed).
     forged = secrets.add('forged URL-Signature', uuid.uuid4().hex * 2)
-    assert requests.get(url, headers=signed(dict(share, signature=forged)),
+    forged_share = dict(share, signature=forged)
+    assert requests.get(url, headers=signed_headers(forged_share),
                         timeout=30).status_code == 404
-    assert requests.post(url, headers=signed(share), timeout=30, json={
+    assert requests.post(url, headers=signed_headers(share), timeout=30, json={
         'messages': [{'body': 1}]}).status_code == 404
     past = (datetime.now(UTC) - timedelta(hours=1)).strftime(
         '%Y-%m-%dT%H:%M:%S')
@@ -136,7 +128,7 @@ def _signed_urls(stack: Stack, server: KeystoneServer, secrets: Secrets,
         stack.state['signed_url_key'], share['paths'], share['methods'],
         share['project'], past))
     secrets.add('expired URL-Signature', expired['signature'])
-    assert requests.get(url, headers=signed(expired),
+    assert requests.get(url, headers=signed_headers(expired),
                         timeout=30).status_code == 404
 
 
