@@ -1,10 +1,12 @@
 """The delivery worker: drains the outbox (:mod:`.outbox`) in each server
 process.
 
-It claims jobs in batches. A post's fan-out job it expands at once into
-one job per subscriber (:meth:`.outbox.Outbox.expand`), then deletes it:
-a crash in between expands it again, so subscribers may get a
-notification twice but never lose one. Each other job goes to the lane of
+It claims jobs in batches. A post's fan-out job, which reaches the
+outbox only when its poster did not expand it (see
+:meth:`.outbox.Outbox.expand_posted`), it expands at once into one job per
+subscriber (:meth:`.outbox.Outbox.expand`), then deletes it: a crash in
+between expands it again, so subscribers may get a notification twice
+but never lose one. Each other job goes to the lane of
 its subscription:
 a lane delivers its jobs one after another, in outbox order, so one
 subscriber sees notifications in the order they were posted (within a

@@ -2,18 +2,21 @@
 
 Accepting a message never waits on its subscribers. A message post
 stores, in the same atomic storage operation as the messages, one
-*fan-out job* in the outbox, an internal queue of the message store, when
-the queue has subscriptions (:meth:`Outbox.fan_out` describes it; see
-``post_counting_subscriptions`` in :mod:`zaqar_core.storage.base`). The
-delivery worker of every server process (:mod:`.delivery`) claims jobs
-from the outbox: it expands a fan-out job into one *job* per subscriber
-(:meth:`Outbox.expand`), and delivers and deletes those. A subscription's
-confirmation request is such a job too, written when the subscription is
-made. Jobs for a connection of a server process (:mod:`.push`) go to that
-process's own queue instead, and a signal wakes it. A job outlives a
-crash: its claim expires and another process takes it, so each
-notification is delivered at least once (a crash during an expansion
-expands it again).
+*fan-out job* when the queue has subscriptions (:meth:`Outbox.fan_out`
+describes it; see ``post_counting_subscriptions`` in
+:mod:`zaqar_core.storage.base`). The posting request then expands it into
+one *job* per subscriber (:meth:`Outbox.expand_posted`) and deletes it,
+before it answers: so a client's consecutive posts have their
+notifications queued in order, whichever server process takes each one.
+The delivery worker of every server process (:mod:`.delivery`) claims
+jobs from the outbox, and delivers and deletes them; it expands the
+fan-out jobs that a poster left (it crashed, or its storage failed) once
+storage hands them over. A subscription's confirmation request is a job
+too, written when the subscription is made. Jobs for a connection of a
+server process (:mod:`.push`) go to that process's own queue instead,
+and a signal wakes it. A job outlives a crash: its claim expires and
+another process takes it, so each notification is delivered at least
+once (a crash during an expansion expands it again).
 
 The outbox queue lives in a project no tenant can name (project ids are
 printable), so no API call reaches it.
@@ -93,6 +96,20 @@ class Outbox:
             if s['id'] in wanted]
         return self._notify(post['project'], post['source'], post['kind'],
                             post['metadata'], messages, subscriptions)
+
+    def expand_posted(self, job: base.StoredFanOut) -> None:
+        """Expand the fan-out job that a post just stored, then delete
+        it; if storage fails meanwhile, the job is left for a delivery
+        worker (the post itself has succeeded)."""
+        try:
+            self.expand(job['body'])
+            self.stores.messages.delete(job['project'], job['queue'],
+                                        job['id'])
+        except storage_errors.StorageError as exc:
+            LOG.warning('Notifications of a post to %r left to the '
+                        'delivery worker, in %d s: %s',
+                        job['body']['post']['source'], base.FAN_OUT_GRACE,
+                        exc)
 
     def notify_posted(self, project: str, source: str, kind: str,
                       metadata: dict[str, Any],

@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
+from typing import NamedTuple
 from typing import NotRequired
 from typing import TypedDict
 
@@ -55,6 +56,10 @@ class NewMessage(TypedDict):
 
 #: ``what`` of a fan-out job's body.
 FAN_OUT = 'fan_out'
+#: Seconds a post's fan-out job is left to the process that posted, to
+#: expand and delete it, before a delivery worker may take it (the poster
+#: crashed, or its storage failed).
+FAN_OUT_GRACE = 30
 
 
 class FanOut(TypedDict):
@@ -69,6 +74,26 @@ class FanOut(TypedDict):
     post: dict[str, Any]  # JSON-able; what the job's reader needs
     # Whether only confirmed subscriptions are notified.
     confirmed_only: bool
+
+
+class StoredFanOut(TypedDict):
+    """Where a post stored its fan-out job, and the job's body."""
+
+    project: str
+    queue: str
+    id: str  # a message id of that queue
+    body: dict[str, Any]  # :func:`fan_out_body`
+
+
+class Posted(NamedTuple):
+    """What :meth:`MessageControllerBase.post_counting_subscriptions`
+    stored."""
+
+    ids: list[str]  # as :meth:`MessageControllerBase.post` returns them
+    # At least the number of live subscriptions of the queue (0: none; no
+    # job was stored), or None when the driver did not count.
+    subscribed: int | None
+    fan_out: StoredFanOut | None  # None: no job was stored
 
 
 def fan_out_body(fan_out: FanOut, messages: list[NewMessage],
@@ -190,36 +215,36 @@ class MessageControllerBase(abc.ABC):
         # One code path per driver: whatever a driver's post needs (retries,
         # scripts) lives in post_counting_subscriptions alone.
         return self.post_counting_subscriptions(project, queue, messages,
-                                                client_uuid)[0]
+                                                client_uuid).ids
 
     @abc.abstractmethod
     def post_counting_subscriptions(
             self, project: str, queue: str, messages: list[NewMessage],
-            client_uuid: str, fan_out: FanOut | None = None
-            ) -> tuple[list[str], int | None]:
+            client_uuid: str, fan_out: FanOut | None = None) -> Posted:
         """:meth:`post`, and a bound on the queue's subscriptions, in one
         step: the API needs to know whether anyone is subscribed.
 
         With ``fan_out``, when ``queue`` has live subscriptions to notify
         (confirmed ones, if ``fan_out`` says so), the post also stores
-        one message in ``fan_out``'s queue, with body
+        the notification outbox's job of the post, with body
         :func:`fan_out_body` (their ids, in id order, as they were at the
-        post) and ``fan_out``'s TTL and client, undelayed: the
-        notification outbox's job of the post. The messages and that job
-        are stored together or not at all (one transaction, one script),
-        so that a crash cannot lose the notifications of accepted
-        messages. A driver whose backend cannot
-        write both queues in one step (Redis Cluster: other hash slots)
-        stores the job beside the messages in that step and moves it to
-        ``fan_out``'s queue right after; its :meth:`DataDriverBase.gc`
-        finishes any move a crash interrupted. Either way the job reaches
-        the queue at least once.
+        post). The messages and that job are stored together or not at
+        all (one transaction, one script), so that a crash cannot lose
+        the notifications of accepted messages.
 
-        Returns:
-            ``(ids, count)``: ``ids`` as :meth:`post` returns them;
-            ``count`` is at least the number of live subscriptions of
-            ``queue`` (0: it has none; no job was stored), or None when
-            the driver did not count (the job was stored).
+        The job is the caller's for :data:`FAN_OUT_GRACE` seconds: it
+        expands it and deletes it where the result says it is stored, so
+        that the notifications of one client's consecutive posts are
+        queued in order, whichever process takes each post. Meanwhile no
+        claim on ``fan_out``'s queue sees it. Left longer (the caller
+        crashed), it becomes a free message of ``fan_out``'s queue, with
+        ``fan_out``'s TTL and client: stored there delayed by the grace,
+        or, by a driver whose backend cannot
+        write both queues in one step (Redis Cluster: other hash slots),
+        stored beside the messages and moved there by
+        :meth:`DataDriverBase.gc` (posted twice at worst). Either way the
+        job reaches that queue at least once unless its caller deletes
+        it.
         """
 
     @abc.abstractmethod
@@ -597,6 +622,6 @@ class DataDriverBase(DriverBase):
         many went.
 
         Expired data is already invisible; this reclaims its space. It
-        also finishes the fan-out job moves that a crash interrupted (see
+        also moves the fan-out jobs that their posters left (see
         :meth:`MessageControllerBase.post_counting_subscriptions`).
         """

@@ -125,13 +125,13 @@ def message_post(api: 'Api', req: Request) -> Result:
         api.stores.queues.create(req.project_id, name)
     # The notifications' fan-out job is stored with the messages, in one
     # atomic step: a crash cannot keep the one and lose the other.
-    ids, subscribed = api.stores.messages.post_counting_subscriptions(
+    posted = api.stores.messages.post_counting_subscriptions(
         req.project_id, name, stored, req.client_id,
         api.outbox.fan_out(req.project_id, name, req.kind, meta))
-    if subscribed != 0:
-        # This process's delivery worker expands it at once.
-        api.outbox.wakeup.set()
-    return Result(201, {'message_ids': ids})
+    if posted.fan_out is not None:
+        # Before the answer, so the client's next post notifies after.
+        api.outbox.expand_posted(posted.fan_out)
+    return Result(201, {'message_ids': posted.ids})
 
 
 def _ids_param(api: 'Api', req: Request, name: str) -> list[str] | None:

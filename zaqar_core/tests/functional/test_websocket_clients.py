@@ -190,11 +190,6 @@ def test_zaqarclient_push_of_a_message_posted_over_rest(
         ({'over': 'rest'}, 120, 'from-rest')
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    'known regression, issue 12: a post fan-out job is expanded by '
-    'whichever server process claims it, so notifications of consecutive '
-    'posts taken by two processes may arrive out of order; planned fix: '
-    'the posting process expands its own job'))
 def test_tripleo_flow(ws_server: Server, client: ApiClient) -> None:
     """The TripleO CLI's WebsocketClient protocol, spoken with
     websocket-client as that class does (the class itself needs an

@@ -522,6 +522,22 @@ def subscriptions(rest: ApiClient, queue: str, kind: str = 'queues'
     return resp.json()['subscriptions']
 
 
+def test_pushes_keep_the_order_of_posts_whichever_process_takes_them(
+        servers: Servers, ws: WsClient) -> None:
+    """Consecutive posts, each on a connection of its own, so that the
+    HTTP server's processes take them as the kernel spreads connections:
+    each post's notification is queued before its answer, so the
+    subscriber gets them in posting order."""
+    subscribe(ws, 'ordered')
+    posts = 30
+    for n in range(posts):
+        poster = rest_of(servers, ws)
+        poster.post_messages('ordered', n, ttl=120)
+        poster.session.close()
+    assert [next_push(ws)[0]['body'] for _ in range(posts)] == \
+        list(range(posts))
+
+
 @pytest.mark.parametrize('binary', [False, True], ids=['text', 'binary'])
 def test_push_is_the_notification_in_the_subscribing_framing(
         servers: Servers, ws: WsClient, binary: bool) -> None:

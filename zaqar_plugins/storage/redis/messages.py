@@ -18,11 +18,9 @@ from zaqar_plugins.storage.redis import scripts
 
 LOG = log.getLogger(__name__)
 
-#: The queue of each project where a post's fan-out job waits to be moved
-#: (see post_counting_subscriptions); no tenant can name it.
+#: The queue of each project where a post's fan-out job waits for its
+#: poster (see post_counting_subscriptions); no tenant can name it.
 FAN_OUT_QUEUE = '\x1ffan-out'
-#: Seconds after which a fan-out job still waiting was left by a crash.
-STRANDED_AFTER = 30
 
 
 @functools.lru_cache(maxsize=16)
@@ -61,7 +59,7 @@ class MessageController(base.MessageControllerBase):
     def post_counting_subscriptions(
             self, project: str, queue: str, messages: list[base.NewMessage],
             client_uuid: str, fan_out: base.FanOut | None = None
-            ) -> tuple[list[str], int]:
+            ) -> base.Posted:
         at = records.now()
         # The script stores this key if the project has none yet.
         args: list = [repr(at), self._keys.cached_key(project)
@@ -91,30 +89,35 @@ class MessageController(base.MessageControllerBase):
         numbers, count, key, job, body = self._scripts.run(
             'post', script_keys, args)
         codec = self._keys.put(project, key)
+        stored = None
         if job:
             found = json.loads(body)
-            self._move_fan_out(project, job, found.pop('to'), found)
-        return [codec.encode(int(n)) for n in numbers], count
+            del found['to']  # for the move, should its poster not delete it
+            stored = base.StoredFanOut(project=project, queue=FAN_OUT_QUEUE,
+                                       id=codec.encode(int(job)), body=found)
+        return base.Posted([codec.encode(int(n)) for n in numbers], count,
+                           stored)
 
     def _move_fan_out(self, project: str, number: int,
-                      to: dict[str, Any], body: dict[str, Any]) -> None:
-        """Post a fan-out job where it belongs, then remove it from the
-        project's fan-out queue. A crash in between leaves it to
-        :meth:`move_stranded_fan_outs` (posted twice at worst)."""
+                      to: dict[str, Any], body: dict[str, Any],
+                      age: int) -> None:
+        """Post a fan-out job where it belongs, expiring as if posted
+        there with the messages, then remove it from the project's fan-out
+        queue (a crash in between: posted twice)."""
         try:
             self.post(to['project'], to['queue'],
-                      [{'body': body, 'ttl': to['ttl'], 'delay': 0}],
-                      to['client_uuid'])
+                      [{'body': body, 'ttl': max(1, to['ttl'] - age),
+                        'delay': 0}], to['client_uuid'])
             self._scripts.run('delete', queue_keys(project, FAN_OUT_QUEUE),
                               [repr(records.now()), number, '0'])
         except errors.StorageError as exc:
-            # The messages are stored; so is the job, to be moved later.
+            # The job stays, to be moved at the next collection.
             LOG.warning('Fan-out job of project %r left for the garbage '
                         'collection to move: %s', project, exc)
 
     def move_stranded_fan_outs(self, project: str) -> int:
-        """Move the fan-out jobs of ``project`` that a crash left behind
-        (older than :data:`STRANDED_AFTER`); how many were moved."""
+        """Move the fan-out jobs of ``project`` that their posters left
+        (older than :data:`base.FAN_OUT_GRACE`); how many were moved."""
         at = records.now()
         found = self._scripts.run(
             'list', queue_keys(project, FAN_OUT_QUEUE),
@@ -122,11 +125,11 @@ class MessageController(base.MessageControllerBase):
         moved = 0
         for entry in found:
             job = records.unpack(at, entry, self._keys.encoder(project))
-            if job['age'] < STRANDED_AFTER:
+            if job['age'] < base.FAN_OUT_GRACE:
                 break
             body = dict(job['body'])
             self._move_fan_out(project, int(entry[0]), body.pop('to'),
-                               body)
+                               body, job['age'])
             moved += 1
         return moved
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -73,7 +74,7 @@ class MessageController(base.MessageControllerBase):
     def post_counting_subscriptions(
             self, project: str, queue: str, messages: list[base.NewMessage],
             client_uuid: str, fan_out: base.FanOut | None = None
-            ) -> tuple[list[str], int]:
+            ) -> base.Posted:
         at = rows.now()
         values = [_row(project, queue, json.dumps(m['body']), m['ttl'],
                        m['delay'], client_uuid, at, m.get('checksum'))
@@ -91,12 +92,12 @@ class MessageController(base.MessageControllerBase):
 
     def _insert(self, project: str, queue: str, values: list[dict],
                 at: float, fan_out: base.FanOut | None,
-                messages: list[base.NewMessage]) -> tuple[list[str], int]:
+                messages: list[base.NewMessage]) -> base.Posted:
+        job_body, job_number = None, 0
         with txn.write(self._engine) as conn:
             if conn.dialect.name == 'mysql':
                 # MySQL has no RETURNING; one statement per row keeps ids.
-                numbers = [conn.execute(_m.insert().values(**v))
-                           .inserted_primary_key[0] for v in values]
+                numbers = [_insert_one(conn, v) for v in values]
             else:
                 # RETURNING with sort_by_parameter_order keeps the ids in
                 # the order the messages were given.
@@ -119,13 +120,21 @@ class MessageController(base.MessageControllerBase):
                     'project': project, 'source': queue,
                     'at': at}).scalars().all()
                 if targets:
-                    conn.execute(_m.insert().values(**_row(
+                    # Delayed: its poster expands it meanwhile.
+                    job_body = base.fan_out_body(fan_out, messages,
+                                                 list(targets))
+                    job_number = _insert_one(conn, _row(
                         fan_out['project'], fan_out['queue'],
-                        json.dumps(base.fan_out_body(fan_out, messages,
-                                                     list(targets))),
-                        fan_out['ttl'], 0, fan_out['client_uuid'], at)))
+                        json.dumps(job_body), fan_out['ttl'],
+                        base.FAN_OUT_GRACE, fan_out['client_uuid'], at))
         codec = self._keys.put('', key)
-        return [codec.encode(n) for n in numbers], subscribed
+        job = None
+        if fan_out is not None and job_body is not None:
+            job = base.StoredFanOut(
+                project=fan_out['project'], queue=fan_out['queue'],
+                id=codec.encode(job_number), body=job_body)
+        return base.Posted([codec.encode(n) for n in numbers], subscribed,
+                           job)
 
     def list(self, project: str, queue: str, marker: str | None = None,
              limit: int = 10, echo: bool = False,
@@ -251,3 +260,8 @@ class MessageController(base.MessageControllerBase):
             conn.execute(_m.delete().where(rows.in_queue(project, queue)))
             conn.execute(_c.delete().where(
                 _c.c.project == project, _c.c.queue == queue))
+
+
+def _insert_one(conn: sa.Connection, values: dict[str, Any]) -> int:
+    """Insert one message row; its number."""
+    return conn.execute(_m.insert().values(**values)).inserted_primary_key[0]

@@ -241,11 +241,12 @@ class SubscriptionControllerContract:
     def test_a_post_counts_the_queues_subscriptions(
             self, stores: Stores) -> None:
         def posted() -> int | None:
-            ids, count = stores.messages.post_counting_subscriptions(
+            result = stores.messages.post_counting_subscriptions(
                 PROJECT, QUEUE, [{'body': 1, 'ttl': 60, 'delay': 0}],
                 'client')
-            assert len(ids) == 1
-            return count
+            assert len(result.ids) == 1
+            assert result.fan_out is None  # none was asked for
+            return result.subscribed
 
         subscribe(stores, source=OTHER_QUEUE)
         assert posted() == 0

@@ -21,6 +21,7 @@ from zaqar_core.notification import outbox
 from zaqar_core.notification import push
 from zaqar_core.notification import retry
 from zaqar_core.storage import base
+from zaqar_core.storage import errors as storage_errors
 from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.unit import sqlite_copies
 from zaqar_plugins.storage.sqlalchemy import signals
@@ -214,46 +215,59 @@ def test_jobs_of_an_encrypting_queue_are_sealed(
                                                            {'n': 2}]
 
 
-# fan-out jobs: stored with the post, expanded by the delivery worker
+# fan-out jobs: stored with the post, expanded by the posting request
 
 
 def post_with_fan_out(box: outbox.Outbox, stores: Stores,
                       conf: cfg.ConfigOpts, meta: dict[str, Any],
-                      *messages: base.NewMessage) -> int | None:
+                      *messages: base.NewMessage) -> base.Posted:
     """Post as message_post does: sealed bodies, and the fan-out job."""
     sealed = encryption.seal(conf, PROJECT, meta, list(messages))
-    _, count = stores.messages.post_counting_subscriptions(
+    return stores.messages.post_counting_subscriptions(
         PROJECT, 'q', sealed, 'client', box.fan_out(PROJECT, 'q', 'queues',
                                                     meta))
-    return count
 
 
-def test_a_post_stores_one_fan_out_job_in_the_outbox(
+def waiting(stores: Stores) -> list[base.Message]:
+    """The outbox's jobs, those that wait for their poster included."""
+    found, _ = stores.messages.list(outbox.PROJECT, outbox.QUEUE, limit=100,
+                                    echo=True, include_claimed=True,
+                                    include_delayed=True)
+    return found
+
+
+def test_a_post_stores_one_fan_out_job_for_its_poster(
         box: outbox.Outbox, stores: Stores,
         sqlite_conf: cfg.ConfigOpts) -> None:
     subscribe(stores)
     subscribe(stores, HOOK + '2')
-    post_with_fan_out(box, stores, sqlite_conf, {}, message(1), message(2))
-    [job] = stored(stores)
-    assert job['ttl'] == sqlite_conf.notification.outbox_ttl
-    assert job['client_uuid'] == outbox.CLIENT_ID
+    job = post_with_fan_out(box, stores, sqlite_conf, {}, message(1),
+                            message(2)).fan_out
+    assert job is not None
     assert job['body']['what'] == base.FAN_OUT
     assert job['body']['post'] == {'project': PROJECT, 'source': 'q',
                                    'kind': 'queues', 'metadata': {}}
+    [found] = waiting(stores)
+    assert (found['id'], found['body']) == (job['id'], job['body'])
+    assert found['ttl'] == sqlite_conf.notification.outbox_ttl
+    assert found['client_uuid'] == outbox.CLIENT_ID
+    # No delivery worker takes it while its poster expands it.
+    assert stored(stores) == []
 
 
-def test_expanding_a_fan_out_job_writes_each_subscribers_job(
+def test_expand_posted_writes_each_subscribers_job_and_deletes_the_fan_out(
         box: outbox.Outbox, stores: Stores,
         sqlite_conf: cfg.ConfigOpts) -> None:
     subscribe(stores)
     subscribe(stores, HOOK + '2')
-    post_with_fan_out(box, stores, sqlite_conf, {'_default_message_delay': 5},
-                      message(1), message(2, delay=3))
-    [fan_out] = stored(stores)
+    job = post_with_fan_out(box, stores, sqlite_conf,
+                            {'_default_message_delay': 5}, message(1),
+                            message(2, delay=3)).fan_out
+    assert job is not None
     box.wakeup.clear()
-    assert box.expand(fan_out['body']) == 2
+    box.expand_posted(job)
     assert box.wakeup.is_set()
-    written = jobs(stores, sqlite_conf)[1:]
+    written = jobs(stores, sqlite_conf)
     assert sorted(j['target']['subscriber'] for j in written) == \
         [HOOK, HOOK + '2']
     assert written[0]['messages'] == [
@@ -261,6 +275,27 @@ def test_expanding_a_fan_out_job_writes_each_subscribers_job(
          'Message_Type': 'Notification'},
         {'body': {'n': 2}, 'ttl': 300, 'delay': 3, 'queue_name': 'q',
          'Message_Type': 'Notification'}]
+    assert [m['body']['what'] for m in waiting(stores)] == \
+        [outbox.NOTIFICATION] * 2
+
+
+def test_a_fan_out_its_poster_cannot_expand_is_left_to_the_worker(
+        box: outbox.Outbox, stores: Stores, sqlite_conf: cfg.ConfigOpts,
+        monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    subscribe(stores)
+    job = post_with_fan_out(box, stores, sqlite_conf, {},
+                            message(1)).fan_out
+    assert job is not None
+
+    def down(*args: Any, **kwargs: Any) -> None:
+        raise storage_errors.Unavailable('store down')
+    monkeypatch.setattr(stores.subscriptions, 'list', down)
+    with caplog.at_level(logging.WARNING):
+        box.expand_posted(job)  # the post has succeeded: no error
+    assert "Notifications of a post to 'q' left to the delivery worker" \
+        in caplog.text
+    assert [m['id'] for m in waiting(stores)] == [job['id']]
 
 
 def test_the_fan_out_job_of_an_encrypting_queue_holds_sealed_bodies(
@@ -270,23 +305,25 @@ def test_the_fan_out_job_of_an_encrypting_queue_holds_sealed_bodies(
                              group='transport')
     subscribe(stores)
     meta = {encryption.FLAG: True}
-    post_with_fan_out(box, stores, sqlite_conf, meta, message(1))
-    [fan_out] = stored(stores)
-    body = fan_out['body']['messages'][0]['body']
+    job = post_with_fan_out(box, stores, sqlite_conf, meta,
+                            message(1)).fan_out
+    assert job is not None
+    body = job['body']['messages'][0]['body']
     assert body.startswith(encryption.PREFIX) and '"n"' not in body
-    box.expand(fan_out['body'])
+    box.expand_posted(job)
     # The subscriber's job is sealed as any job of that queue, and opens
     # to the plaintext notification.
-    job = stored(stores)[1]
-    assert job['body'].startswith(encryption.PREFIX)
-    assert jobs(stores, sqlite_conf)[1]['messages'][0]['body'] == {'n': 1}
+    [written] = stored(stores)
+    assert written['body'].startswith(encryption.PREFIX)
+    assert jobs(stores, sqlite_conf)[0]['messages'][0]['body'] == {'n': 1}
 
 
 def test_no_fan_out_job_without_subscribers(
         box: outbox.Outbox, stores: Stores,
         sqlite_conf: cfg.ConfigOpts) -> None:
-    assert post_with_fan_out(box, stores, sqlite_conf, {}, message(1)) == 0
-    assert stored(stores) == []
+    posted = post_with_fan_out(box, stores, sqlite_conf, {}, message(1))
+    assert (posted.subscribed, posted.fan_out) == (0, None)
+    assert waiting(stores) == []
 
 
 # push subscribers

@@ -1,8 +1,8 @@
 """Redis (single server and Cluster) specifics of opaque ids and fan-out
 jobs: id keys live per project and only projects with messages get one;
 a post's fan-out job is stored beside the messages, in the project's
-hash slot, and moved to the outbox right after; the garbage collection
-finishes a move that a crash cut short."""
+hash slot, for its poster; the garbage collection moves to the outbox
+one that its poster left."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pytest
 from zaqar_core.api import validation
 from zaqar_core.conf import redis_stores
 from zaqar_core.storage import base
-from zaqar_core.storage import errors
 from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.contract.storage import FrozenClock
 from zaqar_core.tests.contract.storage import new_message
@@ -74,42 +73,40 @@ def waiting(stores: Stores) -> list[base.Message]:
     return found
 
 
-def test_the_job_is_moved_at_once(stores: Stores) -> None:
-    stores.messages.post_counting_subscriptions(
-        PROJECT, 'q', [new_message(1)], 'client', FAN_OUT)
-    assert [j['body']['messages'] for j in outbox(stores)] == \
-        [[{'body': 1, 'ttl': 3600, 'delay': 0}]]
+def test_the_job_waits_beside_the_messages_for_its_poster(
+        stores: Stores) -> None:
+    job = stores.messages.post_counting_subscriptions(
+        PROJECT, 'q', [new_message(1)], 'client', FAN_OUT).fan_out
+    assert job is not None
+    assert (job['project'], job['queue']) == (PROJECT,
+                                              messages.FAN_OUT_QUEUE)
+    [waits] = waiting(stores)
+    assert waits['id'] == job['id']
+    assert outbox(stores) == []
+    stores.messages.delete(job['project'], job['queue'], job['id'])
     assert waiting(stores) == []
 
 
-def test_a_move_cut_short_is_finished_by_the_gc(
-        stores: Stores, clock: FrozenClock,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    controller = stores.data.message_controller
-
-    def crash(*args: object) -> None:
-        raise errors.Unavailable('the process died here')
-
-    # The moment after the post script, before the move: as a kill -9.
-    monkeypatch.setattr(controller, 'post', crash)
+def test_a_job_its_poster_left_is_moved_by_the_gc(
+        stores: Stores, clock: FrozenClock) -> None:
+    # As a poster killed right after the post.
     stores.messages.post_counting_subscriptions(
         PROJECT, 'q', [new_message(1), new_message(2)], 'client', FAN_OUT)
-    monkeypatch.delattr(controller, 'post')
-    assert outbox(stores) == []
     [left] = waiting(stores)
     assert left['body']['to'] == {'project': FAN_OUT['project'],
                                   'queue': FAN_OUT['queue'], 'ttl': 900,
                                   'client_uuid': 'jobs-client'}
-    # A young job may still be on its way: the GC leaves it.
+    # A young job is its poster's: the GC leaves it.
     stores.data.gc()
     assert outbox(stores) == []
-    clock.advance(messages.STRANDED_AFTER)
+    clock.advance(base.FAN_OUT_GRACE)
     stores.data.gc()
     [job] = outbox(stores)
     [subscription] = stores.subscriptions.list(PROJECT, 'q')
     assert job['body'] == base.fan_out_body(
         FAN_OUT, [new_message(1), new_message(2)], [subscription['id']])
-    assert (job['client_uuid'], job['ttl']) == ('jobs-client', 900)
+    assert (job['client_uuid'], job['ttl']) == \
+        ('jobs-client', 900 - base.FAN_OUT_GRACE)
     assert waiting(stores) == []
 
 
