@@ -7,6 +7,8 @@ default and let test deployments use short TTLs.
 from oslo_config import cfg
 
 GROUP = 'transport'
+#: Upstream's default message_encryption_key: public, so it only obscures.
+PUBLIC_ENCRYPTION_KEY = 'AES256'
 
 OPTS = [
     cfg.IntOpt('default_message_ttl', default=3600,
@@ -76,7 +78,8 @@ OPTS = [
                     '_enable_encrypt_messages are refused (503, error '
                     'logged) rather than stored in plaintext. Reads '
                     'decrypt stored bodies whatever this says.'),
-    cfg.StrOpt('message_encryption_key', default='AES256', secret=True,
+    cfg.StrOpt('message_encryption_key', default=PUBLIC_ENCRYPTION_KEY,
+               secret=True,
                help='Key for queues with _enable_encrypt_messages: any '
                     'string; its SHA-256 is the AES key. The default is '
                     'public, so set your own. Reads decrypt with it '

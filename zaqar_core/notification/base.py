@@ -97,6 +97,12 @@ class NotifierBase(abc.ABC):
             DeliveryFailed: not delivered.
         """
 
+    def unusable_here(self) -> str | None:
+        """Why this notifier cannot deliver from this host as configured
+        (a program or a setting it needs is missing), or None. Checked
+        without sending anything: at start and by ``zaqar-status``."""
+        return None
+
 
 def loggable(subscriber: str) -> str:
     """``subscriber`` fit for a log line: ``scheme://host[:port]`` of a

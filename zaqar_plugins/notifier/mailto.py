@@ -21,6 +21,7 @@ import email.errors
 import email.utils
 import json
 import shlex
+import shutil
 import smtplib
 import ssl
 import subprocess
@@ -193,6 +194,25 @@ class MailNotifier(base.NotifierBase):
             raise base.DeliveryFailed('The mailto subscriber has no address.',
                                       retryable=False)
         return to
+
+    def unusable_here(self) -> str | None:
+        if self.conf.notification.smtp_mode == 'self_local':
+            if not self.conf.notification.smtp_host:
+                return ('[notification] smtp_mode = self_local, but '
+                        'smtp_host is not set')
+            return None
+        command = self.conf.notification.smtp_command or ''
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            return f'[notification] smtp_command {command!r}: {exc}'
+        if not argv:
+            return '[notification] smtp_command is empty'
+        if shutil.which(argv[0]) is None:
+            return (f'{argv[0]} ([notification] smtp_command) is not '
+                    f'installed or not executable: install a mailer, or set '
+                    f'smtp_mode = self_local and smtp_host')
+        return None
 
     def _send(self, mail: EmailMessage) -> None:
         if self.conf.notification.smtp_mode == 'self_local':
