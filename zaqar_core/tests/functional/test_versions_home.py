@@ -78,6 +78,14 @@ def test_home_document_headers(client: ApiClient) -> None:
     assert resp.headers.get('Cache-Control') == 'max-age=86400'
 
 
+def test_home_document_without_the_trailing_slash(client: ApiClient) -> None:
+    # A base URL of http://host:8888/v2 is a common client setting.
+    resp = client.get('/v2')
+    assert resp.status_code == 200, resp.text
+    assert media_type(resp) == 'application/json-home'
+    assert resp.json() == client.get('/v2/').json()
+
+
 def test_home_document_lists_queue_message_claim_resources(
         client: ApiClient) -> None:
     resources = client.get('/v2/').json()['resources']

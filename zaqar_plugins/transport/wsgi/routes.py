@@ -48,6 +48,9 @@ class Route:
         regex = ''.join(f'(?P<{part}>[^/]+)' if index % 2
                         else re.escape(part)
                         for index, part in enumerate(parts))
+        if self.template.endswith('/'):
+            # ``/v2`` is ``/v2/``: clients drop the slash of a base URL.
+            regex += '?'
         object.__setattr__(self, 'pattern', re.compile(f'^{regex}$'))
 
 
