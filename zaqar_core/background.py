@@ -9,6 +9,7 @@ import threading
 
 from oslo_log import log
 
+from zaqar_core import repeated_failures
 from zaqar_core.api.service import Api
 from zaqar_core.notification import delivery
 
@@ -49,9 +50,13 @@ class Services:
 
     def _collect(self) -> None:
         interval = self.api.conf.storage.gc_interval
+        failures = repeated_failures.RepeatedFailures(
+            LOG, 'Garbage collection')
         # Jitter spreads the processes' collections apart.
         while not self._stop.wait(interval * random.uniform(0.5, 1.5)):
             try:
                 self.api.stores.data.gc()
-            except Exception:
-                LOG.exception('Garbage collection failed')
+            except Exception as exc:
+                failures.failed(exc)
+            else:
+                failures.succeeded()

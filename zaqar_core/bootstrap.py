@@ -13,6 +13,9 @@ from zaqar_core.api.service import Api
 from zaqar_core.conf import sqlalchemy_stores
 from zaqar_core.notification.base import NotifierBase
 from zaqar_core.notification.events import Emitter
+from zaqar_core.storage import checks
+from zaqar_core.storage import errors as storage_errors
+from zaqar_core.storage.base import StoreState
 from zaqar_core.storage.stores import Stores
 from zaqar_core.transport.base import DriverBase as TransportBase
 
@@ -26,8 +29,26 @@ NOTIFIER_NAMESPACE = 'zaqar_core.notifiers'
 SQLITE_FILE = 'zaqar.sqlite'
 
 
+#: Seconds each store has to answer :func:`check_stores`: both together
+#: stay within the 3 s a start may spend on them.
+CHECK_TIMEOUT = 1.0
+
+
 class BootstrapError(Exception):
     """The configuration names something that cannot be loaded."""
+
+
+class StoresUnavailable(BootstrapError):
+    """A store does not answer, or its schema is not current.
+
+    The message has one line per such store: which store, its URI
+    (password hidden), what is wrong, and the command that fixes a
+    schema.
+    """
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__('\n'.join(lines))
+        self.lines = lines
 
 
 def load_driver(namespace: str, name: str, what: str, *args):
@@ -89,6 +110,52 @@ def upgrade_embedded_stores(conf: cfg.ConfigOpts) -> None:
     finally:
         # Connections must not cross into forked workers.
         stores.close()
+
+
+def check_stores(conf: cfg.ConfigOpts) -> None:
+    """Check that each store answers (within :data:`CHECK_TIMEOUT`) and
+    that its schema, if it has one, is current; call it after
+    :func:`upgrade_embedded_stores`.
+
+    With ``[storage] allow_degraded_start``, what is wrong is logged as
+    warnings instead of raised.
+
+    Raises:
+        StoresUnavailable: a store fails, and degraded starts are not
+            allowed.
+        BootstrapError: a store's driver is unknown.
+    """
+    lines = []
+    for label, namespace, name in (
+            (checks.MANAGEMENT_STORE, CONTROL_NAMESPACE,
+             conf.drivers.management_store),
+            (checks.MESSAGE_STORE, DATA_NAMESPACE,
+             conf.drivers.message_store)):
+        try:
+            # Opening an SQL store connects (and retries): an unreachable
+            # one fails here.
+            driver = load_driver(namespace, name, label, conf)
+        except storage_errors.StorageError as exc:
+            report = checks.Report(label, checks.uri_of(conf, label),
+                                   StoreState(f'cannot be opened: {exc}'))
+            lines.append(checks.describe(report, conf))
+            continue
+        try:
+            state = driver.check(CHECK_TIMEOUT)
+        finally:
+            # Connections must not cross into forked workers.
+            driver.close()
+        if state.problem:
+            lines.append(checks.describe(checks.Report(
+                label, checks.uri_of(conf, label), state), conf))
+    if not lines:
+        return
+    if conf.storage.allow_degraded_start:
+        for line in lines:
+            LOG.warning('%s (starting anyway: [storage] '
+                        'allow_degraded_start = true)', line)
+        return
+    raise StoresUnavailable(lines)
 
 
 def load_stores(conf: cfg.ConfigOpts) -> Stores:

@@ -1,4 +1,5 @@
-"""``[storage]``: pipelines (upstream names) and garbage collection."""
+"""``[storage]``: pipelines (upstream names), garbage collection, and
+what the server does when a store is down at start."""
 
 from oslo_config import cfg
 
@@ -19,6 +20,13 @@ OPTS = [
                help='Seconds between in-server garbage collections of '
                     'expired messages and claims; 0 disables it. Expired '
                     'data is invisible at once either way.'),
+    cfg.BoolOpt('allow_degraded_start', default=False,
+                help='Whether zaqar-server starts when a store does not '
+                     'answer or its schema is not current. By default it '
+                     'exits with status 1 and one line per failing store; '
+                     'with this set, it logs those lines as warnings and '
+                     'serves anyway, answering 503 to requests that need '
+                     'the failing store until it is fixed.'),
 ]
 
 

@@ -38,6 +38,7 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log
 
+from zaqar_core import repeated_failures
 from zaqar_core.api import encryption
 from zaqar_core.notification import outbox
 from zaqar_core.notification import retry
@@ -99,6 +100,10 @@ class Worker:
         # Claims parking jobs: claim id -> (their lanes, when it lapses).
         self._parked: dict[str, tuple[set[str], float]] = {}
         self._thread: threading.Thread | None = None
+        # A store that is down fails every poll: logged once, then
+        # summarised, not once a second.
+        self.failures = repeated_failures.RepeatedFailures(
+            LOG, f'Outbox delivery ({queue})')
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run,
@@ -116,6 +121,7 @@ class Worker:
         interval = self.conf.notification.outbox_poll_interval
         renew_every = self.conf.notification.outbox_claim_ttl / 3
         renewed = time.monotonic()
+        failures = self.failures
         while not self._stopping.is_set():
             self.wakeup.clear()
             try:
@@ -123,11 +129,9 @@ class Worker:
                 if time.monotonic() - renewed >= renew_every:
                     self._renew()
                     renewed = time.monotonic()
-            except storage_errors.StorageError as exc:
-                LOG.warning('Outbox unavailable: %s', exc)
-                taken = 0
-            except Exception:
-                LOG.exception('Outbox worker error')
+                failures.succeeded()
+            except Exception as exc:
+                failures.failed(exc)
                 taken = 0
             if not taken:
                 self.wakeup.wait(min(interval, renew_every))

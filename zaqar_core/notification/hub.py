@@ -19,6 +19,7 @@ from zaqar_core.notification import delivery
 from zaqar_core.notification import push
 from zaqar_core.notification.base import NotifierBase
 from zaqar_core.notification.base import Target
+from zaqar_core.repeated_failures import RepeatedFailures
 from zaqar_core.storage import errors as storage_errors
 from zaqar_core.storage.stores import Stores
 
@@ -143,21 +144,28 @@ class Hub:
 
     def _renew(self) -> None:
         """Keep the subscriptions of open connections alive."""
+        # A store outage fails every renewal: say so once, with a count.
+        failures = RepeatedFailures(LOG, 'Push subscription renewal')
         while not self._stop.wait(self.lease / 3):
             with self.lock:
                 connections = list(self._connections.values())
+            failed = False
             for connection in connections:
                 for subscription_id, held in \
                         connection.subscriptions().items():
-                    self._renew_one(connection, subscription_id, held)
+                    failed |= not self._renew_one(
+                        connection, subscription_id, held, failures)
+            if not failed:
+                failures.succeeded()
 
     def _renew_one(self, connection: Connection, subscription_id: str,
-                   held: _Subscription) -> None:
+                   held: _Subscription, failures: RepeatedFailures) -> bool:
+        """Renew one subscription; False if storage failed."""
         left = held.until - time.monotonic()
         if left <= 0:
             # The TTL the client asked for is over: let it lapse.
             connection.forget(subscription_id)
-            return
+            return True
         try:
             self.stores.subscriptions.update(
                 held.project, held.source, subscription_id,
@@ -165,8 +173,9 @@ class Hub:
         except storage_errors.SubscriptionDoesNotExist:
             connection.forget(subscription_id)  # deleted, over REST say
         except storage_errors.StorageError as exc:
-            LOG.warning('Could not renew subscription %s: %s',
-                        subscription_id, exc)
+            failures.failed(exc)
+            return False
+        return True
 
 
 class _HubNotifier(NotifierBase):

@@ -537,6 +537,17 @@ class SignalControllerBase(abc.ABC):
         """
 
 
+class StoreState(NamedTuple):
+    """What :meth:`DriverBase.check` found."""
+
+    #: What is wrong, as the end of a sentence ("does not answer: ...",
+    #: "has no schema"), or None when the store answers and its schema
+    #: (if it has one) is current.
+    problem: str | None = None
+    #: Whether ``zaqar-manage db upgrade`` fixes ``problem``.
+    needs_upgrade: bool = False
+
+
 class DriverBase(abc.ABC):
     """What every storage driver has."""
 
@@ -546,6 +557,17 @@ class DriverBase(abc.ABC):
     @abc.abstractmethod
     def is_alive(self) -> bool:
         """Whether the backend answers now."""
+
+    @abc.abstractmethod
+    def check(self, timeout: float) -> StoreState:
+        """Whether the backend answers within ``timeout`` seconds and its
+        schema, if it has one, is the newest this driver knows.
+
+        For start-up checks, ``/v2/ping`` and ``/v2/health``: it returns
+        within about ``timeout`` seconds whatever the backend does (no
+        reconnection retries, no waiting for a busy connection pool), and
+        it never raises for a backend failure, it reports it.
+        """
 
     @abc.abstractmethod
     def close(self) -> None:

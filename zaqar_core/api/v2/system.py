@@ -9,6 +9,7 @@ from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
 from zaqar_core.api.v2 import home
 from zaqar_core.api.v2.registry import action
+from zaqar_core.storage import checks
 from zaqar_core.storage import errors as storage_errors
 
 if TYPE_CHECKING:
@@ -37,10 +38,29 @@ def get_home_doc(api: 'Api', req: Request) -> Result:
     return Result(200, home.document(api.conf.admin_mode))
 
 
+#: Seconds each store has to answer ping and health: both stores fit in
+#: a second when one is down.
+CHECK_TIMEOUT = 0.4
+
+
+class StorageUnavailable(errors.ApiError):
+    """A store does not answer or has no current schema (no "try again
+    in a few seconds": a schema waits for an operator)."""
+
+    status = 503
+    title = 'Service temporarily unavailable'
+
+
 @action('ping_node', 'ping:get', 'GET', '/v2/ping')
 def ping_node(api: 'Api', req: Request) -> Result:
-    if not (api.stores.data.is_alive() and api.stores.control.is_alive()):
-        raise errors.ServiceUnavailable('Storage is not reachable.')
+    failing = [report for report in checks.check(api.conf, api.stores,
+                                                 CHECK_TIMEOUT)
+               if not report.ok]
+    if failing:
+        # Anyone may ping: no URI and no file names, those are in health.
+        raise StorageUnavailable(' '.join(
+            checks.describe(report, api.conf, detailed=False) + '.'
+            for report in failing))
     return Result(204)
 
 
@@ -53,8 +73,13 @@ def ping_node_head(api: 'Api', req: Request) -> Result:
 @action('check_node_health', 'health:get', 'GET', '/v2/health',
         admin_only=True)
 def check_node_health(api: 'Api', req: Request) -> Result:
-    reachable = api.stores.data.is_alive() and api.stores.control.is_alive()
-    body: dict = {'storage_reachable': reachable}
+    reports = checks.check(api.conf, api.stores, CHECK_TIMEOUT)
+    reachable = all(report.ok for report in reports)
+    body: dict = {'storage_reachable': reachable, 'stores': {
+        report.label.replace(' ', '_'):
+            {'ok': True} if report.ok else
+            {'ok': False, 'problem': checks.describe(report, api.conf)}
+        for report in reports}}
     if reachable:
         body['operation_status'] = _probe(api)
     return Result(200, body)

@@ -210,6 +210,8 @@ ADMIN = {'X-Roles': 'admin'}
 case('not-admin', 'check_node_health', **NOT_AUTHORIZED)
 case('admin', 'check_node_health', headers=ADMIN, status=200, data={
     'storage_reachable': True,
+    'stores': {'management_store': {'ok': True},
+               'message_store': {'ok': True}},
     'operation_status': {op: {'succeeded': True, 'ref': None} for op in (
         'create_queue', 'post_messages', 'claim_messages', 'list_messages',
         'delete_messages', 'delete_claim', 'bulk_delete_messages',

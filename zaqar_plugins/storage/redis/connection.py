@@ -145,9 +145,17 @@ class _SentinelMaster(redis.Redis):
 
 
 def make_client(uri: str, max_reconnect_attempts: int = 10,
-                reconnect_sleep: float = 1.0) -> Client:
-    """A client for ``uri``; connections are opened on first use."""
+                reconnect_sleep: float = 1.0,
+                socket_timeout: float | None = None) -> Client:
+    """A client for ``uri``; connections are opened on first use.
+
+    Args:
+        socket_timeout: seconds, instead of the URI's ``socket_timeout``
+            (a health check's short bound).
+    """
     spec = parse_uri(uri)
+    if socket_timeout is not None:
+        spec = dataclasses.replace(spec, socket_timeout=socket_timeout)
     # Connection failures are retried every reconnect_sleep seconds, as
     # upstream does; a timeout is not, because the command may have run.
     retry = redis.retry.Retry(

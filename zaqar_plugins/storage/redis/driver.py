@@ -33,6 +33,11 @@ class _RedisDriver(base.DriverBase):
         opts = conf[self.GROUP]
         self.client = connection.client_for(
             opts.uri, opts.max_reconnect_attempts, opts.reconnect_sleep)
+        # Checks get a client of their own: the shared one retries a
+        # refused connection for up to max_reconnect_attempts *
+        # reconnect_sleep seconds (10 s by default), and waits out the
+        # URI's socket timeout.
+        self._check_clients: dict[float, connection.Client] = {}
 
     def is_alive(self) -> bool:
         try:
@@ -41,8 +46,29 @@ class _RedisDriver(base.DriverBase):
         except errors.Unavailable:
             return False
 
+    def check(self, timeout: float) -> base.StoreState:
+        try:
+            with scripts.translated():
+                client = self._check_clients.get(timeout)
+                if client is None:
+                    # A cluster client connects here, to discover nodes.
+                    made = connection.make_client(
+                        self.conf[self.GROUP].uri, max_reconnect_attempts=0,
+                        socket_timeout=timeout)
+                    # Requests check concurrently: one client is kept.
+                    client = self._check_clients.setdefault(timeout, made)
+                    if client is not made:
+                        made.close()
+                client.ping()
+        except errors.Unavailable as exc:
+            return base.StoreState(f'does not answer: {exc}')
+        return base.StoreState()
+
     def close(self) -> None:
         self.client.close()
+        for client in self._check_clients.values():
+            client.close()
+        self._check_clients.clear()
 
 
 class ControlDriver(_RedisDriver, base.ControlDriverBase):

@@ -1,6 +1,9 @@
 """Entry classes of the SQL plugin (``sqlalchemy`` in both namespaces)."""
 
+import functools
+import math
 import os
+import threading
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -43,6 +46,28 @@ def _engine_for(conf: cfg.ConfigOpts, group: str) -> sa.engine.Engine:
     return _ENGINES[key]
 
 
+def _check_engine(url: sa.engine.URL, timeout: float) -> sa.engine.Engine:
+    """An engine without a pool whose connections give up after about
+    ``timeout`` seconds, connecting or waiting for an answer."""
+    seconds = max(1, math.ceil(timeout))
+    backend = url.get_backend_name()
+    if backend == 'postgresql':
+        args: dict = {'connect_timeout': seconds,
+                      'options': f'-c statement_timeout={seconds * 1000}'}
+    elif backend == 'mysql':
+        args = {'connect_timeout': seconds, 'read_timeout': seconds}
+    else:  # SQLite: a busy timeout; connecting to a file is quick
+        args = {'timeout': timeout}
+    return sa.create_engine(url, poolclass=sa.pool.NullPool,
+                            connect_args=args)
+
+
+@functools.cache
+def _head() -> str:
+    # Read once: it walks the migration scripts, and ping asks each time.
+    return migration.head()
+
+
 class _SQLDriver(base.DriverBase):
     GROUP: str
 
@@ -57,6 +82,48 @@ class _SQLDriver(base.DriverBase):
         except (errors.Unavailable, sa.exc.SQLAlchemyError):
             return False
         return True
+
+    def check(self, timeout: float) -> base.StoreState:
+        # On a thread of its own, waited for ``timeout``: libpq waits at
+        # least 2 s to connect, whatever connect_timeout says. The thread
+        # ends by itself once the connect or statement timeout passes.
+        outcome: list[base.StoreState] = []
+        probe = threading.Thread(
+            target=lambda: outcome.append(self._check(timeout)),
+            name='zaqar-store-check', daemon=True)
+        probe.start()
+        probe.join(timeout)
+        if not outcome:
+            return base.StoreState(
+                f'does not answer: no answer within {timeout:g} s')
+        return outcome[0]
+
+    def _check(self, timeout: float) -> base.StoreState:
+        try:
+            # A connection of its own, bounded: the pool's may be busy,
+            # and the pool retries connecting.
+            engine = _check_engine(self.engine.url, timeout)
+            try:
+                with engine.connect() as conn:
+                    version = migration.current_on(conn)
+            finally:
+                engine.dispose()
+        except sa.exc.SQLAlchemyError as exc:
+            orig = getattr(exc, 'orig', None) or exc
+            return base.StoreState(
+                f'does not answer: {" ".join(str(orig).split())}')
+        head = self.schema_head()
+        if version == head:
+            return base.StoreState()
+        if version is None:
+            return base.StoreState('has no schema', needs_upgrade=True)
+        if migration.known(version):
+            return base.StoreState(
+                f'has schema revision {version}; this release needs '
+                f'{head}', needs_upgrade=True)
+        return base.StoreState(
+            f'has schema revision {version}, which this release does not '
+            f'know (written by a newer release?)')
 
     def close(self) -> None:
         self.engine.dispose()
@@ -75,7 +142,7 @@ class _SQLDriver(base.DriverBase):
         return migration.current(self.engine)
 
     def schema_head(self) -> str | None:
-        return migration.head()
+        return _head()
 
 
 class ControlDriver(_SQLDriver, base.ControlDriverBase):

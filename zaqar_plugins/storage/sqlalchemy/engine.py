@@ -26,6 +26,35 @@ class Deadlock(errors.Unavailable):
     """The database broke a deadlock by aborting this transaction."""
 
 
+class SchemaMissing(errors.Unavailable):
+    """A table is missing: the database was never migrated (a 503 and
+    one log line, not a 500 and a traceback)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f'The database has no Zaqar schema ({detail}): '
+                         f'run zaqar-manage db upgrade')
+
+
+#: What the DBAPIs say of a missing table: PostgreSQL's SQLSTATE,
+#: MySQL's error number, SQLite's message.
+_PG_UNDEFINED_TABLE = '42P01'
+_MYSQL_NO_SUCH_TABLE = 1146
+
+
+def _missing_table(exc: Exception) -> str | None:
+    """The DBAPI's message when ``exc`` says a table is missing."""
+    orig = getattr(exc, 'orig', None)
+    if orig is None:
+        orig = getattr(getattr(exc, 'inner_exception', None), 'orig', None)
+    if orig is None:
+        return None
+    missing = (getattr(orig, 'pgcode', None) == _PG_UNDEFINED_TABLE
+               or (bool(orig.args) and orig.args[0] == _MYSQL_NO_SUCH_TABLE)
+               or (isinstance(orig, sqlite3.OperationalError)
+                   and str(orig).startswith('no such table')))
+    return str(orig).strip().splitlines()[0] if missing else None
+
+
 # Claims and pops on MySQL/MariaDB lock the rows they scan, so concurrent
 # consumers can deadlock; the victim's transaction is simply run again.
 # Up to ~3 s in all: on a busy host one consumer lost six times in a row.
@@ -159,10 +188,15 @@ def translated() -> Iterator[None]:
         raise Deadlock(str(exc)) from exc
     except db_exc.DBConnectionError as exc:
         raise errors.Unavailable(str(exc)) from exc
-    except sa.exc.OperationalError as exc:
-        # SQLite "database is locked" after the busy timeout, lost server.
-        raise errors.Unavailable(str(exc.orig)) from exc
-    except db_exc.DBError as exc:
-        if isinstance(exc.inner_exception, sa.exc.OperationalError):
+    except (db_exc.DBError, sa.exc.DBAPIError) as exc:
+        missing = _missing_table(exc)
+        if missing:
+            raise SchemaMissing(missing) from exc
+        if isinstance(exc, sa.exc.OperationalError):
+            # SQLite "database is locked" after the busy timeout, lost
+            # server.
+            raise errors.Unavailable(str(exc.orig)) from exc
+        if isinstance(getattr(exc, 'inner_exception', None),
+                      sa.exc.OperationalError):
             raise errors.Unavailable(str(exc)) from exc
         raise

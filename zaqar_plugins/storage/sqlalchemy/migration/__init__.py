@@ -2,14 +2,30 @@
 SQLite, automatically when the server starts."""
 
 import io
+import logging
 
 import sqlalchemy as sa
-from alembic import command
-from alembic import config as alembic_config
-from alembic import migration as alembic_migration
-from alembic import script as alembic_script
 
 from zaqar_plugins.storage.sqlalchemy import engine as sql_engine
+
+
+def _quiet_alembic() -> None:
+    """Alembic logs INFO lines as it loads (each plugin it sets up) and on
+    every run (each step); the callers say what changed. Shown when
+    debugging, or when the operator set alembic's level."""
+    logger = logging.getLogger('alembic')
+    if logger.level == logging.NOTSET and \
+            not logging.getLogger().isEnabledFor(logging.DEBUG):
+        logger.setLevel(logging.WARNING)
+
+
+# Before alembic loads: it logs as it imports.
+_quiet_alembic()
+
+from alembic import command  # noqa: E402
+from alembic import config as alembic_config  # noqa: E402
+from alembic import migration as alembic_migration  # noqa: E402
+from alembic import script as alembic_script  # noqa: E402
 
 SCRIPT_LOCATION = 'zaqar_plugins.storage.sqlalchemy:migration'
 
@@ -50,3 +66,16 @@ def head() -> str:
     """The newest revision this release knows."""
     scripts = alembic_script.ScriptDirectory.from_config(_config())
     return scripts.get_current_head()
+
+
+def known(revision: str) -> bool:
+    """Whether ``revision`` is one of this release's (not a newer one's)."""
+    scripts = alembic_script.ScriptDirectory.from_config(_config())
+    return any(script.revision == revision
+               for script in scripts.walk_revisions())
+
+
+def current_on(conn: sa.engine.Connection) -> str | None:
+    """:func:`current`, on an open connection."""
+    return alembic_migration.MigrationContext.configure(
+        conn).get_current_revision()

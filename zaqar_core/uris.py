@@ -1,0 +1,66 @@
+"""Store URIs as an operator may see them: in logs, on the console, in
+errors, with their secrets hidden."""
+
+from __future__ import annotations
+
+import re
+
+from oslo_config import cfg
+
+#: Query keys whose values are secrets (``password``,
+#: ``sentinel_password``, ``auth_token``, ...).
+SECRET_KEY = re.compile(r'password|secret|token|signature', re.IGNORECASE)
+
+HIDDEN = '***'
+
+#: The stores ``[drivers]`` names, with their labels. A driver's own
+#: options live in ``[drivers:<store>:<driver>]``, and its URI in
+#: ``uri`` there (upstream's layout).
+STORES = (('message store', 'message_store'),
+          ('management store', 'management_store'))
+
+
+def redacted(uri: str) -> str:
+    """``uri`` with the password of its user part and any secret query
+    value (see :data:`SECRET_KEY`) replaced by ``***``.
+
+    A user part without a colon is hidden whole: some URIs (Redis's
+    ``redis://secret@host``) put the password there.
+    """
+    scheme, sep, rest = uri.partition('://')
+    if not sep:
+        return uri
+    main, question, query = rest.partition('?')
+    # The last "@": a password may hold "/" or "@" unescaped. A leading
+    # "/" is a path (sqlite:////file), with no user part.
+    if '@' in main and not main.startswith('/'):
+        userinfo, _, place = main.rpartition('@')
+        user, colon, _ = userinfo.partition(':')
+        main = f'{user}:{HIDDEN}@{place}' if colon else f'{HIDDEN}@{place}'
+    if query:
+        query = '&'.join(
+            f'{key}={HIDDEN}' if eq and SECRET_KEY.search(key)
+            else f'{key}{eq}{value}'
+            for key, eq, value in (part.partition('=')
+                                   for part in query.split('&')))
+    return f'{scheme}{sep}{main}{question}{query}'
+
+
+def store_uri(conf: cfg.ConfigOpts, store: str) -> str | None:
+    """The URI of ``store`` (``message_store`` or ``management_store``)
+    as configured, secrets hidden; None if its driver has no ``uri``
+    option."""
+    group = f'drivers:{store}:{conf.drivers[store]}'
+    try:
+        uri = conf[group].uri
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        return None
+    return redacted(uri) if uri else None
+
+
+def describe_stores(conf: cfg.ConfigOpts) -> str:
+    """``message store URI, management store URI``, for a log line; a
+    store without a URI is named by its driver."""
+    return ', '.join(
+        f'{label} {store_uri(conf, store) or conf.drivers[store]}'
+        for label, store in STORES)
