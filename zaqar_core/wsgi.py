@@ -53,6 +53,9 @@ def load_app(files: list[str] | None = None) -> Any:
     above).
 
     Raises:
+        ConfigError: a configuration ``zaqar-server`` would refuse (see
+            :mod:`zaqar_core.conf.checking`), before anything is created
+            or connected; its message is one line.
         BootstrapError, StorageError: as ``zaqar-server`` would stop on.
         RuntimeError: in the uWSGI master (``lazy-apps`` off).
     """
@@ -60,8 +63,9 @@ def load_app(files: list[str] | None = None) -> Any:
     argv = []
     for path in config_files() if files is None else files:
         argv += ['--config-file', path]
-    # Searched under zaqar-server's name, not the WSGI server's.
-    conf = common.parse_config(argv, prog='zaqar-server')
+    # Searched under zaqar-server's name, not the WSGI server's. Raised
+    # rather than exiting: the WSGI server reports it in its own way.
+    conf = common.load_config(argv, prog='zaqar-server')
     bootstrap.resolve_sqlite_default(conf)
     bootstrap.upgrade_embedded_stores(conf)
     transport = bootstrap.load_transport(conf, TRANSPORT)

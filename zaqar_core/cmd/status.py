@@ -14,8 +14,9 @@ least one failure (fix it first), 255 a check crashed.
 Checks:
 
 ``Storage schema``
-    The store drivers ``[drivers]`` names are installed, and each SQL
-    store is at this release's newest migration. A server database
+    The store drivers ``[drivers]`` names are installed, each store
+    answers within a second (as the server checks when it starts), and
+    each SQL store is at this release's newest migration. A server database
     (PostgreSQL, MySQL) that is behind is a failure: run ``zaqar-manage db
     upgrade``. An SQLite database that is behind is a warning, since the
     server upgrades it when it starts. Redis has no schema.
@@ -25,17 +26,28 @@ Checks:
     is one this release defines or an alias that other rules refer to. A
     leftover ``policy.json`` that is no longer read is reported too.
 ``Configuration options``
-    Upstream Zaqar options that are accepted here but do nothing, that were
-    removed, or that ask for something this release does not do.
+    What the servers would refuse (an unknown option or group in
+    ``[DEFAULT]``, ``[drivers]``, ``[drivers:*]``, ``[keystone_authtoken]``
+    or ``[signed_url]``) is a failure; unknown options elsewhere, upstream
+    Zaqar options that are accepted here but do nothing, that were
+    removed, or that ask for something this release does not do are
+    warnings (see :mod:`zaqar_core.conf.checking`).
+``Notices``
+    What a server says once when it starts about a configuration that
+    works but does less than it seems to (:mod:`zaqar_core.notices`).
+
+A missing or unparsable configuration file, or a value its option
+refuses, is told in one line per problem on stderr, with exit status 2,
+before any check runs: the servers would not start with it either.
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import re
 import sys
+import warnings
 
 import sqlalchemy as sa
 import yaml
@@ -44,13 +56,21 @@ from oslo_policy import opts as policy_opts
 from oslo_upgradecheck import upgradecheck
 from stevedore import extension
 
-from zaqar_core import bootstrap
 from zaqar_core import conf as zconf
 from zaqar_core import policies
 from zaqar_core.cmd import common
+from zaqar_core.conf import checking
 from zaqar_core.conf import opts
 from zaqar_core.conf import sqlalchemy_stores
 from zaqar_core.storage import base as storage_base
+from zaqar_core.storage import checks
+
+with warnings.catch_warnings():
+    # The drivers' dependencies warn as they load (eventlet, old crypto):
+    # nothing an operator running a check can act on.
+    warnings.simplefilter('ignore')
+    from zaqar_core import bootstrap
+    from zaqar_core import notices
 
 Code = upgradecheck.Code
 Result = upgradecheck.Result
@@ -66,32 +86,6 @@ NOTIFIER_STAGE = 'zaqar.notification.notifier'
 
 #: Upstream store drivers this release does not have.
 UPSTREAM_ONLY_STORES = ('mongodb', 'swift')
-
-#: Upstream groups whose options were removed (upstream 2025.2), or that
-#: this release does not read; a file that still sets them is reported.
-IGNORED_GROUPS = {
-    'limits:transport': 'removed upstream in 2025.2 (its options are in '
-                        '[transport])',
-    'drivers:storage:mongodb': 'removed upstream in 2025.2',
-    'drivers:storage:redis': 'removed upstream in 2025.2 (use '
-                             '[drivers:message_store:redis] and '
-                             '[drivers:management_store:redis])',
-    'drivers:storage:sqlalchemy': 'removed upstream in 2025.2 (use '
-                                  '[drivers:management_store:sqlalchemy])',
-}
-
-#: Options removed from groups this release reads: (group, option).
-REMOVED_OPTIONS = {
-    ('transport', 'max_message_size'): 'removed upstream in 2025.2; '
-                                       'max_messages_post_size applies',
-}
-
-#: Options still read under their old names: (group, old) -> new.
-RENAMED_OPTIONS = {
-    ('DEFAULT', 'sharding'): '[DEFAULT] pooling',
-    ('drivers', 'storage'): '[drivers] message_store',
-}
-
 
 class _Findings:
     """What one check found: the worst code wins, every detail is kept."""
@@ -149,7 +143,7 @@ class Checks(upgradecheck.UpgradeCommands):
                                         f'{_first_line(exc)}')
                 continue
             try:
-                _check_driver_schema(found, label, driver)
+                _check_driver_schema(found, label, driver, conf)
             finally:
                 driver.close()
         return found.result()
@@ -238,13 +232,25 @@ class Checks(upgradecheck.UpgradeCommands):
                       f'{", ".join(sorted(transports))}): zaqar-server will '
                       f'not start with it. The WSGI application '
                       f'(zaqar_core.wsgi) serves wsgi whatever it says.')
-        _check_files(found, conf)
+        for finding in checking.check(conf):
+            found.add(Code.FAILURE if finding.refused else Code.WARNING,
+                      finding.line)
+        return found.result()
+
+    # Notices -----------------------------------------------------------
+
+    def _check_notices(self) -> Result:
+        found = _Findings()
+        for line in notices.collect(self.conf,
+                                    bootstrap.load_notifiers(self.conf)):
+            found.add(Code.WARNING, line)
         return found.result()
 
     _upgrade_checks = (
         ('Storage schema', _check_schema),
         ('Policy file', _check_policy),
         ('Configuration options', _check_options),
+        ('Notices', _check_notices),
     )
 
 
@@ -305,7 +311,14 @@ def _missing_sqlite_file(uri: str) -> str | None:
 
 
 def _check_driver_schema(found: _Findings, label: str,
-                         driver: storage_base.DriverBase) -> None:
+                         driver: storage_base.DriverBase,
+                         conf: cfg.ConfigOpts) -> None:
+    state = driver.check(bootstrap.CHECK_TIMEOUT)
+    if state.problem and not state.needs_upgrade:
+        # The server would refuse to start: the same line.
+        found.add(Code.FAILURE, checks.describe(checks.Report(
+            label, checks.uri_of(conf, label), state), conf))
+        return
     head = driver.schema_head()
     if head is None:
         found.add(Code.SUCCESS, f'The {label}: no schema to migrate.')
@@ -385,57 +398,28 @@ def _is_json(text: str) -> bool:
         return False
 
 
-def _config_files(conf: cfg.ConfigOpts) -> list[str]:
-    """The configuration files read, in order."""
-    files = list(conf.config_file or [])
-    dirs = conf.config_dir or []
-    for directory in [dirs] if isinstance(dirs, str) else dirs:
-        files += sorted(glob.glob(os.path.join(directory, '*.conf')))
-    return [file for file in files if os.path.isfile(file)]
-
-
-def _check_files(found: _Findings, conf: cfg.ConfigOpts) -> None:
-    """Report what only the files show: groups and options this release
-    ignores, and old option names."""
-    for path in _config_files(conf):
-        sections: dict[str, dict[str, list[str]]] = {}
-        try:
-            cfg.ConfigParser(path, sections).parse()
-        except (OSError, cfg.ParseError):
-            continue  # oslo.config already refused or skipped it
-        name = os.path.basename(path)
-        for group, options in sections.items():
-            if group in IGNORED_GROUPS and options:
-                found.add(Code.WARNING,
-                          f'{name}: [{group}] is ignored: '
-                          f'{IGNORED_GROUPS[group]}.')
-            for option in options:
-                removed = REMOVED_OPTIONS.get((group, option))
-                if removed:
-                    found.add(Code.WARNING,
-                              f'{name}: [{group}] {option} is ignored: '
-                              f'{removed}.')
-                renamed = RENAMED_OPTIONS.get((group, option))
-                if renamed:
-                    found.add(Code.WARNING,
-                              f'{name}: [{group}] {option} is a deprecated '
-                              f'name; use {renamed}.')
-        profiler = sections.get('profiler', {}).get('enabled', [])
-        if profiler and profiler[-1].strip().lower() in ('true', '1', 'yes',
-                                                        'on'):
-            found.add(Code.WARNING,
-                      f'{name}: [profiler] enabled has no effect: this '
-                      f'release does not support OSprofiler.')
-
-
 def main(argv: list[str] | None = None) -> int:
     """``zaqar-status``."""
     conf = cfg.ConfigOpts()
     zconf.register_opts(conf)
     opts.set_defaults()
-    return upgradecheck.main(
-        conf, project=common.PROJECT, upgrade_command=Checks(conf),
-        argv=sys.argv[1:] if argv is None else argv)
+    # upgradecheck.main's own steps, with oslo.config's errors and the
+    # values the servers would refuse told in one line each.
+    upgradecheck.register_cli_options(conf, Checks(conf))
+    try:
+        checking.parse(conf, sys.argv[1:] if argv is None else argv,
+                       project=common.PROJECT)
+        invalid = [finding.line for finding in checking.check(conf)
+                   if finding.kind is checking.Kind.INVALID]
+        if invalid:
+            raise checking.ConfigError(invalid)
+    except checking.ConfigError as exc:
+        for line in exc.lines:
+            print(f'zaqar-status: {line}', file=sys.stderr)
+        return common.CONFIG_REFUSED
+    # Where UpgradeCommands.check reads --json from.
+    upgradecheck.CONF = conf
+    return upgradecheck.run(conf)
 
 
 if __name__ == '__main__':

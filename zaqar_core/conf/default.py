@@ -27,12 +27,29 @@ OPTS = [
                choices=('', 'keystone'),
                help='Authentication: empty for none (the project comes '
                     'from the X-Project-Id header), or "keystone".'),
+    cfg.StrOpt('noauth_project_id', default='',
+               help='Without authentication (auth_strategy empty), the '
+                    'project of requests that send no X-Project-Id header. '
+                    'Empty: such requests get 400 "Project-Id Missing", as '
+                    'upstream answers. For development with clients that '
+                    'cannot send the header, such as "openstack '
+                    '--os-auth-type none ... messaging". Ignored with '
+                    'Keystone.'),
     cfg.StrOpt('state_path', default='$pybasedir/state',
                help='Directory for local state: the embedded SQLite '
                     'database lives here when no store URI is set. Created '
                     'on first start.'),
     cfg.StrOpt('pybasedir', default='.', sample_default='<current dir>',
                help='Base directory that state_path is relative to.'),
+    cfg.BoolOpt('strict_config', default=True,
+                help='Refuse to start when the configuration files set an '
+                     'option or group that nothing reads in [DEFAULT], '
+                     '[drivers], every [drivers:...] group, '
+                     '[keystone_authtoken] or [signed_url] (a typo there '
+                     'can turn authentication '
+                     'off or store data elsewhere). False only warns. '
+                     'Invalid values and missing files are refused '
+                     'either way.'),
 ]
 
 

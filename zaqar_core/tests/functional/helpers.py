@@ -189,7 +189,10 @@ class Server:
 
 def same_store(server: Server) -> dict[str, dict[str, str]]:
     """Config sections that point another server at ``server``'s stores."""
-    config = configparser.ConfigParser(interpolation=None)
+    # DEFAULT read as a section like the others, not merged into each
+    # (the server refuses [drivers] auth_strategy and the like).
+    config = configparser.ConfigParser(interpolation=None,
+                                       default_section='\x00')
     config.read(server.conf_path)
     return {name: dict(config[name]) for name in config.sections()
             if name == 'drivers' or name.startswith(('drivers:message_',

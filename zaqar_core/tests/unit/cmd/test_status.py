@@ -17,11 +17,19 @@ from zaqar_core import conf as zconf
 from zaqar_core.conf import sqlalchemy_stores
 from zaqar_plugins.storage.sqlalchemy import migration
 from zaqar_testing import databases
+from zaqar_testing.ports import refusing_address
+from zaqar_testing.redis_servers import RedisServer
 
 #: The schema this release needs.
 HEAD = migration.head()
 
 OK, WARNING, FAILURE = 0, 1, 2
+
+#: What keeps the Notices check quiet: a key of our own, and mail through
+#: an SMTP host rather than a sendmail this host may lack.
+QUIET = ('[transport]\nmessage_encryption_key = not-the-public-one\n'
+         '[notification]\nsmtp_mode = self_local\n'
+         'smtp_host = 127.0.0.1\n')
 
 SCHEMA = 'Storage schema'
 POLICY = 'Policy file'
@@ -40,18 +48,14 @@ class Deployment:
         self.uri = f'sqlite:///{self.database}'
         self.write()
 
-    def write(self, extra: str = '', uri: str | None = None,
-              redis: bool = False) -> None:
-        """The configuration: the SQL stores on one database (or both
-        stores on Redis, which has no schema), then ``extra``."""
+    def write(self, extra: str = '', uri: str | None = None) -> None:
+        """The configuration: the SQL stores on one database, then
+        ``extra``."""
         uri = uri or self.uri
-        stores = ('[drivers]\nmessage_store = redis\n'
-                  'management_store = redis\n' if redis else
-                  f'[drivers:message_store:sqlalchemy]\nuri = {uri}\n'
-                  f'[drivers:management_store:sqlalchemy]\nuri = {uri}\n')
         self.conf.write_text(
-            f'{stores}[oslo_policy]\npolicy_file = {self.policy}\n'
-            f'{extra}')
+            f'[drivers:message_store:sqlalchemy]\nuri = {uri}\n'
+            f'[drivers:management_store:sqlalchemy]\nuri = {uri}\n'
+            f'[oslo_policy]\npolicy_file = {self.policy}\n{QUIET}{extra}')
 
     def run(self, module: str, *args: str) -> subprocess.CompletedProcess:
         """``python -m module --config-file <conf> args...``."""
@@ -157,7 +161,7 @@ def test_no_database_yet_passes_and_creates_nothing(
         deployment: Deployment) -> None:
     deployment.conf.write_text(
         f'[DEFAULT]\nstate_path = {deployment.root / "state"}\n'
-        f'[oslo_policy]\npolicy_file = {deployment.policy}\n')
+        f'[oslo_policy]\npolicy_file = {deployment.policy}\n{QUIET}')
     assert deployment.check()[0] == OK
     deployment.write()
     assert deployment.check()[0] == OK
@@ -181,22 +185,46 @@ def test_a_store_driver_that_is_not_installed_is_a_failure(
     assert 'message_store = mongodb is not installed' in checks[SCHEMA][1]
 
 
+def redis_stores(uri: str) -> str:
+    return ('[drivers]\nmessage_store = redis\nmanagement_store = redis\n'
+            f'[drivers:message_store:redis]\nuri = {uri}\n'
+            f'[drivers:management_store:redis]\nuri = {uri}\n')
+
+
 def test_redis_has_no_schema(deployment: Deployment) -> None:
-    # No Redis server is needed: the check does not connect.
-    deployment.write('[drivers]\nmessage_store = redis\n'
-                     'management_store = redis\n')
-    code, checks = deployment.check()
-    assert code == OK
+    server = RedisServer(deployment.root / 'redis').start()
+    try:
+        deployment.conf.write_text(
+            redis_stores(server.uri) + '[oslo_policy]\npolicy_file = '
+            f'{deployment.policy}\n{QUIET}')
+        code, checks = deployment.check()
+    finally:
+        server.stop()
+    assert code == OK, checks
     assert 'no schema to migrate' in checks[SCHEMA][1]
+
+
+def test_a_store_that_does_not_answer_fails_as_the_server_would(
+        deployment: Deployment) -> None:
+    with refusing_address() as address:
+        deployment.conf.write_text(
+            redis_stores(f'redis://:secret@{address}') +
+            f'[oslo_policy]\npolicy_file = {deployment.policy}\n{QUIET}')
+        code, checks = deployment.check()
+    assert code == FAILURE
+    assert f'The management store (redis://:***@{address}) does not ' \
+        f'answer' in checks[SCHEMA][1]
+    assert 'secret' not in checks[SCHEMA][1]
 
 
 # Policy file ----------------------------------------------------------
 
 
 def ready(deployment: Deployment, extra: str = '') -> Deployment:
-    """Stores with nothing to migrate (Redis; the check does not connect),
-    so that only the policy and the options remain to judge."""
-    deployment.write(extra, redis=True)
+    """Stores with nothing to judge (an SQLite file the server will make;
+    the check does not connect), so that only the policy and the options
+    remain to judge."""
+    deployment.write(extra)
     return deployment
 
 
@@ -315,3 +343,74 @@ def test_the_table_report(deployment: Deployment) -> None:
     assert result.returncode == WARNING
     assert 'Check: Configuration options' in result.stdout
     assert 'Result: Warning' in result.stdout
+
+
+@pytest.mark.parametrize('extra, finding', [
+    ('[DEFAULT]\nauth_stratgy = keystone\n',
+     'zaqar.conf: [DEFAULT] auth_stratgy is not a known option (did you '
+     'mean auth_strategy?)'),
+    ('[drivers]\nmessage_storage = sqlalchemy\n',
+     'message_storage is not a known option (did you mean message_store?)'),
+])
+def test_what_the_servers_refuse_is_a_failure(deployment: Deployment,
+                                              extra: str,
+                                              finding: str) -> None:
+    ready(deployment, extra)
+    code, checks = deployment.check()
+    assert code == FAILURE
+    assert checks[OPTIONS][0] == FAILURE
+    assert finding in checks[OPTIONS][1]
+
+
+def test_strict_config_false_makes_it_a_warning(deployment: Deployment
+                                                ) -> None:
+    ready(deployment, '[DEFAULT]\nstrict_config = false\n'
+                      'auth_stratgy = keystone\n')
+    code, checks = deployment.check()
+    assert code == WARNING
+    assert 'auth_stratgy is not a known option' in checks[OPTIONS][1]
+
+
+def test_unknown_and_upstream_only_options_elsewhere_are_warnings(
+        deployment: Deployment) -> None:
+    ready(deployment, '[transport]\nmax_mesages_per_page = 5\n'
+                      '[cache]\nenabled = true\n')
+    code, checks = deployment.check()
+    assert code == WARNING
+    assert 'did you mean max_messages_per_page?' in checks[OPTIONS][1]
+    assert '[cache] is accepted for compatibility with upstream Zaqar' in \
+        checks[OPTIONS][1]
+
+
+@pytest.mark.parametrize('extra, line', [
+    ('[drivers:transport:wsgi]\nport = abc\n',
+     'zaqar-status: zaqar.conf: [drivers:transport:wsgi] port = abc: not '
+     'a valid port number (0-65535)\n'),
+    ('[DEFAULT]\npooling = perhaps\n',
+     'zaqar-status: zaqar.conf: [DEFAULT] pooling = perhaps: not a boolean '
+     '(true or false)\n'),
+])
+def test_a_bad_value_is_one_line_and_status_2(deployment: Deployment,
+                                              extra: str, line: str) -> None:
+    ready(deployment, extra)
+    result = deployment.run('zaqar_core.cmd.status', 'upgrade', 'check')
+    assert result.returncode == FAILURE
+    assert result.stderr == line
+    assert result.stdout == ''
+
+
+def test_a_missing_config_file_is_one_line_and_status_2(
+        deployment: Deployment) -> None:
+    deployment.conf.unlink()
+    result = deployment.run('zaqar_core.cmd.status', 'upgrade', 'check')
+    assert result.returncode == FAILURE
+    assert result.stderr == (f'zaqar-status: {deployment.conf}: no such '
+                             f'config file\n')
+
+
+def test_notices_are_warnings(deployment: Deployment) -> None:
+    ready(deployment, '[transport]\nmessage_encryption_key = AES256\n')
+    code, checks = deployment.check()
+    assert code == WARNING
+    assert checks['Notices'][0] == WARNING
+    assert 'public default key' in checks['Notices'][1]
