@@ -9,23 +9,27 @@ import signal
 import sys
 import threading
 
-import oslo_messaging
 from oslo_log import log
 
-from zaqar_core import bootstrap
-from zaqar_core.bridge import rules
-from zaqar_core.bridge import service
 from zaqar_core.cmd import common
-from zaqar_core.storage import errors as storage_errors
 
 LOG = log.getLogger(__name__)
-
-_SETUP_ERRORS = (bootstrap.BootstrapError, storage_errors.StorageError,
-                 rules.ConfigError, oslo_messaging.MessagingException)
 
 
 def main(argv: list[str] | None = None) -> int:
     conf = common.parse_config(argv)
+    # Imported once parse_config has set up logging and filtered
+    # warnings (cmd/logs.py): oslo.messaging's dependencies warn as they
+    # load.
+    import oslo_messaging
+
+    from zaqar_core import bootstrap
+    from zaqar_core.bridge import rules
+    from zaqar_core.bridge import service
+    from zaqar_core.storage import errors as storage_errors
+
+    setup_errors = (bootstrap.BootstrapError, storage_errors.StorageError,
+                    rules.ConfigError, oslo_messaging.MessagingException)
     try:
         # Before touching any store: a typo should cost nothing.
         rules.check_template(conf.bridge.queue_name)
@@ -33,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         bootstrap.resolve_sqlite_default(conf)
         bootstrap.upgrade_embedded_stores(conf)
         bridge = service.Bridge(conf)
-    except _SETUP_ERRORS as exc:
+    except setup_errors as exc:
         print(f'zaqar-bridge: {exc}', file=sys.stderr)
         return 1
     stopping = threading.Event()

@@ -7,14 +7,17 @@ Expired data is invisible either way: collecting only reclaims space.
 
 import sys
 
-from zaqar_core import bootstrap
 from zaqar_core.cmd import common
 from zaqar_core.storage import errors as storage_errors
 
 
 def main(argv: list[str] | None = None) -> int:
+    conf = common.parse_config(argv)
+    # Imported once parse_config has set up logging and filtered
+    # warnings (cmd/logs.py): dependencies raise warnings as they load.
+    from zaqar_core import bootstrap
+
     try:
-        conf = common.parse_config(argv)
         bootstrap.resolve_sqlite_default(conf)
         stores = bootstrap.load_stores(conf)
         try:

@@ -3,16 +3,32 @@
 ``zaqar-manage db upgrade [REVISION]``, ``db current``, ``db stamp
 REVISION``; also installed as ``zaqar-sql-db-manage`` with upstream's
 spelling (``zaqar-sql-db-manage upgrade head``).
+
+Each store answers on a line of its own, named with its URI (passwords
+hidden)::
+
+    management store (postgresql://zaqar:***@db/zaqar): already at 0004
+    message store (redis://127.0.0.1:6379): no schema (nothing to upgrade)
+
+A store whose driver has no schema (``schema_head()`` is None) says so.
 """
 
+from __future__ import annotations
+
 import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+from typing import TextIO
 
 from oslo_config import cfg
 
-from zaqar_core import bootstrap
+from zaqar_core import uris
 from zaqar_core.cmd import common
 from zaqar_core.storage import errors as storage_errors
-from zaqar_core.storage.stores import Stores
+
+if TYPE_CHECKING:
+    from zaqar_core.storage.base import DriverBase
+    from zaqar_core.storage.stores import Stores
 
 
 def _add_db_commands(subparsers) -> None:
@@ -33,27 +49,69 @@ def _add_manage_commands(subparsers) -> None:
     _add_db_commands(db.add_subparsers(dest='db_command', required=True))
 
 
-def _each_store(stores: Stores):
-    # Both, even on one database: a second upgrade finds nothing to do.
-    yield 'management store', stores.control
-    yield 'message store', stores.data
+def _each_store(conf: cfg.ConfigOpts, stores: Stores
+                ) -> Iterator[tuple[str, DriverBase]]:
+    """``label (URI)`` and driver of each store, management store first.
+
+    Both, even on one database: a second upgrade finds nothing to do.
+    """
+    for label, store, driver in (
+            ('management store', 'management_store', stores.control),
+            ('message store', 'message_store', stores.data)):
+        where = uris.store_uri(conf, store) or conf.drivers[store]
+        yield f'{label} ({where})', driver
 
 
-def run(conf: cfg.ConfigOpts, out=sys.stdout) -> int:
+def upgrade(driver: DriverBase, revision: str) -> str:
+    """Upgrade ``driver``'s schema; what happened, in a few words."""
+    if driver.schema_head() is None:
+        return 'no schema (nothing to upgrade)'
+    before = driver.schema_version()
+    driver.upgrade(revision)
+    after = driver.schema_version()
+    if after == before:
+        return f'already at {after}'
+    if before is None:
+        return f'schema created at {after}'
+    return f'upgraded from {before} to {after}'
+
+
+def stamp(driver: DriverBase, revision: str) -> str:
+    if driver.schema_head() is None:
+        return 'no schema (nothing to stamp)'
+    driver.stamp(revision)
+    return f'stamped {revision}'
+
+
+def current(driver: DriverBase) -> str:
+    head = driver.schema_head()
+    if head is None:
+        return 'no schema'
+    version = driver.schema_version()
+    if version is None:
+        return f'empty (newest {head}; run "db upgrade")'
+    if version == head:
+        return f'at {version} (the newest)'
+    return f'at {version} (newest {head}; run "db upgrade")'
+
+
+def run(conf: cfg.ConfigOpts, out: TextIO = sys.stdout) -> int:
+    # Imported once parse_config has set up logging and filtered
+    # warnings (cmd/logs.py): dependencies raise warnings as they load.
+    from zaqar_core import bootstrap
+
     bootstrap.resolve_sqlite_default(conf)
     stores = bootstrap.load_stores(conf)
     try:
         action = conf.command.db_action
-        for label, driver in _each_store(stores):
+        for label, driver in _each_store(conf, stores):
             if action == 'upgrade':
-                driver.upgrade(conf.command.revision)
-                print(f'{label}: at {driver.schema_version()}', file=out)
+                said = upgrade(driver, conf.command.revision)
             elif action == 'stamp':
-                driver.stamp(conf.command.revision)
-                print(f'{label}: stamped {conf.command.revision}', file=out)
+                said = stamp(driver, conf.command.revision)
             else:
-                print(f'{label}: {driver.schema_version() or "none"} '
-                      f'(head {driver.schema_head() or "none"})', file=out)
+                said = current(driver)
+            print(f'{label}: {said}', file=out)
     finally:
         stores.close()
     return 0
@@ -62,8 +120,10 @@ def run(conf: cfg.ConfigOpts, out=sys.stdout) -> int:
 def _main(handler, argv: list[str] | None) -> int:
     command = cfg.SubCommandOpt('command', handler=handler,
                                 title='Commands')
+    conf = common.parse_config(argv, [command])
+    from zaqar_core import bootstrap  # after parse_config, as in run()
+
     try:
-        conf = common.parse_config(argv, [command])
         return run(conf)
     except (bootstrap.BootstrapError, storage_errors.StorageError) as exc:
         print(f'{sys.argv[0]}: {exc}', file=sys.stderr)

@@ -23,6 +23,13 @@ OPTS = [
                     'thread. Behind a load balancer that keeps connections '
                     'to the server alive, set it above the balancer\'s '
                     'own idle timeout.'),
+    cfg.BoolOpt('access_log', default=False,
+                help='Log one line per request at INFO: client address, '
+                     'method, path (credentials in the query string '
+                     'masked), status, duration in milliseconds and the '
+                     'request id the response carries. Written by the '
+                     'application, so it applies under any WSGI server, '
+                     'zaqar_core.wsgi included. Always on with debug.'),
 ]
 
 

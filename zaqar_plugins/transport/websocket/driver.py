@@ -9,15 +9,12 @@ import asyncio
 import os
 import socket
 
-from oslo_log import log
-
 from zaqar_core.conf import drivers_transport_websocket
 from zaqar_core.notification.hub import Hub
 from zaqar_core.transport import base
+from zaqar_core.transport import startup
 from zaqar_plugins.transport.websocket import prefork
 from zaqar_plugins.transport.websocket import server
-
-LOG = log.getLogger(__name__)
 
 GROUP = drivers_transport_websocket.GROUP
 
@@ -35,9 +32,8 @@ class Driver(base.DriverBase):
             raise base.ListenError(
                 f'cannot listen on {opts.bind} port {opts.port}: '
                 f'{exc.strerror or exc}') from None
-        LOG.info('Serving the Zaqar v2 API over WebSocket on ws://%s with '
-                 '%d workers of %d threads', _address(sockets[0]), workers,
-                 opts.threads)
+        startup.announce(self.conf, f'ws://{_address(sockets[0])}',
+                         workers, opts.threads)
         server.quiet_library_logs()
         prefork.serve(sockets, self.serve_worker)
 

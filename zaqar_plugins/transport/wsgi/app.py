@@ -16,7 +16,10 @@ Order, outermost first, and why:
 6. Pecan, routed by the API's table.
 
 Around it all, :class:`RelativeLocation` undoes WebOb's habit of making
-Location absolute: Zaqar sends relative paths.
+Location absolute: Zaqar sends relative paths. Outermost, when
+``[drivers:transport:wsgi] access_log`` is on (or ``debug``), the request
+log (:mod:`.access_log`): it times the whole request and sees the
+response's request id.
 """
 
 import inspect
@@ -29,6 +32,8 @@ from pecan import core
 
 from zaqar_core.api import errors
 from zaqar_core.api.service import Api
+from zaqar_core.conf import drivers_transport_wsgi
+from zaqar_plugins.transport.wsgi import access_log
 from zaqar_plugins.transport.wsgi import controllers
 from zaqar_plugins.transport.wsgi import hooks
 from zaqar_plugins.transport.wsgi import middleware
@@ -90,4 +95,7 @@ def setup_app(conf: cfg.ConfigOpts, api: Api):
     if proxied._conf_get('enable_proxy_headers_parsing'):
         app = proxied
     app = middleware.CrossOrigin(app, cors.CORS(app, conf))
-    return middleware.RelativeLocation(app)
+    app = middleware.RelativeLocation(app)
+    if conf[drivers_transport_wsgi.GROUP].access_log or conf.debug:
+        app = access_log.AccessLog(app)
+    return app

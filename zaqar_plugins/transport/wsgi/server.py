@@ -43,6 +43,7 @@ from oslo_config import cfg
 from oslo_log import log
 
 from zaqar_core.conf import drivers_transport_wsgi
+from zaqar_core.transport import startup
 from zaqar_plugins.transport import listening
 from zaqar_plugins.transport import processes
 
@@ -89,13 +90,14 @@ def serve(conf: cfg.ConfigOpts, factory: AppFactory) -> NoReturn:
         log_dictconfig={'loggers': {
             '_granian': {'handlers': [], 'propagate': True},
             'granian.access': {'handlers': [], 'propagate': True}}},
-        log_access=conf.debug)
+        # Requests are logged by the app (access_log.py), with their
+        # request id, under any WSGI server: granian's line would repeat it.
+        log_access=False)
     loader = _WorkerApp(conf, factory)
     where = address(opts.bind, opts.port)
     # Said once the address is bound, before the workers start.
-    server.on_startup(lambda: LOG.info(
-        'Serving the Zaqar v2 API on http://%s with %d workers of %d '
-        'threads', where, workers(conf), opts.threads))
+    server.on_startup(lambda: startup.announce(
+        conf, f'http://{where}', workers(conf), opts.threads))
     server.on_reload(lambda: LOG.info(
         'Reloading: new workers read the configuration files again'))
     try:
