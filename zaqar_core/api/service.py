@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Mapping
 
 from oslo_config import cfg
+from oslo_log import log
 from oslo_policy import policy as oslo_policy
 
 from zaqar_core import policy
@@ -26,6 +27,8 @@ from zaqar_core.notification.events import Emitter
 from zaqar_core.notification.outbox import Outbox
 from zaqar_core.storage import errors as storage_errors
 from zaqar_core.storage.stores import Stores
+
+LOG = log.getLogger(__name__)
 
 
 class Api:
@@ -75,6 +78,9 @@ class Api:
                                   title='404 Not Found')
         if not action.anonymous:
             self._check_client_id(req.client_id)
+            if req.project_id is None and not self.conf.auth_strategy and \
+                    self.conf.noauth_project_id:
+                self._default_project(req)
             self._check_project(req.project_id)
             queue_name = req.params.get('queue_name')
             if queue_name is not None:
@@ -91,6 +97,10 @@ class Api:
         try:
             result = action.handler(self, req)
         except storage_errors.StorageError as exc:
+            if isinstance(exc, storage_errors.Unavailable):
+                # The answer is a 503: the log says why.
+                LOG.warning('%s answered 503: %s', name,
+                            ' '.join(str(exc).split()))
             raise errors.from_storage(
                 exc, req.tenant if req.kind == topics.KIND else None
             ) from exc
@@ -130,6 +140,12 @@ class Api:
                 f'Length of client id must be at least '
                 f'{limits.min_length_client_id} and no greater than '
                 f'{limits.max_length_client_id}.')
+
+    def _default_project(self, req: Request) -> None:
+        # Development without auth: clients that cannot send the header.
+        req.project_id = self.conf.noauth_project_id
+        if req.context is not None:
+            req.context.project_id = req.project_id
 
     @staticmethod
     def _check_project(project_id: str | None) -> None:
