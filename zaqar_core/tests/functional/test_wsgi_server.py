@@ -100,6 +100,10 @@ def test_uwsgi_stops_while_its_workers_start_on_sqlite(
     while process.log.count('(post-fork)') < 6:  # 3 hooks, 2 workers
         assert time.monotonic() < deadline, process.log
         time.sleep(0.01)
+    # uWSGI logs each hook before it runs it: a signal at once could
+    # arrive before the last one is installed. Building the app takes
+    # over a second, so this is still while the workers build it.
+    time.sleep(0.2)
     process.terminate()
     process.wait(timeout=10)
 

@@ -13,6 +13,7 @@ Q = '/v2/queues/jobs'
 @pytest.mark.parametrize(('method', 'path', 'action'), [
     ('GET', '/', 'get_versions'),
     ('GET', '/v2/', 'get_home_doc'),
+    ('GET', '/v2', 'get_home_doc'),  # as /v2/
     ('GET', '/v2/ping', 'ping_node'),
     ('HEAD', '/v2/ping', 'ping_node_head'),
     ('GET', '/v2/queues', 'queue_list'),
@@ -57,7 +58,7 @@ def test_health_exists_only_in_admin_mode() -> None:
 
 
 @pytest.mark.parametrize('path', [
-    '/v2', '/v2/queue', '/v2/queues/', Q + '/', Q + '/messages/m1/x',
+    '/v2/queue', '/v2/queues/', '/v2//', Q + '/', Q + '/messages/m1/x',
     Q + '/claims/', '/v1.1/queues', '/v2/queues\n', Q + '/stats\n'])
 def test_unknown_paths_are_404(path: str) -> None:
     with pytest.raises(errors.NotFound):

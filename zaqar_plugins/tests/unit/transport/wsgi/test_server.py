@@ -77,13 +77,14 @@ def test_the_options_reach_the_server(conf: cfg.ConfigOpts,
     assert made['respawn_failed_workers']
 
 
-def test_access_log_only_in_debug(conf: cfg.ConfigOpts,
-                                  recorded: type[Recorded]) -> None:
+def test_granians_access_log_stays_off(conf: cfg.ConfigOpts,
+                                      recorded: type[Recorded]) -> None:
+    # The app's own request log (access_log.py) has the request id.
     serve(conf)
     assert not recorded.made['log_access']
     conf.set_override('debug', True)
     serve(conf)
-    assert recorded.made['log_access']
+    assert not recorded.made['log_access']
 
 
 def test_ipv6_addresses_are_bracketed() -> None:
