@@ -17,6 +17,7 @@ from zaqar_testing.databases import Database
 from zaqar_testing.databases import DatabaseFactory
 from zaqar_testing.ports import free_port
 from zaqar_testing.processes import Process
+from zaqar_testing.waiting import eventually
 from zaqar_testing.zaqar_servers import SERVER
 from zaqar_testing.zaqar_servers import Sections
 from zaqar_testing.zaqar_servers import ZaqarServer
@@ -173,3 +174,16 @@ def test_a_degraded_server_says_so_once(degraded: ZaqarServer) -> None:
     assert 'allow_degraded_start' in log, log
     assert log.count('Outbox delivery (outbox) failed') == 1, log
     assert 'Traceback' not in log, log
+
+
+def test_a_request_that_fails_on_the_store_leaves_a_line(
+        degraded: ZaqarServer) -> None:
+    resp = requests.put(f'{degraded.url}/v2/queues/outage', headers=HEADERS,
+                        timeout=30)
+    assert resp.status_code == 503, resp.text
+    assert resp.json()['title']
+    eventually(lambda: 'queue_create answered 503' in degraded.log,
+               timeout=10, what='the failed request in the log')
+    [line] = [line for line in degraded.log.splitlines()
+              if 'queue_create answered 503' in line]
+    assert 'WARNING' in line and PASSWORD not in line
