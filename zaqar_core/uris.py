@@ -37,13 +37,19 @@ def redacted(uri: str) -> str:
         userinfo, _, place = main.rpartition('@')
         user, colon, _ = userinfo.partition(':')
         main = f'{user}:{HIDDEN}@{place}' if colon else f'{HIDDEN}@{place}'
-    if query:
-        query = '&'.join(
-            f'{key}={HIDDEN}' if eq and SECRET_KEY.search(key)
-            else f'{key}{eq}{value}'
-            for key, eq, value in (part.partition('=')
-                                   for part in query.split('&')))
-    return f'{scheme}{sep}{main}{question}{query}'
+    return f'{scheme}{sep}{main}{question}{masked_query(query)}'
+
+
+def masked_query(query: str) -> str:
+    """A query string with the values of secret keys (see
+    :data:`SECRET_KEY`) replaced by ``***``; the rest as given."""
+    if not query:
+        return query
+    return '&'.join(
+        f'{key}={HIDDEN}' if eq and SECRET_KEY.search(key)
+        else f'{key}{eq}{value}'
+        for key, eq, value in (part.partition('=')
+                               for part in query.split('&')))
 
 
 def store_uri(conf: cfg.ConfigOpts, store: str) -> str | None:

@@ -34,21 +34,11 @@ WSGIApp = Callable[[Environ, Callable], Iterable[bytes]]
 _REQUEST_ID_HEADER = request_id.HTTP_RESP_HEADER_REQUEST_ID
 
 
-def masked_query(query: str) -> str:
-    """``query`` with the values of credential keys replaced by ``***``
-    (keys and the rest as sent, still percent-encoded)."""
-    return '&'.join(
-        f'{key}={uris.HIDDEN}' if eq and uris.SECRET_KEY.search(key)
-        else f'{key}{eq}{value}'
-        for key, eq, value in (part.partition('=')
-                               for part in query.split('&')))
-
-
 def request_target(environ: Environ) -> str:
     """The path and masked query string of the request, as received."""
     path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
     query = environ.get('QUERY_STRING', '')
-    return f'{path}?{masked_query(query)}' if query else path
+    return f'{path}?{uris.masked_query(query)}' if query else path
 
 
 class AccessLog:
