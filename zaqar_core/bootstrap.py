@@ -1,32 +1,32 @@
 """Bootstrap: reads configuration and loads every driver through
 stevedore, and nothing else."""
 
-import os
+from collections.abc import Iterator
 
 from oslo_config import cfg
 from oslo_log import log
 from stevedore import driver as stevedore_driver
 from stevedore import extension
 
+from zaqar_core import plugins
 from zaqar_core import policy
 from zaqar_core.api.service import Api
-from zaqar_core.conf import sqlalchemy_stores
 from zaqar_core.notification.base import NotifierBase
 from zaqar_core.notification.events import Emitter
 from zaqar_core.storage import checks
 from zaqar_core.storage import errors as storage_errors
+from zaqar_core.storage.base import DriverBase as StoreDriver
+from zaqar_core.storage.base import StoreOptions
 from zaqar_core.storage.base import StoreState
 from zaqar_core.storage.stores import Stores
 from zaqar_core.transport.base import DriverBase as TransportBase
 
 LOG = log.getLogger(__name__)
 
-DATA_NAMESPACE = 'zaqar_core.storage.data'
-CONTROL_NAMESPACE = 'zaqar_core.storage.control'
-TRANSPORT_NAMESPACE = 'zaqar_core.transport'
-NOTIFIER_NAMESPACE = 'zaqar_core.notifiers'
-
-SQLITE_FILE = 'zaqar.sqlite'
+DATA_NAMESPACE = plugins.MESSAGE_STORE.namespace
+CONTROL_NAMESPACE = plugins.MANAGEMENT_STORE.namespace
+TRANSPORT_NAMESPACE = plugins.TRANSPORT.namespace
+NOTIFIER_NAMESPACE = plugins.NOTIFIERS
 
 
 #: Seconds each store has to answer :func:`check_stores`: both together
@@ -51,53 +51,101 @@ class StoresUnavailable(BootstrapError):
         self.lines = lines
 
 
-def load_driver(namespace: str, name: str, what: str, *args):
-    """Instantiate the plugin ``name`` of ``namespace`` with ``args``.
-
-    Raises:
-        BootstrapError: no such plugin; the message lists the known ones.
-    """
-    # Checked first so that the error is this one line, not stevedore's
-    # warning followed by a traceback.
-    known = sorted(extension.ExtensionManager(namespace).names())
-    if name not in known:
-        raise BootstrapError(
-            f'Unknown {what} driver "{name}" (namespace {namespace}); '
-            f'available: {", ".join(known) or "none"}.')
-    return stevedore_driver.DriverManager(
-        namespace, name, invoke_on_load=True, invoke_args=args,
-        on_load_failure_callback=_reraise).driver
-
-
 def _reraise(manager, entrypoint, exc) -> None:
     raise exc
 
 
-def resolve_sqlite_default(conf: cfg.ConfigOpts) -> str | None:
-    """Point unset SQL store URIs at one SQLite file in ``state_path``.
+def driver_class(kind: plugins.Kind, name: str) -> type:
+    """The class of the ``kind`` driver ``name``, not instantiated.
+
+    Raises:
+        BootstrapError: no such driver; the message lists the known ones.
+    """
+    # Checked first so that the error is this one line, not stevedore's
+    # warning followed by a traceback.
+    if name not in kind.names():
+        raise BootstrapError(
+            f'Unknown {kind.label} driver "{name}" (namespace '
+            f'{kind.namespace}); available: '
+            f'{", ".join(kind.names()) or "none"}.')
+    return stevedore_driver.DriverManager(
+        kind.namespace, name, on_load_failure_callback=_reraise).driver
+
+
+def resolve_embedded_defaults(conf: cfg.ConfigOpts) -> list[str]:
+    """Let each store's driver place a store the configuration leaves
+    unplaced (an embedded database in ``state_path``, say): see
+    :meth:`~zaqar_core.storage.base.DriverBase.resolve_default`.
 
     Returns:
-        The URI used, or None when every SQL store has a URI.
+        The URIs given, one per store given one.
     """
-    groups = []
-    if conf.drivers.message_store == 'sqlalchemy':
-        groups.append(sqlalchemy_stores.MESSAGE_GROUP)
-    if conf.drivers.management_store == 'sqlalchemy':
-        groups.append(sqlalchemy_stores.MANAGEMENT_GROUP)
-    unset = [g for g in groups if not conf[g].uri]
-    if not unset:
-        return None
-    state = os.path.abspath(conf.state_path)
-    os.makedirs(state, mode=0o750, exist_ok=True)
-    uri = f'sqlite:///{os.path.join(state, SQLITE_FILE)}'
-    for group in unset:
-        conf.set_override('uri', uri, group=group)
-    return uri
+    given = []
+    for kind in plugins.STORES:
+        cls = driver_class(kind, kind.chosen(conf))
+        uri = cls.resolve_default(conf, kind.chosen_group(conf))
+        if uri:
+            given.append(uri)
+    return given
+
+
+def open_store(conf: cfg.ConfigOpts, kind: plugins.Kind) -> StoreDriver:
+    """The store ``[drivers]`` configures for ``kind``, opened."""
+    name = kind.chosen(conf)
+    return driver_class(kind, name)(
+        conf, StoreOptions(conf[kind.group(name)]))
+
+
+def driver_classes(kind: plugins.Kind, first: str | None = None
+                   ) -> Iterator[tuple[str, type]]:
+    """Each installed ``kind`` driver that loads, by name (``first``
+    first); one that does not load is logged and passed over."""
+    names = kind.names()
+    if first in names:
+        names = [first, *(name for name in names if name != first)]
+    for name in names:
+        try:
+            cls = driver_class(kind, name)
+        except Exception as exc:  # whatever importing the plugin raises
+            LOG.error('The %s driver %s cannot be loaded: %s', kind.label,
+                      name, exc)
+            continue
+        yield name, cls
+
+
+def driver_for_uri(kind: plugins.Kind, uri: str) -> str:
+    """The name of the ``kind`` driver that serves ``uri``.
+
+    Raises:
+        BootstrapError: no installed driver serves it.
+    """
+    for name, cls in driver_classes(kind):
+        if cls.serves(uri):
+            return name
+    scheme = uri.partition(':')[0]
+    raise BootstrapError(f'No {kind.label} driver serves "{scheme}" URIs.')
+
+
+def open_store_at(conf: cfg.ConfigOpts, kind: plugins.Kind, uri: str,
+                  options: dict | None = None) -> StoreDriver:
+    """A store opened from its URI alone: the driver is the one that
+    serves the URI's scheme, its settings are its configured group's
+    under ``uri`` and ``options`` (which never reach the configuration,
+    nor any other store).
+
+    Raises:
+        BootstrapError: no driver serves ``uri``.
+        StorageError: the store cannot be opened.
+    """
+    name = driver_for_uri(kind, uri)
+    overrides = {**(options or {}), 'uri': uri}
+    return driver_class(kind, name)(
+        conf, StoreOptions(conf[kind.group(name)], overrides))
 
 
 def upgrade_embedded_stores(conf: cfg.ConfigOpts) -> None:
-    """Bring embedded stores (SQLite), which have no operator to run
-    migrations, to the newest schema; other stores are left alone.
+    """Bring embedded stores, which have no operator to run migrations,
+    to the newest schema; other stores are left alone.
 
     Safe in several processes at once (each worker of a WSGI server may
     start with it): the store serialises concurrent upgrades.
@@ -126,15 +174,12 @@ def check_stores(conf: cfg.ConfigOpts) -> None:
         BootstrapError: a store's driver is unknown.
     """
     lines = []
-    for label, namespace, name in (
-            (checks.MANAGEMENT_STORE, CONTROL_NAMESPACE,
-             conf.drivers.management_store),
-            (checks.MESSAGE_STORE, DATA_NAMESPACE,
-             conf.drivers.message_store)):
+    for kind in plugins.STORES:
+        label = kind.label
         try:
-            # Opening an SQL store connects (and retries): an unreachable
-            # one fails here.
-            driver = load_driver(namespace, name, label, conf)
+            # Opening a store may connect (and retry): an unreachable one
+            # may fail here.
+            driver = open_store(conf, kind)
         except storage_errors.StorageError as exc:
             report = checks.Report(label, checks.uri_of(conf, label),
                                    StoreState(f'cannot be opened: {exc}'))
@@ -160,10 +205,12 @@ def check_stores(conf: cfg.ConfigOpts) -> None:
 
 def load_stores(conf: cfg.ConfigOpts) -> Stores:
     """The data and control drivers ``[drivers]`` names."""
-    data = load_driver(DATA_NAMESPACE, conf.drivers.message_store,
-                       'message store', conf)
-    control = load_driver(CONTROL_NAMESPACE, conf.drivers.management_store,
-                          'management store', conf)
+    data = open_store(conf, plugins.MESSAGE_STORE)
+    try:
+        control = open_store(conf, plugins.MANAGEMENT_STORE)
+    except BaseException:
+        data.close()
+        raise
     return Stores(control=control, data=data)
 
 
@@ -192,5 +239,5 @@ def load_transport(conf: cfg.ConfigOpts,
                    name: str | None = None) -> TransportBase:
     """The transport ``name`` (default: the one ``[drivers] transport``
     names), ready to listen."""
-    return load_driver(TRANSPORT_NAMESPACE, name or conf.drivers.transport,
-                       'transport', conf, lambda: make_api(conf))
+    cls = driver_class(plugins.TRANSPORT, name or conf.drivers.transport)
+    return cls(conf, lambda: make_api(conf))

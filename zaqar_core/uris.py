@@ -7,17 +7,13 @@ import re
 
 from oslo_config import cfg
 
+from zaqar_core import plugins
+
 #: Query keys whose values are secrets (``password``,
 #: ``sentinel_password``, ``auth_token``, ...).
 SECRET_KEY = re.compile(r'password|secret|token|signature', re.IGNORECASE)
 
 HIDDEN = '***'
-
-#: The stores ``[drivers]`` names, with their labels. A driver's own
-#: options live in ``[drivers:<store>:<driver>]``, and its URI in
-#: ``uri`` there (upstream's layout).
-STORES = (('message store', 'message_store'),
-          ('management store', 'management_store'))
 
 
 def redacted(uri: str) -> str:
@@ -52,13 +48,11 @@ def masked_query(query: str) -> str:
                                for part in query.split('&')))
 
 
-def store_uri(conf: cfg.ConfigOpts, store: str) -> str | None:
-    """The URI of ``store`` (``message_store`` or ``management_store``)
-    as configured, secrets hidden; None if its driver has no ``uri``
-    option."""
-    group = f'drivers:{store}:{conf.drivers[store]}'
+def store_uri(conf: cfg.ConfigOpts, kind: plugins.Kind) -> str | None:
+    """The URI of the store of ``kind`` as configured, secrets hidden;
+    None if its driver has no ``uri`` option."""
     try:
-        uri = conf[group].uri
+        uri = conf[kind.chosen_group(conf)].uri
     except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
         return None
     return redacted(uri) if uri else None
@@ -68,5 +62,5 @@ def describe_stores(conf: cfg.ConfigOpts) -> str:
     """``message store URI, management store URI``, for a log line; a
     store without a URI is named by its driver."""
     return ', '.join(
-        f'{label} {store_uri(conf, store) or conf.drivers[store]}'
-        for label, store in STORES)
+        f'{kind.label} {store_uri(conf, kind) or kind.chosen(conf)}'
+        for kind in (plugins.MESSAGE_STORE, plugins.MANAGEMENT_STORE))

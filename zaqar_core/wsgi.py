@@ -4,12 +4,14 @@
     gunicorn -w 4 -b 127.0.0.1:8888 zaqar_core.wsgi:application
 
 It is the app ``zaqar-server`` serves: the same stores, API and middleware
-(Keystone auth included), the same garbage-collection thread, and on the
-embedded SQLite default the same schema upgrade at start. Configuration
+(Keystone auth included), the same garbage-collection thread, and on an
+embedded store the same schema upgrade at start. The transport is
+``[drivers] transport`` if it is a WSGI application, else the installed
+transport that is. Configuration
 comes from the files listed in ``ZAQAR_CONFIG_FILE`` (comma-separated),
 else from oslo.config's usual search (``~/.zaqar/zaqar.conf``,
 ``/etc/zaqar/zaqar.conf``, ...). ``[drivers:transport:wsgi]`` does not
-apply: the server's own settings do.
+apply: the WSGI server's own settings do.
 
 Importing this module builds the app, storage connections included, so
 import it in each worker process (uWSGI ``lazy-apps = true``, gunicorn
@@ -20,14 +22,14 @@ import ctypes
 import os
 from typing import Any
 
+from oslo_config import cfg
+
 from zaqar_core import bootstrap
+from zaqar_core import plugins
 from zaqar_core.cmd import common
 from zaqar_core.transport.base import WsgiDriver
 
 CONFIG_ENV = 'ZAQAR_CONFIG_FILE'
-
-# The transport whose app this is, whatever [drivers] transport says.
-TRANSPORT = 'wsgi'
 
 
 def config_files() -> list[str]:
@@ -66,13 +68,25 @@ def load_app(files: list[str] | None = None) -> Any:
     # Searched under zaqar-server's name, not the WSGI server's. Raised
     # rather than exiting: the WSGI server reports it in its own way.
     conf = common.load_config(argv, prog='zaqar-server')
-    bootstrap.resolve_sqlite_default(conf)
+    bootstrap.resolve_embedded_defaults(conf)
     bootstrap.upgrade_embedded_stores(conf)
-    transport = bootstrap.load_transport(conf, TRANSPORT)
-    if not isinstance(transport, WsgiDriver):
-        raise bootstrap.BootstrapError(
-            f'The {TRANSPORT} transport is not a WSGI application.')
+    transport = bootstrap.load_transport(conf, wsgi_transport(conf))
     return transport.app()
+
+
+def wsgi_transport(conf: cfg.ConfigOpts) -> str:
+    """The transport whose app this is: ``[drivers] transport`` if it is
+    a WSGI application, else the first installed one that is.
+
+    Raises:
+        BootstrapError: no installed transport is.
+    """
+    for name, cls in bootstrap.driver_classes(plugins.TRANSPORT,
+                                              conf.drivers.transport):
+        if issubclass(cls, WsgiDriver):
+            return name
+    raise bootstrap.BootstrapError(
+        'No installed transport is a WSGI application.')
 
 
 def _refuse_uwsgi_master() -> None:

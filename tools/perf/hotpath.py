@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--profile', type=int, default=0, metavar='N')
     args, rest = parser.parse_known_args(argv)
     conf = common.parse_config(rest)
-    bootstrap.resolve_sqlite_default(conf)
+    bootstrap.resolve_embedded_defaults(conf)
     # (Older trees, measured for a before/after comparison, lack it.)
     getattr(bootstrap, 'upgrade_embedded_stores', lambda conf: None)(conf)
     app = wsgi_app.setup_app(conf, bootstrap.make_api(conf))

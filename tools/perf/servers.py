@@ -37,7 +37,7 @@ _FACTORY: AppFactory | None = None
 
 
 def zaqar_factory(conf) -> AppFactory:
-    bootstrap.resolve_sqlite_default(conf)
+    bootstrap.resolve_embedded_defaults(conf)
     bootstrap.upgrade_embedded_stores(conf)
     return bootstrap.load_transport(conf, 'wsgi').app
 

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         # Before touching any store: a typo should cost nothing.
         rules.check_template(conf.bridge.queue_name)
         service.check_ttl(conf)
-        bootstrap.resolve_sqlite_default(conf)
+        bootstrap.resolve_embedded_defaults(conf)
         bootstrap.upgrade_embedded_stores(conf)
         bridge = service.Bridge(conf)
     except setup_errors as exc:

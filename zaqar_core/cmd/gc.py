@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     from zaqar_core import bootstrap
 
     try:
-        bootstrap.resolve_sqlite_default(conf)
+        bootstrap.resolve_embedded_defaults(conf)
         stores = bootstrap.load_stores(conf)
         try:
             removed = stores.data.gc()

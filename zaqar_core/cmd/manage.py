@@ -22,6 +22,7 @@ from typing import TextIO
 
 from oslo_config import cfg
 
+from zaqar_core import plugins
 from zaqar_core import uris
 from zaqar_core.cmd import common
 from zaqar_core.storage import errors as storage_errors
@@ -55,11 +56,10 @@ def _each_store(conf: cfg.ConfigOpts, stores: Stores
 
     Both, even on one database: a second upgrade finds nothing to do.
     """
-    for label, store, driver in (
-            ('management store', 'management_store', stores.control),
-            ('message store', 'message_store', stores.data)):
-        where = uris.store_uri(conf, store) or conf.drivers[store]
-        yield f'{label} ({where})', driver
+    for kind, driver in ((plugins.MANAGEMENT_STORE, stores.control),
+                         (plugins.MESSAGE_STORE, stores.data)):
+        where = uris.store_uri(conf, kind) or kind.chosen(conf)
+        yield f'{kind.label} ({where})', driver
 
 
 def upgrade(driver: DriverBase, revision: str) -> str:
@@ -100,7 +100,7 @@ def run(conf: cfg.ConfigOpts, out: TextIO = sys.stdout) -> int:
     # warnings (cmd/logs.py): dependencies raise warnings as they load.
     from zaqar_core import bootstrap
 
-    bootstrap.resolve_sqlite_default(conf)
+    bootstrap.resolve_embedded_defaults(conf)
     stores = bootstrap.load_stores(conf)
     try:
         action = conf.command.db_action

@@ -22,9 +22,9 @@ DISTRIBUTION = 'zaqar-core'
 #: For ``--help`` (see :func:`zaqar_core.cmd.common.parse_config`).
 DESCRIPTION = (
     'Serve the Zaqar v2 API (queues, messages, claims, subscriptions, '
-    'topics) over the transport [drivers] transport names: the REST API '
-    'over HTTP (wsgi, the default) or the WebSocket API (websocket), on '
-    'the message and management stores [drivers] names. Logs go to '
+    'topics) over the transport [drivers] transport names (the REST API '
+    'over HTTP, or the WebSocket API), on the message and management '
+    'stores [drivers] names. Logs go to '
     'stderr unless a log file is configured. --bind, --port and '
     '--workers override the transport\'s [drivers:transport:<name>] '
     'options. --version prints the version.')
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                     'configured message store.')
     try:
         apply_overrides(conf)
-        bootstrap.resolve_sqlite_default(conf)
+        bootstrap.resolve_embedded_defaults(conf)
         bootstrap.upgrade_embedded_stores(conf)
         # Before any worker starts: a store that cannot serve is named
         # now, not as the first request's 503.

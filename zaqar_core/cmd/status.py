@@ -16,10 +16,11 @@ Checks:
 ``Storage schema``
     The store drivers ``[drivers]`` names are installed, each store
     answers within a second (as the server checks when it starts), and
-    each SQL store is at this release's newest migration. A server database
-    (PostgreSQL, MySQL) that is behind is a failure: run ``zaqar-manage db
-    upgrade``. An SQLite database that is behind is a warning, since the
-    server upgrades it when it starts. Redis has no schema.
+    each store with a schema is at this release's newest migration. A
+    database server that is behind is a failure: run ``zaqar-manage db
+    upgrade``. An embedded database that is behind is a warning, since
+    the server upgrades it when it starts. A store that does not exist
+    yet (an embedded database the server creates) is not created.
 ``Policy file``
     The policy file and ``policy.d`` files, if present, are YAML (JSON
     policy files are deprecated by oslo.policy), and every rule they set
@@ -49,19 +50,17 @@ import re
 import sys
 import warnings
 
-import sqlalchemy as sa
 import yaml
 from oslo_config import cfg
 from oslo_policy import opts as policy_opts
 from oslo_upgradecheck import upgradecheck
-from stevedore import extension
 
 from zaqar_core import conf as zconf
+from zaqar_core import plugins
 from zaqar_core import policies
 from zaqar_core.cmd import common
 from zaqar_core.conf import checking
 from zaqar_core.conf import opts
-from zaqar_core.conf import sqlalchemy_stores
 from zaqar_core.storage import base as storage_base
 from zaqar_core.storage import checks
 
@@ -74,8 +73,6 @@ with warnings.catch_warnings():
 
 Code = upgradecheck.Code
 Result = upgradecheck.Result
-
-SQL_DRIVER = 'sqlalchemy'
 
 #: ``rule:NAME`` references in a check string.
 RULE_REFERENCE = re.compile(r'\brule:([^\s()]+)')
@@ -117,18 +114,15 @@ class Checks(upgradecheck.UpgradeCommands):
         _check_store_drivers(found, conf)
         if found.code == Code.FAILURE:
             return found.result()
-        sql_groups = _sql_groups(conf)
         state = os.path.abspath(conf.state_path)
         if os.path.isdir(state):
             # Only then: resolving the default would create the directory,
             # and a check changes nothing.
-            bootstrap.resolve_sqlite_default(conf)
-        for label, namespace, name, group in _stores(conf, sql_groups):
-            missing = None
-            if group:
-                uri = conf[group].uri
-                missing = (_missing_sqlite_file(uri) if uri else
-                           os.path.join(state, bootstrap.SQLITE_FILE))
+            bootstrap.resolve_embedded_defaults(conf)
+        for label, kinds in _stores(conf):
+            kind = kinds[0]
+            cls = bootstrap.driver_class(kind, kind.chosen(conf))
+            missing = cls.absent(conf, kind.chosen_group(conf))
             if missing:
                 # Checked before connecting, which would create it.
                 found.add(Code.SUCCESS,
@@ -137,13 +131,13 @@ class Checks(upgradecheck.UpgradeCommands):
                           f'first starts.')
                 continue
             try:
-                driver = bootstrap.load_driver(namespace, name, label, conf)
+                driver = bootstrap.open_store(conf, kind)
             except Exception as exc:  # whatever the database library raises
                 found.add(Code.FAILURE, f'The {label}: cannot open it: '
                                         f'{_first_line(exc)}')
                 continue
             try:
-                _check_driver_schema(found, label, driver, conf)
+                _check_driver_schema(found, label, kind, driver, conf)
             finally:
                 driver.close()
         return found.result()
@@ -223,15 +217,14 @@ class Checks(upgradecheck.UpgradeCommands):
                       'not implemented: posts to queues with '
                       '_enable_encrypt_messages would be refused. Use '
                       'AES256.')
-        transports = extension.ExtensionManager(
-            bootstrap.TRANSPORT_NAMESPACE).names()
+        transports = plugins.TRANSPORT.names()
         if conf.drivers.transport not in transports:
             found.add(Code.WARNING,
                       f'[drivers] transport = {conf.drivers.transport} is '
                       f'not installed (available: '
                       f'{", ".join(sorted(transports))}): zaqar-server will '
                       f'not start with it. The WSGI application '
-                      f'(zaqar_core.wsgi) serves wsgi whatever it says.')
+                      f'(zaqar_core.wsgi) serves HTTP whatever it says.')
         for finding in checking.check(conf):
             found.add(Code.FAILURE if finding.refused else Code.WARNING,
                       finding.line)
@@ -255,69 +248,46 @@ class Checks(upgradecheck.UpgradeCommands):
 
 
 def _check_store_drivers(found: _Findings, conf: cfg.ConfigOpts) -> None:
-    for option, namespace in (
-            ('message_store', bootstrap.DATA_NAMESPACE),
-            ('management_store', bootstrap.CONTROL_NAMESPACE)):
-        name = conf.drivers[option]
-        known = sorted(extension.ExtensionManager(namespace).names())
+    for kind in (plugins.MESSAGE_STORE, plugins.MANAGEMENT_STORE):
+        name = kind.chosen(conf)
+        known = kind.names()
         if name in known:
             continue
         hint = (f' (upstream\'s {name} driver is not part of this '
                 f'release; see the upgrade guide)'
                 if name in UPSTREAM_ONLY_STORES else '')
         found.add(Code.FAILURE,
-                  f'[drivers] {option} = {name} is not installed '
+                  f'[drivers] {kind.option} = {name} is not installed '
                   f'(available: {", ".join(known) or "none"}){hint}; the '
                   f'servers will not start.')
 
 
-def _sql_groups(conf: cfg.ConfigOpts) -> dict[str, str]:
-    """The config group of each SQL store, by store."""
-    groups = {}
-    if conf.drivers.management_store == SQL_DRIVER:
-        groups['control'] = sqlalchemy_stores.MANAGEMENT_GROUP
-    if conf.drivers.message_store == SQL_DRIVER:
-        groups['data'] = sqlalchemy_stores.MESSAGE_GROUP
-    return groups
+def _stores(conf: cfg.ConfigOpts
+            ) -> list[tuple[str, tuple[plugins.Kind, ...]]]:
+    """(label, kinds) of each store to check: one entry when both kinds
+    are one store (the same driver at the same URI)."""
+    places = [(kind.chosen(conf), _configured_uri(conf, kind))
+              for kind in plugins.STORES]
+    if places[0] == places[1]:
+        return [('message and management store', plugins.STORES)]
+    return [(kind.label, (kind,)) for kind in plugins.STORES]
 
 
-def _stores(conf: cfg.ConfigOpts, sql_groups: dict[str, str]
-            ) -> list[tuple[str, str, str, str | None]]:
-    """(label, namespace, driver name, SQL group or None) of each store;
-    one entry when both stores are one SQL database."""
-    control_group = sql_groups.get('control')
-    data_group = sql_groups.get('data')
-    if control_group and data_group and \
-            conf[control_group].uri == conf[data_group].uri:
-        return [('message and management stores',
-                 bootstrap.CONTROL_NAMESPACE, SQL_DRIVER, control_group)]
-    return [
-        ('management store', bootstrap.CONTROL_NAMESPACE,
-         conf.drivers.management_store, control_group),
-        ('message store', bootstrap.DATA_NAMESPACE,
-         conf.drivers.message_store, data_group),
-    ]
-
-
-def _missing_sqlite_file(uri: str) -> str | None:
-    """The file of an SQLite ``uri`` if it does not exist yet (connecting
-    would create it)."""
-    url = sa.engine.make_url(uri)
-    if url.get_backend_name() != 'sqlite' or \
-            url.database in (None, '', ':memory:'):
+def _configured_uri(conf: cfg.ConfigOpts, kind: plugins.Kind) -> str | None:
+    try:
+        return conf[kind.chosen_group(conf)].uri
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
         return None
-    path = os.path.abspath(url.database)
-    return None if os.path.exists(path) else path
 
 
-def _check_driver_schema(found: _Findings, label: str,
+def _check_driver_schema(found: _Findings, label: str, kind: plugins.Kind,
                          driver: storage_base.DriverBase,
                          conf: cfg.ConfigOpts) -> None:
     state = driver.check(bootstrap.CHECK_TIMEOUT)
     if state.problem and not state.needs_upgrade:
         # The server would refuse to start: the same line.
         found.add(Code.FAILURE, checks.describe(checks.Report(
-            label, checks.uri_of(conf, label), state), conf))
+            label, checks.uri_of(conf, kind.label), state), conf))
         return
     head = driver.schema_head()
     if head is None:
@@ -336,7 +306,7 @@ def _check_driver_schema(found: _Findings, label: str,
     if driver.auto_upgrade:
         found.add(Code.WARNING,
                   f'The {label}: schema {at}, this release needs {head}. '
-                  f'The server upgrades this SQLite database when it '
+                  f'The server upgrades this embedded database when it '
                   f'starts; "zaqar-manage db upgrade" does it now.')
     else:
         found.add(Code.FAILURE,

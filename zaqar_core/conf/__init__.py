@@ -4,19 +4,17 @@ Each module has ``GROUP`` (``None`` for ``[DEFAULT]``), ``OPTS`` and
 ``register_opts(conf)``; :func:`register_opts` here registers them all on
 the ``ConfigOpts`` object that bootstrap passes around (no global CONF).
 Group and option names are upstream Zaqar's, so its config files work.
+Each driver declares its own options (:mod:`.driver_options`).
 """
 
 from oslo_config import cfg
 
 from zaqar_core.conf import bridge
 from zaqar_core.conf import default
+from zaqar_core.conf import driver_options
 from zaqar_core.conf import drivers
-from zaqar_core.conf import drivers_transport_websocket
-from zaqar_core.conf import drivers_transport_wsgi
 from zaqar_core.conf import notification
-from zaqar_core.conf import redis_stores
 from zaqar_core.conf import signed_url
-from zaqar_core.conf import sqlalchemy_stores
 from zaqar_core.conf import storage
 from zaqar_core.conf import transport
 from zaqar_core.conf import trustee
@@ -24,13 +22,10 @@ from zaqar_core.conf import trustee
 MODULES = (
     bridge,
     default,
+    driver_options,
     drivers,
-    drivers_transport_websocket,
-    drivers_transport_wsgi,
     notification,
-    redis_stores,
     signed_url,
-    sqlalchemy_stores,
     storage,
     transport,
     trustee,

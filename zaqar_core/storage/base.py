@@ -548,11 +548,66 @@ class StoreState(NamedTuple):
     needs_upgrade: bool = False
 
 
-class DriverBase(abc.ABC):
-    """What every storage driver has."""
+class StoreOptions:
+    """The options of one store: its driver's configuration group, under
+    the values a caller puts over it (the URI and options of a pool, say),
+    so that two stores of one driver never share what differs.
 
-    def __init__(self, conf: cfg.ConfigOpts) -> None:
+    Read as attributes, like the group: ``options.uri``.
+    """
+
+    def __init__(self, group: Any, overrides: dict[str, Any] | None = None,
+                 ) -> None:
+        self._group = group
+        self._overrides = dict(overrides or {})
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith('_'):
+            raise AttributeError(name)
+        if name in self._overrides:
+            return self._overrides[name]
+        return getattr(self._group, name)
+
+
+class DriverBase(abc.ABC):
+    """What every storage driver has.
+
+    A driver is opened on one store: ``options`` are that store's (see
+    :class:`StoreOptions`), and ``conf`` the whole configuration, for
+    what is not the store's own. It reads its store's settings from
+    ``options`` only.
+    """
+
+    def __init__(self, conf: cfg.ConfigOpts, options: Any) -> None:
         self.conf = conf
+        self.options = options
+
+    # What the core asks of a driver before opening a store -----------
+
+    @classmethod
+    def serves(cls, uri: str) -> bool:
+        """Whether this driver opens stores at URIs like ``uri`` (by its
+        scheme); the core asks every driver when it has only a URI."""
+        return False
+
+    @classmethod
+    def resolve_default(cls, conf: cfg.ConfigOpts, group: str) -> str | None:
+        """Give a store whose configuration (in ``group``) leaves it
+        nowhere a place of its own (an embedded database), by overriding
+        options in ``group``; called before any store is opened.
+
+        Returns:
+            The URI given, or None when the store was configured.
+        """
+        return None
+
+    @classmethod
+    def absent(cls, conf: cfg.ConfigOpts, group: str) -> str | None:
+        """Where the store configured in ``group`` would be created, if
+        opening it would create it (a database file that is not there
+        yet); None otherwise. Checks that must change nothing ask it
+        before opening."""
+        return None
 
     @abc.abstractmethod
     def is_alive(self) -> bool:

@@ -9,17 +9,15 @@ import shlex
 
 from oslo_config import cfg
 
+from zaqar_core import plugins
 from zaqar_core import uris
 from zaqar_core.storage import base
 from zaqar_core.storage.stores import Stores
 
-MESSAGE_STORE = 'message store'
-MANAGEMENT_STORE = 'management store'
+MESSAGE_STORE = plugins.MESSAGE_STORE.label
+MANAGEMENT_STORE = plugins.MANAGEMENT_STORE.label
 
-#: ``[drivers]`` option of each store: its driver's name, whose options
-#: are in ``[drivers:<option>:<name>]`` (upstream's layout).
-_DRIVER_OPTION = {MESSAGE_STORE: 'message_store',
-                  MANAGEMENT_STORE: 'management_store'}
+_KINDS = {kind.label: kind for kind in plugins.STORES}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,7 +35,7 @@ class Report:
 
 def uri_of(conf: cfg.ConfigOpts, label: str) -> str:
     """The configured URI of a store, secrets hidden ('' if none)."""
-    return uris.store_uri(conf, _DRIVER_OPTION[label]) or ''
+    return uris.store_uri(conf, _KINDS[label]) or ''
 
 
 def check(conf: cfg.ConfigOpts, stores: Stores,

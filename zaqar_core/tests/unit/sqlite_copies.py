@@ -14,7 +14,7 @@ from oslo_config import cfg
 
 from zaqar_core import bootstrap
 from zaqar_core import conf as zconf
-from zaqar_core.conf import sqlalchemy_stores
+from zaqar_plugins.storage.sqlalchemy import options as sqlalchemy_stores
 
 NAME = 'zaqar.sqlite'
 _GROUPS = (sqlalchemy_stores.MESSAGE_GROUP,

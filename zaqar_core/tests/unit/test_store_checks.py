@@ -17,9 +17,9 @@ from zaqar_core import conf as zconf
 from zaqar_core.api import errors
 from zaqar_core.api.request import Request
 from zaqar_core.api.service import Api
-from zaqar_core.conf import redis_stores
-from zaqar_core.conf import sqlalchemy_stores
 from zaqar_core.storage import errors as storage_errors
+from zaqar_plugins.storage.redis import options as redis_stores
+from zaqar_plugins.storage.sqlalchemy import options as sqlalchemy_stores
 from zaqar_testing.databases import Database
 from zaqar_testing.databases import DatabaseFactory
 from zaqar_testing.ports import free_port

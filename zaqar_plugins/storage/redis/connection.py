@@ -77,10 +77,20 @@ def _redacted(uri: str) -> str:
     return scheme + sep + rest
 
 
+#: The URI schemes of Redis stores.
+SCHEMES = ('redis', 'redis+cluster')
+
+
+def serves(uri: str) -> bool:
+    """Whether ``uri`` names a Redis store (by its scheme)."""
+    scheme, sep, _ = uri.partition('://')
+    return bool(sep) and scheme in SCHEMES
+
+
 def parse_uri(uri: str) -> RedisURI:
     """Parse a store URI; raises :class:`errors.Unavailable` if invalid."""
     scheme, sep, rest = uri.partition('://')
-    if not sep or scheme not in ('redis', 'redis+cluster'):
+    if not serves(uri):
         raise errors.Unavailable(
             f'Invalid Redis URI {_redacted(uri)}: expected redis:// or '
             f'redis+cluster://')

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from oslo_config import cfg
 from oslo_log import log
 
-from zaqar_core.conf import redis_stores
 from zaqar_core.storage import base
 from zaqar_core.storage import errors
 from zaqar_plugins.storage.redis import claims
@@ -26,18 +27,21 @@ GC_BATCH = 1000
 
 
 class _RedisDriver(base.DriverBase):
-    GROUP: str
 
-    def __init__(self, conf: cfg.ConfigOpts) -> None:
-        super().__init__(conf)
-        opts = conf[self.GROUP]
+    def __init__(self, conf: cfg.ConfigOpts, options: Any) -> None:
+        super().__init__(conf, options)
         self.client = connection.client_for(
-            opts.uri, opts.max_reconnect_attempts, opts.reconnect_sleep)
+            options.uri, options.max_reconnect_attempts,
+            options.reconnect_sleep)
         # Checks get a client of their own: the shared one retries a
         # refused connection for up to max_reconnect_attempts *
         # reconnect_sleep seconds (10 s by default), and waits out the
         # URI's socket timeout.
         self._check_clients: dict[float, connection.Client] = {}
+
+    @classmethod
+    def serves(cls, uri: str) -> bool:
+        return connection.serves(uri)
 
     def is_alive(self) -> bool:
         try:
@@ -53,7 +57,7 @@ class _RedisDriver(base.DriverBase):
                 if client is None:
                     # A cluster client connects here, to discover nodes.
                     made = connection.make_client(
-                        self.conf[self.GROUP].uri, max_reconnect_attempts=0,
+                        self.options.uri, max_reconnect_attempts=0,
                         socket_timeout=timeout)
                     # Requests check concurrently: one client is kept.
                     client = self._check_clients.setdefault(timeout, made)
@@ -72,10 +76,9 @@ class _RedisDriver(base.DriverBase):
 
 
 class ControlDriver(_RedisDriver, base.ControlDriverBase):
-    GROUP = redis_stores.MANAGEMENT_GROUP
 
-    def __init__(self, conf: cfg.ConfigOpts) -> None:
-        super().__init__(conf)
+    def __init__(self, conf: cfg.ConfigOpts, options: Any) -> None:
+        super().__init__(conf, options)
         self._queues = queues.QueueController(self.client)
 
     @property
@@ -84,10 +87,9 @@ class ControlDriver(_RedisDriver, base.ControlDriverBase):
 
 
 class DataDriver(_RedisDriver, base.DataDriverBase):
-    GROUP = redis_stores.MESSAGE_GROUP
 
-    def __init__(self, conf: cfg.ConfigOpts) -> None:
-        super().__init__(conf)
+    def __init__(self, conf: cfg.ConfigOpts, options: Any) -> None:
+        super().__init__(conf, options)
         # One key cache for both: they show the same ids.
         id_keys = messages.key_cache(self.client)
         self._messages = messages.MessageController(self.client, id_keys)
@@ -95,8 +97,7 @@ class DataDriver(_RedisDriver, base.DataDriverBase):
         self._subscriptions = subscriptions.SubscriptionController(
             self.client)
         self._scripts = scripts.Scripts(self.client)
-        self._signals = signals.SignalController(self.client,
-                                                 conf[self.GROUP].uri)
+        self._signals = signals.SignalController(self.client, options.uri)
 
     @property
     def message_controller(self) -> messages.MessageController:

@@ -4,12 +4,12 @@ import functools
 import math
 import os
 import threading
+from typing import Any
 
 import sqlalchemy as sa
 from oslo_config import cfg
 from oslo_log import log
 
-from zaqar_core.conf import sqlalchemy_stores
 from zaqar_core.storage import base
 from zaqar_core.storage import errors
 from zaqar_plugins.storage.sqlalchemy import claims
@@ -17,6 +17,7 @@ from zaqar_plugins.storage.sqlalchemy import engine as txn
 from zaqar_plugins.storage.sqlalchemy import message_ids
 from zaqar_plugins.storage.sqlalchemy import messages
 from zaqar_plugins.storage.sqlalchemy import migration
+from zaqar_plugins.storage.sqlalchemy import options as sql_options
 from zaqar_plugins.storage.sqlalchemy import queues
 from zaqar_plugins.storage.sqlalchemy import rows
 from zaqar_plugins.storage.sqlalchemy import signals
@@ -35,10 +36,14 @@ GC_BATCH = 1000
 _ENGINES: dict[tuple, sa.engine.Engine] = {}
 
 
-def _engine_for(conf: cfg.ConfigOpts, group: str) -> sa.engine.Engine:
-    opts = conf[group]
+#: The database kinds (SQLAlchemy backend names) this driver is tested
+#: on; a URI of another is not its.
+BACKENDS = ('sqlite', 'postgresql', 'mysql')
+
+
+def _engine_for(opts: Any) -> sa.engine.Engine:
     if not opts.uri:
-        raise errors.Unavailable(f'[{group}] uri is not set')
+        raise errors.Unavailable('the store has no uri')
     key = (os.getpid(), opts.uri, opts.sqlite_busy_timeout,
            opts.max_pool_size, opts.max_overflow)
     if key not in _ENGINES:
@@ -68,12 +73,47 @@ def _head() -> str:
     return migration.head()
 
 
-class _SQLDriver(base.DriverBase):
-    GROUP: str
+def _backend(uri: str) -> str | None:
+    try:
+        return sa.engine.make_url(uri).get_backend_name()
+    except sa.exc.ArgumentError:
+        return None
 
-    def __init__(self, conf: cfg.ConfigOpts) -> None:
-        super().__init__(conf)
-        self.engine = _engine_for(conf, self.GROUP)
+
+class _SQLDriver(base.DriverBase):
+
+    def __init__(self, conf: cfg.ConfigOpts, options: Any) -> None:
+        super().__init__(conf, options)
+        self.engine = _engine_for(options)
+
+    @classmethod
+    def serves(cls, uri: str) -> bool:
+        return _backend(uri) in BACKENDS
+
+    @classmethod
+    def resolve_default(cls, conf: cfg.ConfigOpts, group: str) -> str | None:
+        # Both stores, unset, share one file: one database to back up.
+        if conf[group].uri:
+            return None
+        state = os.path.abspath(conf.state_path)
+        os.makedirs(state, mode=0o750, exist_ok=True)
+        uri = f'sqlite:///{os.path.join(state, sql_options.SQLITE_FILE)}'
+        conf.set_override('uri', uri, group=group)
+        return uri
+
+    @classmethod
+    def absent(cls, conf: cfg.ConfigOpts, group: str) -> str | None:
+        uri = conf[group].uri
+        if not uri:
+            path = os.path.join(conf.state_path, sql_options.SQLITE_FILE)
+        else:
+            url = sa.engine.make_url(uri)
+            if url.get_backend_name() != 'sqlite' or \
+                    url.database in (None, '', ':memory:'):
+                return None
+            path = url.database
+        path = os.path.abspath(path)
+        return None if os.path.exists(path) else path
 
     def is_alive(self) -> bool:
         try:
@@ -146,10 +186,8 @@ class _SQLDriver(base.DriverBase):
 
 
 class ControlDriver(_SQLDriver, base.ControlDriverBase):
-    GROUP = sqlalchemy_stores.MANAGEMENT_GROUP
-
-    def __init__(self, conf: cfg.ConfigOpts) -> None:
-        super().__init__(conf)
+    def __init__(self, conf: cfg.ConfigOpts, options: Any) -> None:
+        super().__init__(conf, options)
         self._queues = queues.QueueController(self.engine)
 
     @property
@@ -158,10 +196,8 @@ class ControlDriver(_SQLDriver, base.ControlDriverBase):
 
 
 class DataDriver(_SQLDriver, base.DataDriverBase):
-    GROUP = sqlalchemy_stores.MESSAGE_GROUP
-
-    def __init__(self, conf: cfg.ConfigOpts) -> None:
-        super().__init__(conf)
+    def __init__(self, conf: cfg.ConfigOpts, options: Any) -> None:
+        super().__init__(conf, options)
         # One key cache for both: they show the same ids.
         keys = message_ids.cache_for(self.engine)
         self._messages = messages.MessageController(self.engine, keys)

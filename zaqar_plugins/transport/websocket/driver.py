@@ -9,10 +9,12 @@ import asyncio
 import os
 import socket
 
-from zaqar_core.conf import drivers_transport_websocket
 from zaqar_core.notification.hub import Hub
 from zaqar_core.transport import base
 from zaqar_core.transport import startup
+from zaqar_plugins.transport.websocket import (
+    options as drivers_transport_websocket,
+)
 from zaqar_plugins.transport.websocket import prefork
 from zaqar_plugins.transport.websocket import server
 

@@ -32,11 +32,11 @@ from pecan import core
 
 from zaqar_core.api import errors
 from zaqar_core.api.service import Api
-from zaqar_core.conf import drivers_transport_wsgi
 from zaqar_plugins.transport.wsgi import access_log
 from zaqar_plugins.transport.wsgi import controllers
 from zaqar_plugins.transport.wsgi import hooks
 from zaqar_plugins.transport.wsgi import middleware
+from zaqar_plugins.transport.wsgi import options as drivers_transport_wsgi
 
 
 class Application(core.ExplicitPecan):

@@ -42,10 +42,10 @@ from granian.server import Server
 from oslo_config import cfg
 from oslo_log import log
 
-from zaqar_core.conf import drivers_transport_wsgi
 from zaqar_core.transport import startup
 from zaqar_plugins.transport import listening
 from zaqar_plugins.transport import processes
+from zaqar_plugins.transport.wsgi import options as drivers_transport_wsgi
 
 LOG = log.getLogger(__name__)
 

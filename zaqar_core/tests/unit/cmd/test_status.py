@@ -14,8 +14,9 @@ from oslo_config import cfg
 
 from zaqar_core import bootstrap
 from zaqar_core import conf as zconf
-from zaqar_core.conf import sqlalchemy_stores
+from zaqar_core import plugins
 from zaqar_plugins.storage.sqlalchemy import migration
+from zaqar_plugins.storage.sqlalchemy import options as sqlalchemy_stores
 from zaqar_testing import databases
 from zaqar_testing.ports import refusing_address
 from zaqar_testing.redis_servers import RedisServer
@@ -89,8 +90,7 @@ def migrate(uri: str, revision: str) -> None:
     conf([], project='zaqar', default_config_files=[],
          default_config_dirs=[])
     conf.set_override('uri', uri, group=sqlalchemy_stores.MANAGEMENT_GROUP)
-    driver = bootstrap.load_driver(bootstrap.CONTROL_NAMESPACE, 'sqlalchemy',
-                                   'management store', conf)
+    driver = bootstrap.open_store(conf, plugins.MANAGEMENT_STORE)
     try:
         driver.upgrade(revision)
     finally:
@@ -212,8 +212,10 @@ def test_a_store_that_does_not_answer_fails_as_the_server_would(
             f'[oslo_policy]\npolicy_file = {deployment.policy}\n{QUIET}')
         code, checks = deployment.check()
     assert code == FAILURE
-    assert f'The management store (redis://:***@{address}) does not ' \
-        f'answer' in checks[SCHEMA][1]
+    # One store serves both: one line.
+    assert f'The message and management store (redis://:***@{address}) ' \
+        f'does not answer' in checks[SCHEMA][1]
+    assert checks[SCHEMA][1].count('does not answer') == 1
     assert 'secret' not in checks[SCHEMA][1]
 
 

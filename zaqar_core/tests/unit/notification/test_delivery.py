@@ -21,7 +21,6 @@ from oslo_config import cfg
 from zaqar_core import bootstrap
 from zaqar_core.api import encryption
 from zaqar_core.api.request import Request
-from zaqar_core.conf import redis_stores
 from zaqar_core.notification import delivery
 from zaqar_core.notification import outbox
 from zaqar_core.notification import retry
@@ -31,6 +30,7 @@ from zaqar_core.notification.base import Target
 from zaqar_core.storage import errors as storage_errors
 from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.unit import sqlite_copies
+from zaqar_plugins.storage.redis import options as redis_stores
 from zaqar_testing.receivers import Receiver
 from zaqar_testing.redis_servers import RedisBackend
 from zaqar_testing.redis_servers import RedisFactory

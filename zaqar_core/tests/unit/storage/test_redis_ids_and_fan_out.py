@@ -11,7 +11,6 @@ from collections.abc import Iterator
 import pytest
 
 from zaqar_core.api import validation
-from zaqar_core.conf import redis_stores
 from zaqar_core.storage import base
 from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.contract.storage import FrozenClock
@@ -20,6 +19,7 @@ from zaqar_core.tests.contract.storage.processes import conf_for
 from zaqar_plugins.storage.redis import driver
 from zaqar_plugins.storage.redis import keys
 from zaqar_plugins.storage.redis import messages
+from zaqar_plugins.storage.redis import options as redis_stores
 from zaqar_plugins.storage.redis import records
 from zaqar_testing.redis_servers import RedisBackend
 from zaqar_testing.redis_servers import RedisFactory
@@ -46,8 +46,10 @@ def stores(request: pytest.FixtureRequest, factory: RedisFactory
     backend: RedisBackend = factory.create(request.param)
     conf = conf_for(backend.uri, (redis_stores.MESSAGE_GROUP,
                                   redis_stores.MANAGEMENT_GROUP))
-    found = Stores(control=driver.ControlDriver(conf),
-                   data=driver.DataDriver(conf))
+    found = Stores(
+        control=driver.ControlDriver(
+            conf, conf[redis_stores.MANAGEMENT_GROUP]),
+        data=driver.DataDriver(conf, conf[redis_stores.MESSAGE_GROUP]))
     found.subscriptions.create(PROJECT, 'q', 'http://127.0.0.1:9/', 3600,
                                {})
     yield found
@@ -131,7 +133,8 @@ def test_messages_from_before_id_keys_get_one_when_read(
     key = keys.id_key(keys.project_prefix(PROJECT))
     stores.data.client.delete(key)
     fresh = Stores(control=stores.control,
-                   data=driver.DataDriver(stores.data.conf))
+                   data=driver.DataDriver(stores.data.conf,
+                                          stores.data.options))
     [found], _ = fresh.messages.list(PROJECT, 'q', echo=True)
     assert found['body'] == 1
     assert found['id'] != ids[0]  # old ids name nothing any more

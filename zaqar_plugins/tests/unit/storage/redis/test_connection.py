@@ -83,7 +83,7 @@ def test_an_unreachable_server_is_unavailable_not_a_crash() -> None:
     conf.set_override('uri', 'redis://127.0.0.1:1?socket_timeout=0.2',
                       group=group)
     conf.set_override('max_reconnect_attempts', 0, group=group)
-    data = driver.DataDriver(conf)
+    data = driver.DataDriver(conf, conf[group])
     assert data.is_alive() is False
     with pytest.raises(errors.Unavailable):
         data.message_controller.stats('p', 'q')

@@ -17,13 +17,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from zaqar_core.conf import redis_stores
 from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.contract import storage as contract
 from zaqar_core.tests.contract.storage.processes import conf_for
 from zaqar_core.tests.contract.storage.signals import CHANNEL
 from zaqar_core.tests.contract.storage.signals import Received
 from zaqar_plugins.storage.redis import connection
+from zaqar_plugins.storage.redis import options as redis_stores
 from zaqar_testing.ports import refusing_address
 from zaqar_testing.redis_servers import HOST
 from zaqar_testing.redis_servers import SENTINEL_MASTER

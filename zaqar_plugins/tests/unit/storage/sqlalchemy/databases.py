@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from zaqar_core.conf import sqlalchemy_stores
 from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.contract.storage.processes import conf_for
 from zaqar_plugins.storage.sqlalchemy import driver
+from zaqar_plugins.storage.sqlalchemy import options as sqlalchemy_stores
 from zaqar_plugins.storage.sqlalchemy import tables
 from zaqar_testing.databases import Database
 
@@ -14,8 +14,10 @@ def make_stores(uri: str) -> Stores:
     """Both SQL stores on ``uri``."""
     conf = conf_for(uri, (sqlalchemy_stores.MESSAGE_GROUP,
                           sqlalchemy_stores.MANAGEMENT_GROUP))
-    return Stores(control=driver.ControlDriver(conf),
-                  data=driver.DataDriver(conf))
+    return Stores(
+        control=driver.ControlDriver(
+            conf, conf[sqlalchemy_stores.MANAGEMENT_GROUP]),
+        data=driver.DataDriver(conf, conf[sqlalchemy_stores.MESSAGE_GROUP]))
 
 
 def migrated_stores(database: Database) -> Stores:

@@ -33,9 +33,6 @@ OPTS = [
 ]
 
 
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_opts(OPTS, group=GROUP)
-
-
-def list_opts() -> dict:
-    return {GROUP: OPTS}
+def list_opts() -> list[cfg.Opt]:
+    """The transport's options (``[drivers:transport:wsgi]``)."""
+    return OPTS

@@ -1,4 +1,5 @@
-"""``[drivers:message_store:redis]`` and ``[drivers:management_store:redis]``.
+"""Options of a Redis store, in ``[drivers:message_store:redis]`` and
+``[drivers:management_store:redis]`` (upstream's groups).
 
 URI forms (see :mod:`zaqar_plugins.storage.redis.connection`):
 
@@ -18,10 +19,11 @@ MESSAGE_GROUP = 'drivers:message_store:redis'
 MANAGEMENT_GROUP = 'drivers:management_store:redis'
 
 
-def _opts(what: str) -> list:
+def list_opts() -> list[cfg.Opt]:
+    """The options of one Redis store (new objects on each call)."""
     return [
         cfg.StrOpt('uri', default='redis://127.0.0.1:6379', secret=True,
-                   help=f'Redis URI of the {what} store: '
+                   help='Redis URI of the store: '
                         'redis://[[user]:password@]host[:port][?dbid=N], '
                         'a unix socket redis://[:password@]/path.sock, '
                         'Sentinel redis://h1:p1,h2:p2?master=name, or '
@@ -33,16 +35,3 @@ def _opts(what: str) -> list:
                      help='Seconds to wait between reconnection '
                           'attempts.'),
     ]
-
-
-MESSAGE_OPTS = _opts('message')
-MANAGEMENT_OPTS = _opts('management')
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_opts(MESSAGE_OPTS, group=MESSAGE_GROUP)
-    conf.register_opts(MANAGEMENT_OPTS, group=MANAGEMENT_GROUP)
-
-
-def list_opts() -> dict:
-    return {MESSAGE_GROUP: MESSAGE_OPTS, MANAGEMENT_GROUP: MANAGEMENT_OPTS}

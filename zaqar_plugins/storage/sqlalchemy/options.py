@@ -1,8 +1,9 @@
-"""``[drivers:message_store:sqlalchemy]`` and
-``[drivers:management_store:sqlalchemy]``.
+"""Options of an SQL store, in ``[drivers:message_store:sqlalchemy]`` and
+``[drivers:management_store:sqlalchemy]`` (upstream's groups).
 
-When neither URI is set, both stores share one SQLite file in
-``state_path``; see :func:`zaqar_core.bootstrap.resolve_sqlite_default`.
+When a store's URI is unset, it is an SQLite file in ``state_path``,
+shared by both stores (see
+:meth:`zaqar_plugins.storage.sqlalchemy.driver.DataDriver.resolve_default`).
 """
 
 from oslo_config import cfg
@@ -10,12 +11,16 @@ from oslo_config import cfg
 MESSAGE_GROUP = 'drivers:message_store:sqlalchemy'
 MANAGEMENT_GROUP = 'drivers:management_store:sqlalchemy'
 
+#: The embedded database, in ``state_path``.
+SQLITE_FILE = 'zaqar.sqlite'
 
-def _opts(what: str) -> list:
+
+def list_opts() -> list[cfg.Opt]:
+    """The options of one SQL store (new objects on each call)."""
     return [
         cfg.StrOpt('uri', secret=True,
-                   sample_default='sqlite:///$state_path/zaqar.sqlite',
-                   help=f'SQLAlchemy URI of the {what} store, e.g. '
+                   sample_default=f'sqlite:///$state_path/{SQLITE_FILE}',
+                   help='SQLAlchemy URI of the store, e.g. '
                         'postgresql+psycopg2://user:pw@host/zaqar or '
                         'mysql+pymysql://user:pw@host/zaqar. Unset: an '
                         'SQLite file in state_path.'),
@@ -27,16 +32,3 @@ def _opts(what: str) -> list:
         cfg.IntOpt('max_overflow', default=20, min=0,
                    help='Extra connections allowed beyond max_pool_size.'),
     ]
-
-
-MESSAGE_OPTS = _opts('message')
-MANAGEMENT_OPTS = _opts('management')
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_opts(MESSAGE_OPTS, group=MESSAGE_GROUP)
-    conf.register_opts(MANAGEMENT_OPTS, group=MANAGEMENT_GROUP)
-
-
-def list_opts() -> dict:
-    return {MESSAGE_GROUP: MESSAGE_OPTS, MANAGEMENT_GROUP: MANAGEMENT_OPTS}
