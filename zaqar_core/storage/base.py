@@ -30,6 +30,7 @@ from typing import TypedDict
 from oslo_config import cfg
 
 from zaqar_core.storage import errors
+from zaqar_core.storage import pools
 
 
 class Message(TypedDict):
@@ -664,6 +665,21 @@ class ControlDriverBase(DriverBase):
     @abc.abstractmethod
     def queue_controller(self) -> QueueControllerBase:
         """The queue catalogue."""
+
+    @property
+    @abc.abstractmethod
+    def pool_controller(self) -> pools.PoolControllerBase:
+        """The pools (:mod:`zaqar_core.storage.pools`)."""
+
+    @property
+    @abc.abstractmethod
+    def flavor_controller(self) -> pools.FlavorControllerBase:
+        """The flavors."""
+
+    @property
+    @abc.abstractmethod
+    def catalogue_controller(self) -> pools.CatalogueControllerBase:
+        """Which pool holds each queue."""
 
 
 class DataDriverBase(DriverBase):

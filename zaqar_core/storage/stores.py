@@ -1,8 +1,11 @@
 """The pair of drivers one deployment runs on."""
 
+from __future__ import annotations
+
 import dataclasses
 
 from zaqar_core.storage import base
+from zaqar_core.storage import pools as pooling
 
 
 @dataclasses.dataclass
@@ -16,6 +19,18 @@ class Stores:
     @property
     def queues(self) -> base.QueueControllerBase:
         return self.control.queue_controller
+
+    @property
+    def pools(self) -> pooling.PoolControllerBase:
+        return self.control.pool_controller
+
+    @property
+    def flavors(self) -> pooling.FlavorControllerBase:
+        return self.control.flavor_controller
+
+    @property
+    def catalogue(self) -> pooling.CatalogueControllerBase:
+        return self.control.catalogue_controller
 
     @property
     def messages(self) -> base.MessageControllerBase:

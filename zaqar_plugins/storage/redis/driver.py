@@ -13,6 +13,7 @@ from zaqar_plugins.storage.redis import claims
 from zaqar_plugins.storage.redis import connection
 from zaqar_plugins.storage.redis import keys
 from zaqar_plugins.storage.redis import messages
+from zaqar_plugins.storage.redis import pools
 from zaqar_plugins.storage.redis import queues
 from zaqar_plugins.storage.redis import records
 from zaqar_plugins.storage.redis import scripts
@@ -80,10 +81,25 @@ class ControlDriver(_RedisDriver, base.ControlDriverBase):
     def __init__(self, conf: cfg.ConfigOpts, options: Any) -> None:
         super().__init__(conf, options)
         self._queues = queues.QueueController(self.client)
+        self._pools = pools.PoolController(self.client)
+        self._flavors = pools.FlavorController(self.client)
+        self._catalogue = pools.CatalogueController(self.client)
 
     @property
     def queue_controller(self) -> queues.QueueController:
         return self._queues
+
+    @property
+    def pool_controller(self) -> pools.PoolController:
+        return self._pools
+
+    @property
+    def flavor_controller(self) -> pools.FlavorController:
+        return self._flavors
+
+    @property
+    def catalogue_controller(self) -> pools.CatalogueController:
+        return self._catalogue
 
 
 class DataDriver(_RedisDriver, base.DataDriverBase):

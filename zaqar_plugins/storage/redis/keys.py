@@ -140,3 +140,43 @@ def names_of_queue_prefix(prefix: str) -> tuple[str, str]:
 def project_of_queue_prefix(prefix: str) -> str:
     """``z:{p:<project>}`` from ``z:{p:<project>}:<queue>``."""
     return prefix.rpartition(':')[0]
+
+
+# -- pooling ---------------------------------------------------------------
+#
+# Pools, flavors and the queue catalogue (see zaqar_core.storage.pools)
+# live under one hash tag, ``{pools}`` (no project's: those are
+# ``{p:...}``), so that one script changes them atomically on Redis
+# Cluster as well. Prefix ``z:{pools}:``; none of them ends like a GC
+# pattern.
+#
+# A "pair" joins two strings as ``<bytes of the first>:<first><second>``:
+# pairs of one first string share a prefix and sort by the second.
+#
+# =========  =====  =========================================================
+# suffix     type   holds
+# =========  =====  =========================================================
+# pools      zset   every pool name, score 0 (paging by name, lex)
+# uri        hash   pool name -> URI
+# weight     hash   pool name -> weight
+# flavor     hash   pool name -> flavor name (absent: no flavor)
+# options    hash   pool name -> options JSON
+# uris       hash   URI -> name of the pool that has it
+# tagged     zset   pair (flavor name or '', pool name), score 0
+# flavors    hash   flavor name -> project that owns it
+# owned      zset   pair (project, flavor name), score 0
+# catalogue  hash   pair (project, queue) -> pool name
+# placed     zset   pair (pool name, pair (project, queue)), score 0
+# =========  =====  =========================================================
+
+#: The hash tag of every pooling key.
+POOLING_TAG = '{pools}'
+
+#: Suffixes of the pooling keys, in the order the script receives them.
+POOLING_KEYS = ('pools', 'uri', 'weight', 'flavor', 'options', 'uris',
+                'tagged', 'flavors', 'owned', 'catalogue', 'placed')
+
+
+def pooling_keys() -> list[str]:
+    """The pooling keys, in POOLING_KEYS order."""
+    return [f'{PREFIX}{POOLING_TAG}:{suffix}' for suffix in POOLING_KEYS]

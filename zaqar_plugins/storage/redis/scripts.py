@@ -21,8 +21,10 @@ from zaqar_plugins.storage.redis import connection
 # Scripts over the catalogue keys (and id_key) stand alone; the others
 # start with common.lua's helpers, and subscription_* scripts (over a
 # source's subscription keys) with subscription_common.lua's too.
+# ``pooling`` (pools, flavors and which pool holds each queue, over
+# keys.POOLING_KEYS) stands alone as well.
 _STANDALONE = {'queue_create', 'queue_set_metadata', 'queue_delete',
-               'queue_list', 'id_key'}
+               'queue_list', 'id_key', 'pooling'}
 
 
 @functools.cache

@@ -18,6 +18,7 @@ from zaqar_plugins.storage.sqlalchemy import message_ids
 from zaqar_plugins.storage.sqlalchemy import messages
 from zaqar_plugins.storage.sqlalchemy import migration
 from zaqar_plugins.storage.sqlalchemy import options as sql_options
+from zaqar_plugins.storage.sqlalchemy import pools
 from zaqar_plugins.storage.sqlalchemy import queues
 from zaqar_plugins.storage.sqlalchemy import rows
 from zaqar_plugins.storage.sqlalchemy import signals
@@ -189,10 +190,25 @@ class ControlDriver(_SQLDriver, base.ControlDriverBase):
     def __init__(self, conf: cfg.ConfigOpts, options: Any) -> None:
         super().__init__(conf, options)
         self._queues = queues.QueueController(self.engine)
+        self._pools = pools.PoolController(self.engine)
+        self._flavors = pools.FlavorController(self.engine)
+        self._catalogue = pools.CatalogueController(self.engine)
 
     @property
     def queue_controller(self) -> queues.QueueController:
         return self._queues
+
+    @property
+    def pool_controller(self) -> pools.PoolController:
+        return self._pools
+
+    @property
+    def flavor_controller(self) -> pools.FlavorController:
+        return self._flavors
+
+    @property
+    def catalogue_controller(self) -> pools.CatalogueController:
+        return self._catalogue
 
 
 class DataDriver(_SQLDriver, base.DataDriverBase):

@@ -132,3 +132,44 @@ settings = sa.Table(
     sa.Column('name', sa.String(64), primary_key=True),
     sa.Column('value', sa.Text, nullable=False),
 )
+
+# Pooling (see zaqar_core.storage.pools): the pools, the flavors grouping
+# them and the catalogue of which pool holds each queue.
+pools = sa.Table(
+    'pools', metadata,
+    sa.Column('name', Name(64), primary_key=True),
+    sa.Column('uri', sa.String(255), nullable=False),
+    # SHA-256 of the URI: a unique key that compares it byte for byte on
+    # every backend (MySQL collations fold case or trailing spaces).
+    sa.Column('uri_key', sa.String(64), nullable=False),
+    # Up to 2**32-1: beyond PostgreSQL's INTEGER.
+    sa.Column('weight', sa.BigInteger, nullable=False),
+    # A flavor name, or NULL. Not a foreign key: a pool may be tagged
+    # before its flavor exists.
+    sa.Column('flavor', Name(64), nullable=True),
+    sa.Column('options', LongText, nullable=False),
+    sa.UniqueConstraint('uri_key', name='uq_pools_uri_key'),
+    sa.Index('ix_pools_flavor', 'flavor'),
+)
+
+flavors = sa.Table(
+    'flavors', metadata,
+    # Unique across projects: pools carry bare flavor names.
+    sa.Column('name', Name(64), primary_key=True),
+    sa.Column('project', Name(PROJECT_LENGTH), nullable=False),
+    sa.Index('ix_flavors_project_name', 'project', 'name'),
+)
+
+catalogue = sa.Table(
+    'catalogue', metadata,
+    sa.Column('project', Name(PROJECT_LENGTH), primary_key=True),
+    sa.Column('queue', Name(64), primary_key=True),
+    # RESTRICT: a pool holding queues cannot go (SQLite enforces no
+    # foreign keys here: there, writers run one at a time, and the
+    # controllers check).
+    sa.Column('pool', Name(64),
+              sa.ForeignKey('pools.name', name='fk_catalogue_pool',
+                            ondelete='RESTRICT'),
+              nullable=False),
+    sa.Index('ix_catalogue_pool', 'pool'),
+)
