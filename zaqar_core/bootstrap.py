@@ -15,6 +15,7 @@ from zaqar_core.notification.base import NotifierBase
 from zaqar_core.notification.events import Emitter
 from zaqar_core.storage import checks
 from zaqar_core.storage import errors as storage_errors
+from zaqar_core.storage import pools as pooling
 from zaqar_core.storage.base import DriverBase as StoreDriver
 from zaqar_core.storage.base import StoreOptions
 from zaqar_core.storage.base import StoreState
@@ -130,17 +131,60 @@ def open_store_at(conf: cfg.ConfigOpts, kind: plugins.Kind, uri: str,
                   options: dict | None = None) -> StoreDriver:
     """A store opened from its URI alone: the driver is the one that
     serves the URI's scheme, its settings are its configured group's
-    under ``uri`` and ``options`` (which never reach the configuration,
-    nor any other store).
+    under ``uri`` and those of ``options`` that name one of its options
+    (others are kept by the caller, unused, as upstream). Nothing reaches
+    the configuration, nor any other store.
 
     Raises:
-        BootstrapError: no driver serves ``uri``.
+        PoolUnusable: no driver serves ``uri``, or an option's value is
+            not one the driver takes.
         StorageError: the store cannot be opened.
     """
-    name = driver_for_uri(kind, uri)
-    overrides = {**(options or {}), 'uri': uri}
+    try:
+        name = driver_for_uri(kind, uri)
+    except BootstrapError as exc:
+        raise pooling.PoolUnusable(str(exc)) from None
+    group = kind.group(name)
+    overrides = _typed_options(group, options or {})
+    overrides['uri'] = uri
     return driver_class(kind, name)(
-        conf, StoreOptions(conf[kind.group(name)], overrides))
+        conf, StoreOptions(conf[group], overrides))
+
+
+def _typed_options(group: str, options: dict) -> dict:
+    """The values of ``options`` that name an option of ``group``, as
+    that option's type reads them."""
+    declared = {opt.dest: opt
+                for opt in plugins.driver_options().get(group, ())}
+    typed = {}
+    for key, value in options.items():
+        opt = declared.get(key)
+        if opt is None or key == 'uri':
+            continue
+        try:
+            typed[key] = None if value is None else opt.type(value)
+        except (TypeError, ValueError) as exc:
+            raise pooling.PoolUnusable(
+                f'Option {key}: {value!r} is not valid ({exc}).') from None
+    return typed
+
+
+class PoolOpener:
+    """Opens the message stores of pools (see
+    :class:`~zaqar_core.storage.stores.PoolOpener`)."""
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.conf = conf
+
+    def open(self, uri: str, options: dict) -> StoreDriver:
+        return open_store_at(self.conf, plugins.MESSAGE_STORE, uri, options)
+
+    def capabilities(self, uri: str) -> tuple[str, ...]:
+        try:
+            name = driver_for_uri(plugins.MESSAGE_STORE, uri)
+        except BootstrapError:
+            return ()
+        return driver_class(plugins.MESSAGE_STORE, name).capabilities
 
 
 def upgrade_embedded_stores(conf: cfg.ConfigOpts) -> None:
@@ -211,7 +255,7 @@ def load_stores(conf: cfg.ConfigOpts) -> Stores:
     except BaseException:
         data.close()
         raise
-    return Stores(control=control, data=data)
+    return Stores(control=control, data=data, pool_opener=PoolOpener(conf))
 
 
 def load_notifiers(conf: cfg.ConfigOpts) -> dict[str, NotifierBase]:

@@ -18,6 +18,7 @@ for every transport.
 """
 
 from zaqar_core.storage import errors as storage_errors
+from zaqar_core.storage import pools
 
 
 class ApiError(Exception):
@@ -108,6 +109,8 @@ _STORAGE_TABLE: list[tuple[type[storage_errors.StorageError],
     (storage_errors.ClaimDoesNotMatch, BadRequest, _UNABLE,
      'The specified claim does not exist or has expired.'),
     (storage_errors.SubscriptionAlreadyExists, Conflict, None, None),
+    (pools.PoolConflict, Conflict, None, None),
+    (pools.PoolUnusable, BadRequest, None, None),
     (storage_errors.DoesNotExist, NotFound, None, None),
 ]
 

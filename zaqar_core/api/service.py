@@ -65,7 +65,7 @@ class Api:
             KeyError: no such action (a transport bug).
         """
         action = registry.ACTIONS[name]
-        if action.admin_only and not self.conf.admin_mode:
+        if not registry.exists(action, registry.switches(self.conf)):
             raise errors.NotFound('The resource could not be found.',
                                   title='404 Not Found')
         _bind(action, req)

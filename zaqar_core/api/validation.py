@@ -155,3 +155,12 @@ def check_queue_name(name: str, noun: str = 'queue') -> None:
         raise errors.BadRequest(
             f'The format of the submitted {noun} name or project id is not '
             f'valid.', title=f'Invalid {noun} identification')
+
+
+def check_resource_name(name: str, noun: str) -> None:
+    """The name of a pool or flavor: as a queue's (at most 64 letters,
+    digits, ``_``, ``-`` and ``.``), so that every store holds it."""
+    if not QUEUE_NAME.fullmatch(name):
+        raise errors.BadRequest(
+            f'The {noun} name must have 1 to 64 letters, digits, "_", "-" '
+            f'or ".".', title=f'Invalid {noun} name')

@@ -81,6 +81,13 @@ RULE_REFERENCE = re.compile(r'\brule:([^\s()]+)')
 #: are always on here.
 NOTIFIER_STAGE = 'zaqar.notification.notifier'
 
+#: What ``pooling = true`` does in this release (the server says it too).
+POOLING_PENDING = (
+    '[DEFAULT] pooling = true: pools and flavors can be registered '
+    '(/v2/pools, /v2/flavors, with admin_mode), but this release does not '
+    'place queues on them yet: every queue lives in the configured message '
+    'store.')
+
 #: Upstream store drivers this release does not have.
 UPSTREAM_ONLY_STORES = ('mongodb', 'swift')
 
@@ -181,11 +188,7 @@ class Checks(upgradecheck.UpgradeCommands):
         conf = self.conf
         found = _Findings()
         if conf.pooling:
-            found.add(Code.WARNING,
-                      '[DEFAULT] pooling = true is accepted, but this '
-                      'release has one pool, the configured message store: '
-                      'pools and flavors ([pooling:catalog], /v2/pools, '
-                      '/v2/flavors) do not exist.')
+            found.add(Code.WARNING, POOLING_PENDING)
         if conf.enable_deprecated_api_versions:
             found.add(Code.WARNING,
                       '[DEFAULT] enable_deprecated_api_versions has no '

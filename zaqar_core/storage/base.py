@@ -583,6 +583,11 @@ class DriverBase(abc.ABC):
         self.conf = conf
         self.options = options
 
+    #: What its stores offer, by upstream's capability names (``FIFO``,
+    #: ``CLAIMS``, ``DURABILITY``, ``AOD``, ``HIGH_THROUGHPUT``): a
+    #: flavor shows those all its pools offer.
+    capabilities: tuple[str, ...] = ()
+
     # What the core asks of a driver before opening a store -----------
 
     @classmethod

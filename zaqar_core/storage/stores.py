@@ -1,11 +1,32 @@
-"""The pair of drivers one deployment runs on."""
+"""The pair of drivers one deployment runs on, and how it opens more
+(pools)."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
+from typing import Protocol
 
 from zaqar_core.storage import base
 from zaqar_core.storage import pools as pooling
+
+
+class PoolOpener(Protocol):
+    """Opens message stores known only by their URI: pools."""
+
+    def open(self, uri: str, options: dict[str, Any]
+             ) -> base.DataDriverBase:
+        """The store at ``uri``, with the pool's ``options``.
+
+        Raises:
+            PoolUnusable: no driver serves ``uri``, or an option is
+                invalid.
+            StorageError: the store cannot be opened.
+        """
+
+    def capabilities(self, uri: str) -> tuple[str, ...]:
+        """What the driver serving ``uri`` offers (none if no driver
+        does)."""
 
 
 @dataclasses.dataclass
@@ -15,6 +36,7 @@ class Stores:
 
     control: base.ControlDriverBase
     data: base.DataDriverBase
+    pool_opener: PoolOpener | None = None
 
     @property
     def queues(self) -> base.QueueControllerBase:
@@ -47,6 +69,18 @@ class Stores:
     @property
     def signals(self) -> base.SignalControllerBase:
         return self.data.signal_controller
+
+    def open_pool(self, uri: str, options: dict[str, Any]
+                  ) -> base.DataDriverBase:
+        """A pool's store, opened (see :class:`PoolOpener`)."""
+        if self.pool_opener is None:
+            raise pooling.PoolUnusable('This server opens no pools.')
+        return self.pool_opener.open(uri, options)
+
+    def pool_capabilities(self, uri: str) -> tuple[str, ...]:
+        if self.pool_opener is None:
+            return ()
+        return self.pool_opener.capabilities(uri)
 
     def close(self) -> None:
         self.data.close()

@@ -1,5 +1,6 @@
 """The JSON-Home document served at ``GET /v2/``."""
 
+from collections.abc import Collection
 from typing import Any
 
 _JSON = {'application/json': {}}
@@ -24,9 +25,10 @@ _SUBSCRIPTION = dict(_QUEUE, subscription_id='param/subscription_id')
 _Q = '/v2/queues/{queue_name}'
 
 
-def document(admin_mode: bool) -> dict[str, Any]:
-    """The resources this server has (each one is routed; a test checks
-    it), under upstream's relation names."""
+def document(switches: Collection[str] = ()) -> dict[str, Any]:
+    """The resources this server has with the ``[DEFAULT]`` ``switches``
+    on (each one is routed; a test checks it), under upstream's relation
+    names."""
     resources = {
         'queues': _entry('/v2/queues{?marker,limit,detailed}',
                          {'marker': 'param/marker',
@@ -71,7 +73,26 @@ def document(admin_mode: bool) -> dict[str, Any]:
             ['PATCH'], True),
         'ping': _entry('/v2/ping', {}, ['GET']),
     }
-    if admin_mode:
+    if 'admin_mode' in switches:
         resources['health'] = _entry('/v2/health', {}, ['GET'])
+    if {'admin_mode', 'pooling'} <= set(switches):
+        resources.update(_pooling())
     return {'resources': {_REL + key: value
                           for key, value in resources.items()}}
+
+
+def _pooling() -> dict[str, Any]:
+    listing = {'marker': 'param/marker', 'limit': 'param/limit',
+               'detailed': 'param/detailed'}
+    return {
+        'pools': _entry('/v2/pools{?marker,limit,detailed}', listing,
+                        ['GET']),
+        'pool': _entry('/v2/pools/{pool_name}',
+                       {'pool_name': 'param/pool_name'},
+                       ['GET', 'PUT', 'PATCH', 'DELETE']),
+        'flavors': _entry('/v2/flavors{?marker,limit,detailed}', listing,
+                          ['GET']),
+        'flavor': _entry('/v2/flavors/{flavor_name}',
+                         {'flavor_name': 'param/flavor_name'},
+                         ['GET', 'PUT', 'PATCH', 'DELETE']),
+    }

@@ -138,6 +138,24 @@ SHAPES: dict[str, Shape] = {
     'subscription_confirm': Shape('Confirm, or unsubscribe', {204: None},
                                   (404,), body='Confirmation',
                                   body_required=True, located=(204,)),
+    'pool_list': Shape('List pools', {200: 'PoolList'}),
+    'pool_create': Shape('Register a pool, or replace one (its URI must '
+                         'answer)', {201: None}, (409,), body='NewPool',
+                         body_required=True, located=(201,)),
+    'pool_get': Shape('Show a pool', {200: 'Pool'}, (404,)),
+    'pool_update': Shape('Change a pool', {200: 'Pool'}, (404, 409),
+                         body='PoolUpdate', body_required=True),
+    'pool_delete': Shape('Delete a pool that holds no queues', {204: None},
+                         (409,)),
+    'flavor_list': Shape('List the project\'s flavors', {200: 'FlavorList'}),
+    'flavor_create': Shape('Create a flavor, or replace its pools',
+                           {201: None}, (409,), body='NewFlavor',
+                           body_required=True, located=(201,)),
+    'flavor_get': Shape('Show a flavor', {200: 'Flavor'}, (404,)),
+    'flavor_update': Shape('Replace a flavor\'s pools', {200: 'Flavor'},
+                           (404,), body='FlavorUpdate', body_required=True),
+    'flavor_delete': Shape('Delete a flavor (its pools are untagged)',
+                           {204: None}),
 }
 
 # (action, query parameter) -> ([transport] option of its maximum).
@@ -150,6 +168,8 @@ _BOUNDED = {
     ('message_delete_many', 'pop'): 'max_messages_per_claim_or_pop',
     ('claim_create', 'limit'): 'max_messages_per_claim_or_pop',
     ('subscription_list', 'limit'): 'max_subscriptions_per_page',
+    ('pool_list', 'limit'): 'max_pools_per_page',
+    ('flavor_list', 'limit'): 'max_flavors_per_page',
 }
 
 # status -> (name under components/responses, description).
@@ -183,6 +203,9 @@ _TAGS = (('queues', 'Queues and their metadata'),
          ('claims', 'Claims on a queue\'s messages'),
          ('subscriptions', 'Subscriptions of a queue or topic'),
          ('topics', 'Topics: queues made for fan-out'),
+         ('pools', 'Pools: the stores queues are placed on (admin, '
+                   'pooling)'),
+         ('flavors', 'Flavors: named sets of pools (pooling)'),
          ('system', 'Versions, home document, ping, health'))
 
 _REQUEST_ID = {'$ref': '#/components/headers/RequestId'}
@@ -196,7 +219,7 @@ def document(conf: cfg.ConfigOpts) -> dict[str, Any]:
     """The OpenAPI document of the REST API as ``conf`` deploys it."""
     keystone = conf.auth_strategy == 'keystone'
     paths: dict[str, dict[str, Any]] = {}
-    for path, method, served in _operations(conf.admin_mode):
+    for path, method, served in _operations(registry.switches(conf)):
         paths.setdefault(path, {})[method.lower()] = _operation(
             conf, served, keystone)
     components: dict[str, Any] = {
@@ -233,12 +256,12 @@ def document(conf: cfg.ConfigOpts) -> dict[str, Any]:
     return doc
 
 
-def _operations(admin_mode: bool
+def _operations(switches: frozenset[str]
                 ) -> list[tuple[str, str, list[registry.Action]]]:
     """(path, method, actions) of every route, in registration order."""
     found: dict[tuple[str, str], list[registry.Action]] = {}
     for entry in registry.ACTIONS.values():
-        if entry.admin_only and not admin_mode:
+        if not registry.exists(entry, switches):
             continue
         found.setdefault((entry.path, entry.method), []).append(entry)
     return [(path, method, served)
@@ -280,7 +303,8 @@ def _operation(conf: cfg.ConfigOpts, served: list[registry.Action],
 def _tag(entry: registry.Action) -> str:
     if entry.kind == topics.KIND:
         return 'topics'
-    for tag in ('claim', 'message', 'subscription', 'queue'):
+    for tag in ('claim', 'message', 'subscription', 'queue', 'pool',
+                'flavor'):
         if entry.base.startswith(tag):
             return f'{tag}s'
     return 'system'
@@ -313,6 +337,10 @@ def _shared_parameters(conf: cfg.ConfigOpts) -> dict[str, Any]:
         shared[_path_parameter(name, '')] = {
             'name': name, 'in': 'path', 'required': True,
             'schema': {'type': 'string', 'pattern': schemas.SEGMENT}}
+    for name in ('pool_name', 'flavor_name'):
+        shared[_path_parameter(name, '')] = {
+            'name': name, 'in': 'path', 'required': True,
+            'schema': name_schema}
     shared.update(_headers(conf))
     return shared
 

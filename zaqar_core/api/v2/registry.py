@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
+from typing import Any
 
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
@@ -50,7 +51,8 @@ class Action:
         query: optional parameters by name, with their types.
         document: whether it takes a JSON document (the request body).
         anonymous: runs without Client-ID and project (version list).
-        admin_only: exists only with ``[DEFAULT] admin_mode`` on.
+        requires: the ``[DEFAULT]`` switches without which it does not
+            exist (:data:`ADMIN`, :data:`POOLING`).
         body_limit: the ``[transport]`` option bounding the body size;
             None means :data:`DEFAULT_BODY_LIMIT`.
         too_large: the error description past that size (``{limit}`` is
@@ -69,7 +71,7 @@ class Action:
     query: Mapping[str, type] = dataclasses.field(default_factory=dict)
     document: bool = False
     anonymous: bool = False
-    admin_only: bool = False
+    requires: tuple[str, ...] = ()
     body_limit: str | None = None
     too_large: str = 'Request body is too large. Max size: {limit}'
     kind: str = 'queues'
@@ -87,6 +89,23 @@ class Action:
                                self.path)
 
 
+#: The ``[DEFAULT]`` switches an action may require: admin actions exist
+#: with ``admin_mode``, pools and flavors with ``pooling`` too (upstream).
+ADMIN = ('admin_mode',)
+POOLING = ('admin_mode', 'pooling')
+SWITCHES = ('admin_mode', 'pooling')
+
+
+def switches(conf: Any) -> frozenset[str]:
+    """The switches ``conf`` turns on."""
+    return frozenset(name for name in SWITCHES if conf[name])
+
+
+def exists(entry: Action, on: frozenset[str]) -> bool:
+    """Whether ``entry`` exists with the switches ``on``."""
+    return on.issuperset(entry.requires)
+
+
 # Bodies of actions without a limit of their own (claims, purge) are tiny.
 DEFAULT_BODY_LIMIT = 64 * 1024
 
@@ -95,14 +114,14 @@ ACTIONS: dict[str, Action] = {}
 
 def action(name: str, rule: str | None, method: str, path: str, *,
            query: Mapping[str, type] | None = None, document: bool = False,
-           anonymous: bool = False, admin_only: bool = False,
+           anonymous: bool = False, requires: tuple[str, ...] = (),
            body_limit: str | None = None,
            too_large: str | None = None) -> Callable[[Handler], Handler]:
     """Register the decorated function as the action ``name``."""
     def register(handler: Handler) -> Handler:
         extra = {'too_large': too_large} if too_large else {}
         _add(Action(name, handler, rule, method, path, dict(query or {}),
-                    document, anonymous, admin_only, body_limit, base=name,
+                    document, anonymous, requires, body_limit, base=name,
                     **extra))
         return handler
     return register

@@ -14,6 +14,7 @@ from typing import Any
 from oslo_config import cfg
 
 from zaqar_core.api import signed_url
+from zaqar_core.api.v2 import pools
 from zaqar_core.api.v2 import queues
 from zaqar_core.api.v2 import subscriptions
 
@@ -237,4 +238,45 @@ def components(conf: cfg.ConfigOpts) -> dict[str, Schema]:
                               additionalProperties=False),
         'Confirmation': _obj({'confirmed': {'type': 'boolean'}},
                              ('confirmed',)),
+        **_pooling(conf, links),
+    }
+
+
+def _pooling(conf: cfg.ConfigOpts, links: Schema) -> dict[str, Schema]:
+    """Pools and flavors (admin, with pooling)."""
+    name = {'type': 'string', 'pattern': QUEUE_NAME, 'minLength': 1,
+            'maxLength': 64}
+    uri = {'type': 'string', 'minLength': 1, 'maxLength': pools.MAX_URI,
+           'pattern': TEXT}
+    weight = _between(0, pools.MAX_WEIGHT)
+    fields = {'uri': uri, 'weight': weight,
+              'flavor': {'anyOf': [name, {'const': ''}]},
+              'options': {'type': 'object'}}
+    pool = _obj({'name': name, 'uri': uri, 'weight': weight,
+                 'flavor': {'anyOf': [name, {'type': 'null'}]},
+                 'options': {'type': 'object'}, 'href': STRING},
+                ('name', 'uri', 'weight', 'flavor', 'href'),
+                additionalProperties=False)
+    flavor = _obj({'name': name, 'pool_list': _array(name),
+                   'capabilities': _array(STRING), 'href': STRING},
+                  ('name', 'href'), additionalProperties=False)
+    pool_list = _array(name, minItems=1)
+    return {
+        'Pool': pool,
+        'PoolList': _obj({'pools': _array(pool), 'links': links},
+                         ('pools', 'links'), additionalProperties=False),
+        'NewPool': _obj(fields, ('uri', 'weight'),
+                        additionalProperties=False),
+        'PoolUpdate': _obj(fields, minProperties=1,
+                           additionalProperties=False),
+        'Flavor': flavor,
+        'FlavorList': _obj({'flavors': _array(flavor), 'links': links},
+                           ('flavors', 'links'),
+                           additionalProperties=False),
+        'NewFlavor': _obj({'pool_list': pool_list,
+                           'capabilities': {'type': 'object'}},
+                          ('pool_list',), additionalProperties=False),
+        'FlavorUpdate': _obj({'pool_list': pool_list,
+                              'capabilities': {'type': 'object'}},
+                             ('pool_list',), additionalProperties=False),
     }

@@ -8,6 +8,7 @@ from zaqar_core.api import errors
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
 from zaqar_core.api.v2 import home
+from zaqar_core.api.v2 import registry
 from zaqar_core.api.v2.registry import action
 from zaqar_core.storage import checks
 from zaqar_core.storage import errors as storage_errors
@@ -35,7 +36,7 @@ def get_versions(api: 'Api', req: Request) -> Result:
 @action('get_home_doc', None, 'GET', '/v2/')
 def get_home_doc(api: 'Api', req: Request) -> Result:
     """The JSON-Home document of the REST resources."""
-    return Result(200, home.document(api.conf.admin_mode))
+    return Result(200, home.document(registry.switches(api.conf)))
 
 
 #: Seconds each store has to answer ping and health: both stores fit in
@@ -71,7 +72,7 @@ def ping_node_head(api: 'Api', req: Request) -> Result:
 
 
 @action('check_node_health', 'health:get', 'GET', '/v2/health',
-        admin_only=True)
+        requires=registry.ADMIN)
 def check_node_health(api: 'Api', req: Request) -> Result:
     reports = checks.check(api.conf, api.stores, CHECK_TIMEOUT)
     reachable = all(report.ok for report in reports)

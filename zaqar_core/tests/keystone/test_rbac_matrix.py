@@ -344,10 +344,11 @@ def _rows(kind: str) -> list[Row]:
     return rows
 
 
-def _no_route(rule: str, method: str, path: str) -> Row:
-    """A rule of zaqar_core.policies with no route (pools and flavors:
-    this release has neither): 404 for everyone."""
-    return row(None, rule, 'none', lambda c: Call(method, path),
+def _no_route(action: str, rule: str, method: str, path: str) -> Row:
+    """A rule of zaqar_core.policies with no route in this deployment
+    (pools and flavors, whose routes need [DEFAULT] pooling too): 404
+    for everyone."""
+    return row(action, rule, 'none', lambda c: Call(method, path),
                404, other=404)
 
 
@@ -362,16 +363,16 @@ ROWS: list[Row] = [
     row('check_node_health', 'health:get', 'none',
         lambda c: Call('GET', '/v2/health'), 200, other=FORBIDDEN,
         member=FORBIDDEN, reader=FORBIDDEN, signed=FORBIDDEN),
-    _no_route('pools:get_all', 'GET', '/v2/pools'),
-    _no_route('pools:create', 'PUT', '/v2/pools/p1'),
-    _no_route('pools:get', 'GET', '/v2/pools/p1'),
-    _no_route('pools:delete', 'DELETE', '/v2/pools/p1'),
-    _no_route('pools:update', 'PATCH', '/v2/pools/p1'),
-    _no_route('flavors:get_all', 'GET', '/v2/flavors'),
-    _no_route('flavors:create', 'PUT', '/v2/flavors/f1'),
-    _no_route('flavors:get', 'GET', '/v2/flavors/f1'),
-    _no_route('flavors:delete', 'DELETE', '/v2/flavors/f1'),
-    _no_route('flavors:update', 'PATCH', '/v2/flavors/f1'),
+    _no_route('pool_list', 'pools:get_all', 'GET', '/v2/pools'),
+    _no_route('pool_create', 'pools:create', 'PUT', '/v2/pools/p1'),
+    _no_route('pool_get', 'pools:get', 'GET', '/v2/pools/p1'),
+    _no_route('pool_delete', 'pools:delete', 'DELETE', '/v2/pools/p1'),
+    _no_route('pool_update', 'pools:update', 'PATCH', '/v2/pools/p1'),
+    _no_route('flavor_list', 'flavors:get_all', 'GET', '/v2/flavors'),
+    _no_route('flavor_create', 'flavors:create', 'PUT', '/v2/flavors/f1'),
+    _no_route('flavor_get', 'flavors:get', 'GET', '/v2/flavors/f1'),
+    _no_route('flavor_delete', 'flavors:delete', 'DELETE', '/v2/flavors/f1'),
+    _no_route('flavor_update', 'flavors:update', 'PATCH', '/v2/flavors/f1'),
 ]
 
 

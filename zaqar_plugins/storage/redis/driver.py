@@ -28,6 +28,8 @@ GC_BATCH = 1000
 
 
 class _RedisDriver(base.DriverBase):
+    # As upstream's Redis driver: in memory, durable as Redis is configured.
+    capabilities = ('FIFO', 'CLAIMS', 'AOD', 'HIGH_THROUGHPUT')
 
     def __init__(self, conf: cfg.ConfigOpts, options: Any) -> None:
         super().__init__(conf, options)

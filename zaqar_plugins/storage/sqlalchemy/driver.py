@@ -82,6 +82,8 @@ def _backend(uri: str) -> str | None:
 
 
 class _SQLDriver(base.DriverBase):
+    # Committed transactions: durable as the database is.
+    capabilities = ('FIFO', 'CLAIMS', 'DURABILITY', 'AOD')
 
     def __init__(self, conf: cfg.ConfigOpts, options: Any) -> None:
         super().__init__(conf, options)

@@ -64,19 +64,45 @@ retry_on_deadlock = db_api.wrap_db_retry(
     exception_checker=lambda exc: isinstance(exc, Deadlock))
 
 
+#: Database drivers to try, in order, for a URI that names none
+#: (``postgresql://``): SQLAlchemy's defaults (psycopg 3, mysqlclient)
+#: are not among this project's requirements.
+_DRIVERS = {'postgresql': ('psycopg2', 'psycopg'), 'mysql': ('pymysql',)}
+
+
+def usable_url(uri: str) -> sa.engine.URL:
+    """``uri`` with a database driver that is installed, when it names
+    none and SQLAlchemy's default for its database is not."""
+    url = sa.engine.make_url(uri)
+    backend = url.get_backend_name()
+    if url.drivername != backend or backend not in _DRIVERS:
+        return url
+    for driver in (None, *_DRIVERS[backend]):
+        candidate = url if driver is None else \
+            url.set(drivername=f'{backend}+{driver}')
+        try:
+            candidate.get_dialect().import_dbapi()
+        except ImportError:
+            continue
+        return candidate
+    return url
+
+
 def make_engine(uri: str, busy_timeout_ms: int = 10000,
                 max_pool_size: int = 10,
                 max_overflow: int = 20) -> sa.engine.Engine:
     """An engine for ``uri``; SQLite gets WAL, a busy timeout and a pool."""
     options = {}
-    if sa.engine.make_url(uri).get_backend_name() == 'sqlite':
+    url = usable_url(uri)
+    if url.get_backend_name() == 'sqlite':
         options['_engine_target'] = _pooled_sqlite(
             busy_timeout_ms, max_pool_size, max_overflow)
     # oslo.db connects once to test the URI: an unreachable database is a
     # storage outage (a one-line error), not a traceback.
     with translated():
         return engines.create_engine(
-            uri, max_pool_size=max_pool_size, max_overflow=max_overflow,
+            url.render_as_string(hide_password=False),
+            max_pool_size=max_pool_size, max_overflow=max_overflow,
             max_retries=3, retry_interval=1,
             # oslo.db yielding with a zero sleep at every check-in is for
             # eventlet; with threads it only costs 75 us per transaction.

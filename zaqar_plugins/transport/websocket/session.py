@@ -70,6 +70,9 @@ class Session:
                  authenticator: auth.KeystoneAuthenticator | None,
                  connection: Connection | None = None) -> None:
         self.api = api
+        # Actions that need a switch that is off are no actions here
+        # (upstream's answer), rather than the API's 404.
+        self.switches = registry.switches(api.conf)
         self.authenticator = authenticator
         self.connection = connection
         self.identity: auth.Identity | None = None
@@ -117,7 +120,7 @@ class Session:
             return self._authenticate(headers)
         action = registry.ACTIONS.get(name) if isinstance(name, str) \
             else None
-        if action is None:
+        if action is None or not registry.exists(action, self.switches):
             raise errors.BadRequest(f'{name} is not a valid action',
                                     title='Invalid action')
         signed = _signed(headers)

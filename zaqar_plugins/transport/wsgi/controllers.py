@@ -199,6 +199,8 @@ class RootController:
 
     def __init__(self, api: Api) -> None:
         self.api = api
+        # Fixed for the process's life: read once, not per request.
+        self.switches = registry.switches(api.conf)
 
     @pecan.expose(content_type=JSON)
     def dispatch(self, req: webob.Request,
@@ -209,13 +211,13 @@ class RootController:
         if method == 'OPTIONS':
             # What the path allows, as an HTTP server answers it (CORS
             # preflights were answered by the CORS middleware already).
-            methods = routes.allowed_methods(req.pecan['routing_path'],
-                                             self.api.conf.admin_mode)
+            methods = routes.allowed_methods(
+                req.pecan['routing_path'], self.switches)
             return render(views.Shown(
                 204, headers={'Allow': ', '.join(methods)}))
         query = _query(req)
-        name, path_params = routes.match(method, req.pecan['routing_path'],
-                                         query, self.api.conf.admin_mode)
+        name, path_params = routes.match(
+            method, req.pecan['routing_path'], query, self.switches)
         action = registry.ACTIONS[name]
         body, size = _read_body(self.api, name, environ)
         _check_patch_media_type(action, environ)

@@ -36,6 +36,22 @@ def subscriptions(name: str, kind: str = 'queues') -> str:
     return f'{queue(name, kind)}/subscriptions'
 
 
+def pools() -> str:
+    return f'{PREFIX}/pools'
+
+
+def pool(name: str) -> str:
+    return f'{pools()}/{name}'
+
+
+def flavors() -> str:
+    return f'{PREFIX}/flavors'
+
+
+def flavor(name: str) -> str:
+    return f'{flavors()}/{name}'
+
+
 def _query_value(value: Any) -> Any:
     if isinstance(value, bool):
         return 'true' if value else 'false'

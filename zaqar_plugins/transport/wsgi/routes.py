@@ -9,6 +9,7 @@ Unknown paths give 404 and known paths with another method 405.
 import dataclasses
 import re
 from collections.abc import Callable
+from collections.abc import Collection
 from typing import Any
 
 from zaqar_core.api import errors
@@ -39,7 +40,7 @@ CHOOSERS: dict[tuple[str, str], Chooser] = {
 class Route:
     template: str
     methods: dict[str, str | Chooser]
-    admin_only: bool = False
+    requires: frozenset[str] = frozenset()
     pattern: re.Pattern = dataclasses.field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -67,17 +68,20 @@ def _build() -> list[Route]:
                 targets[method] = served[0].name
             else:
                 targets[method] = CHOOSERS[(template, method)]
-        admin_only = all(a.admin_only for m in methods.values() for a in m)
-        routes.append(Route(template, targets, admin_only))
+        # A route exists when one of its actions does.
+        requires = frozenset.intersection(*(
+            frozenset(a.requires) for m in methods.values() for a in m))
+        routes.append(Route(template, targets, requires))
     return routes
 
 
 ROUTES = _build()
 
 
-def _find(path: str, admin_mode: bool) -> tuple[Route, re.Match] | None:
+def _find(path: str, switches: Collection[str]
+          ) -> tuple[Route, re.Match] | None:
     for route in ROUTES:
-        if route.admin_only and not admin_mode:
+        if not route.requires.issubset(switches):
             continue
         found = route.pattern.fullmatch(path)
         if found is not None:
@@ -90,20 +94,20 @@ def _not_found() -> errors.NotFound:
                            title='404 Not Found')
 
 
-def allowed_methods(path: str, admin_mode: bool = False) -> list[str]:
+def allowed_methods(path: str, switches: Collection[str] = ()) -> list[str]:
     """The methods ``path`` answers, for OPTIONS.
 
     Raises:
         NotFound: no route has this path.
     """
-    found = _find(path, admin_mode)
+    found = _find(path, switches)
     if found is None:
         raise _not_found()
     return sorted(found[0].methods)
 
 
 def match(method: str, path: str, query: dict[str, Any],
-          admin_mode: bool = False) -> tuple[str, dict[str, str]]:
+          switches: Collection[str] = ()) -> tuple[str, dict[str, str]]:
     """The action for ``method`` on ``path``, and the path parameters.
 
     Raises:
@@ -111,7 +115,7 @@ def match(method: str, path: str, query: dict[str, Any],
         MethodNotAllowed: the route exists but not for this method; its
             Allow header lists the methods that are.
     """
-    found = _find(path, admin_mode)
+    found = _find(path, switches)
     if found is None:
         raise _not_found()
     route, params = found

@@ -172,6 +172,32 @@ def _at_itself(call: Call, result: Result) -> Shown:
     return Shown(result.status, result.body, {'Location': call.req.path})
 
 
+def _listing(key: str, path: Callable[[], str],
+             href: Callable[[str], str]) -> View:
+    """The view of a page of pools or flavors: an href for each."""
+    def view(call: Call, result: Result) -> Shown:
+        items = [dict(item, href=href(item['name']))
+                 for item in result.body[key]]
+        return Shown(result.status,
+                     {key: items, 'links': _links(call, result, path())},
+                     {'Content-Location': path()})
+    return view
+
+
+def _created(param: str, href: Callable[[str], str]) -> View:
+    def view(call: Call, result: Result) -> Shown:
+        return Shown(result.status, None,
+                     {'Location': href(call.req.params[param])})
+    return view
+
+
+def _with_href(href: Callable[[str], str]) -> View:
+    def view(call: Call, result: Result) -> Shown:
+        return Shown(result.status, dict(result.body,
+                                         href=href(result.body['name'])))
+    return view
+
+
 _VIEWS: dict[str, View] = {
     'get_versions': _versions,
     'get_home_doc': _home,
@@ -188,4 +214,12 @@ _VIEWS: dict[str, View] = {
     'subscription_create': _subscription_create,
     'subscription_update': _at_itself,
     'subscription_confirm': _at_itself,
+    'pool_list': _listing('pools', hrefs.pools, hrefs.pool),
+    'pool_create': _created('pool_name', hrefs.pool),
+    'pool_get': _with_href(hrefs.pool),
+    'pool_update': _with_href(hrefs.pool),
+    'flavor_list': _listing('flavors', hrefs.flavors, hrefs.flavor),
+    'flavor_create': _created('flavor_name', hrefs.flavor),
+    'flavor_get': _with_href(hrefs.flavor),
+    'flavor_update': _with_href(hrefs.flavor),
 }

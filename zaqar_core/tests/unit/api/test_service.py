@@ -148,6 +148,15 @@ def test_admin_only_actions_do_not_exist_without_admin_mode(
     assert (error.status, error.title) == (404, '404 Not Found')
 
 
+@pytest.mark.parametrize('switches', [(), ('admin_mode',), ('pooling',)])
+def test_pool_actions_need_admin_mode_and_pooling(
+        api: Api, switches: tuple[str, ...]) -> None:
+    for name in switches:
+        api.conf.set_override(name, True)
+    error = refused(api, 'pool_list', request())
+    assert (error.status, error.title) == (404, '404 Not Found')
+
+
 def test_admin_only_actions_run_in_admin_mode(api: Api) -> None:
     api.conf.set_override('admin_mode', True)
     req = request()

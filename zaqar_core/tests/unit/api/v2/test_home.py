@@ -8,11 +8,13 @@ from zaqar_core.api import errors
 from zaqar_core.api.v2 import home
 from zaqar_plugins.transport.wsgi import routes
 
+SWITCHES = [(), ('admin_mode',), ('pooling',), ('admin_mode', 'pooling')]
 
-def advertised(admin_mode: bool) -> list[tuple[str, str, str]]:
+
+def advertised(switches: tuple[str, ...]) -> list[tuple[str, str, str]]:
     """(relation, method, concrete path) for every advertised operation."""
     found = []
-    for rel, entry in home.document(admin_mode)['resources'].items():
+    for rel, entry in home.document(switches)['resources'].items():
         template = entry.get('href-template', entry.get('href'))
         # Drop query templates ({?a,b}), then fill path variables.
         path = re.sub(r'\{\?[^}]*\}', '', template)
@@ -22,15 +24,38 @@ def advertised(admin_mode: bool) -> list[tuple[str, str, str]]:
     return found
 
 
-@pytest.mark.parametrize('admin_mode', [False, True])
-def test_every_advertised_operation_is_routed(admin_mode: bool) -> None:
-    for rel, method, path in advertised(admin_mode):
+@pytest.mark.parametrize('switches', SWITCHES)
+def test_every_advertised_operation_is_routed(
+        switches: tuple[str, ...]) -> None:
+    for rel, method, path in advertised(switches):
         try:
-            routes.match(method, path, {}, admin_mode)
+            routes.match(method, path, {}, switches)
         except errors.ApiError as exc:
             pytest.fail(f'{rel}: {method} {path} answers {exc.status}')
 
 
 def test_health_is_advertised_only_in_admin_mode() -> None:
-    assert 'rel/health' not in home.document(False)['resources']
-    assert 'rel/health' in home.document(True)['resources']
+    assert 'rel/health' not in home.document(())['resources']
+    assert 'rel/health' in home.document(('admin_mode',))['resources']
+
+
+@pytest.mark.parametrize('switches', SWITCHES)
+def test_pools_and_flavors_are_advertised_with_admin_mode_and_pooling(
+        switches: tuple[str, ...]) -> None:
+    resources = home.document(switches)['resources']
+    pooling = set(switches) == {'admin_mode', 'pooling'}
+    for rel in ('rel/pools', 'rel/pool', 'rel/flavors', 'rel/flavor'):
+        assert (rel in resources) is pooling
+
+
+@pytest.mark.parametrize('switches', SWITCHES)
+def test_pool_routes_exist_with_admin_mode_and_pooling(
+        switches: tuple[str, ...]) -> None:
+    pooling = set(switches) == {'admin_mode', 'pooling'}
+    for path in ('/v2/pools', '/v2/pools/p', '/v2/flavors', '/v2/flavors/f'):
+        if pooling:
+            assert routes.match('GET', path, {}, switches)[0].endswith(
+                ('_list', '_get'))
+        else:
+            with pytest.raises(errors.NotFound):
+                routes.match('GET', path, {}, switches)

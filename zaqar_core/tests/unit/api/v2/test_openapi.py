@@ -58,6 +58,7 @@ def test_the_document_is_openapi_3_1(conf: cfg.ConfigOpts) -> None:
 
 def test_every_action_is_an_operation(conf: cfg.ConfigOpts) -> None:
     conf.set_override('admin_mode', True)
+    conf.set_override('pooling', True)
     found = operations(openapi.document(conf))
     assert set(found) == set(registry.ACTIONS)
     for name, action in registry.ACTIONS.items():

@@ -53,7 +53,7 @@ def test_get_messages_with_ids_gets_them(query: dict, action: str) -> None:
 def test_health_exists_only_in_admin_mode() -> None:
     with pytest.raises(errors.NotFound):
         routes.match('GET', '/v2/health', {})
-    assert routes.match('GET', '/v2/health', {}, admin_mode=True)[0] == \
+    assert routes.match('GET', '/v2/health', {}, {'admin_mode'})[0] == \
         'check_node_health'
 
 

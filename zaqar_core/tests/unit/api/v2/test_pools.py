@@ -1,0 +1,104 @@
+"""Pools that hold queues, through the API over a real SQLite store:
+their URI stays and they are not deleted (409, with the count), while
+the rest of a pool may change. (Queues are mapped to pools through the
+catalogue here: the API does not place them yet.)"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from oslo_config import cfg
+from oslo_context import context as oslo_context
+
+from zaqar_core import bootstrap
+from zaqar_core.api import errors
+from zaqar_core.api.request import Request
+from zaqar_core.api.service import Api
+
+CLIENT_ID = '3381af92-2b9e-11e3-b191-71861300734c'
+PROJECT = 'project-a'
+
+
+@pytest.fixture
+def api(sqlite_conf: cfg.ConfigOpts) -> Iterator[Api]:
+    sqlite_conf.set_override('admin_mode', True)
+    sqlite_conf.set_override('pooling', True)
+    api = bootstrap.make_api(sqlite_conf)
+    yield api
+    api.stores.close()
+
+
+def call(api: Api, name: str, body: object = None, **params: str):
+    req = Request(project_id=PROJECT, client_id=CLIENT_ID,
+                  params=dict(params), body=body,
+                  body_size=0 if body is None else 64)
+    req.context = oslo_context.RequestContext(project_id=PROJECT,
+                                              roles=['admin'])
+    return api.call(name, req)
+
+
+def refused(api: Api, name: str, body: object = None,
+            **params: str) -> errors.ApiError:
+    with pytest.raises(errors.ApiError) as caught:
+        call(api, name, body, **params)
+    return caught.value
+
+
+@pytest.fixture
+def busy(api: Api, tmp_path: Path) -> str:
+    """A pool with two queues mapped to it."""
+    uri = f'sqlite:///{tmp_path / "busy.sqlite"}'
+    assert call(api, 'pool_create', {'uri': uri, 'weight': 10},
+                pool_name='busy').status == 201
+    for queue in ('q1', 'q2'):
+        assert api.stores.catalogue.place(PROJECT, queue, 'busy') == 'busy'
+    return uri
+
+
+def test_a_pool_holding_queues_is_not_deleted(api: Api, busy: str) -> None:
+    error = refused(api, 'pool_delete', pool_name='busy')
+    assert error.status == 409
+    assert 'holds 2 queue' in error.description
+    assert api.stores.pools.get('busy').uri == busy
+
+
+@pytest.mark.parametrize('action', ['pool_update', 'pool_create'])
+def test_a_pool_holding_queues_keeps_its_uri(api: Api, busy: str,
+                                             tmp_path: Path,
+                                             action: str) -> None:
+    other = f'sqlite:///{tmp_path / "other.sqlite"}'
+    error = refused(api, action, {'uri': other, 'weight': 10},
+                    pool_name='busy')
+    assert error.status == 409
+    assert 'holds 2 queue' in error.description
+    assert api.stores.pools.get('busy').uri == busy
+
+
+def test_a_pool_holding_queues_may_change_the_rest(api: Api,
+                                                   busy: str) -> None:
+    result = call(api, 'pool_update', {'weight': 3, 'flavor': 'gold'},
+                  pool_name='busy')
+    assert result.body == {'name': 'busy', 'uri': busy, 'weight': 3,
+                           'flavor': 'gold'}
+
+
+def test_a_pool_is_deleted_once_its_queues_are_gone(api: Api,
+                                                    busy: str) -> None:
+    for queue in ('q1', 'q2'):
+        api.stores.catalogue.remove(PROJECT, queue)
+    assert call(api, 'pool_delete', pool_name='busy').status == 204
+    assert api.stores.pools.get('busy') is None
+
+
+def test_pool_options_reach_only_that_pool(api: Api, tmp_path: Path) -> None:
+    uri = f'sqlite:///{tmp_path / "own.sqlite"}'
+    driver = api.stores.open_pool(uri, {'max_pool_size': 3, 'other': 1})
+    try:
+        assert driver.options.max_pool_size == 3
+        group = api.conf['drivers:message_store:sqlalchemy']
+        assert group.max_pool_size == 10
+        assert group.uri != uri
+    finally:
+        driver.close()
