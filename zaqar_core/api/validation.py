@@ -149,6 +149,15 @@ def limit_param(params: dict[str, Any], name: str, default: int,
         f'Limit must be at least 1 and no greater than {maximum}.')
 
 
+def page_params(params: dict[str, Any], maximum: int
+                ) -> tuple[str | None, int, bool]:
+    """``marker``, ``limit`` (1 to ``maximum``, 10 if absent) and
+    ``detailed`` of a listing."""
+    return (get_str(params, 'marker'),
+            limit_param(params, 'limit', 10, maximum),
+            get_bool(params, 'detailed'))
+
+
 def check_queue_name(name: str, noun: str = 'queue') -> None:
     """``noun``: what the name names (``topic`` says so, as upstream)."""
     if not QUEUE_NAME.fullmatch(name):

@@ -163,7 +163,6 @@ class FlavorTaken(PoolConflict):
 class PoolControllerBase(abc.ABC):
     """The pools of a deployment (global, not per project)."""
 
-    @abc.abstractmethod
     def put(self, pool: Pool) -> bool:
         """Create ``pool``, or replace every field of the existing pool of
         its name.
@@ -176,6 +175,10 @@ class PoolControllerBase(abc.ABC):
             PoolInUse: the pool exists, queues are mapped to it and the
                 URI changes (the queues' data would be left behind).
         """
+        created, _ = self.write(pool.name, True, {
+            'uri': pool.uri, 'weight': pool.weight, 'flavor': pool.flavor,
+            'options': pool.options})
+        return created
 
     @abc.abstractmethod
     def get(self, name: str) -> Pool | None:
@@ -187,7 +190,6 @@ class PoolControllerBase(abc.ABC):
         """Up to ``limit`` pools with names after ``marker`` (which need
         not name a pool), by name."""
 
-    @abc.abstractmethod
     def update(self, name: str, *, uri: str | Unset = UNSET,
                weight: int | Unset = UNSET,
                flavor: str | None | Unset = UNSET,
@@ -201,6 +203,24 @@ class PoolControllerBase(abc.ABC):
         Raises:
             DuplicateUri: as for :meth:`put`.
             PoolInUse: as for :meth:`put`.
+        """
+        given = {'uri': uri, 'weight': weight, 'flavor': flavor,
+                 'options': options}
+        _, pool = self.write(name, False, {
+            field: value for field, value in given.items()
+            if value is not UNSET})
+        return pool
+
+    @abc.abstractmethod
+    def write(self, name: str, create: bool, fields: dict[str, Any]
+              ) -> tuple[bool, Pool | None]:
+        """Set ``fields`` (some of ``uri``, ``weight``, ``flavor``,
+        ``options``) of pool ``name``, creating it if ``create``: what
+        :meth:`put` and :meth:`update` do, with their errors.
+
+        Returns:
+            ``(created, the pool as it now is)``; ``(False, None)`` when
+            it does not exist and ``create`` is false.
         """
 
     @abc.abstractmethod
@@ -230,7 +250,6 @@ class FlavorControllerBase(abc.ABC):
     it from the flavor it served.
     """
 
-    @abc.abstractmethod
     def put(self, project: str, name: str, pools: Sequence[str]) -> bool:
         """Create a flavor of ``project`` whose pools are ``pools``, or make
         those the pools of the existing one: they are tagged with ``name``
@@ -246,6 +265,8 @@ class FlavorControllerBase(abc.ABC):
             PoolNotFound: some of ``pools`` do not exist (it names them);
                 nothing changed.
         """
+        created, _ = self.write(project, name, pools, create=True)
+        return created
 
     @abc.abstractmethod
     def get(self, project: str, name: str) -> Flavor | None:
@@ -258,7 +279,6 @@ class FlavorControllerBase(abc.ABC):
         """Up to ``limit`` flavors of ``project`` with names after
         ``marker``, by name."""
 
-    @abc.abstractmethod
     def update(self, project: str, name: str,
                pools: Sequence[str]) -> Flavor | None:
         """:meth:`put` for a flavor that exists.
@@ -269,6 +289,20 @@ class FlavorControllerBase(abc.ABC):
 
         Raises:
             PoolNotFound: as for :meth:`put`.
+        """
+        _, flavor = self.write(project, name, pools, create=False)
+        return flavor
+
+    @abc.abstractmethod
+    def write(self, project: str, name: str, pools: Sequence[str],
+              create: bool) -> tuple[bool, Flavor | None]:
+        """Make ``pools`` the pools of ``project``'s flavor ``name``,
+        creating it if ``create``: what :meth:`put` and :meth:`update`
+        do, with their errors.
+
+        Returns:
+            ``(created, the flavor as it now is)``; ``(False, None)``
+            when it does not exist and ``create`` is false.
         """
 
     @abc.abstractmethod

@@ -33,10 +33,8 @@ _FIELDS = ('pool_list', 'capabilities')
         query={'marker': str, 'limit': int, 'detailed': bool},
         requires=registry.POOLING)
 def flavor_list(api: Api, req: Request) -> Result:
-    limit = validation.limit_param(req.params, 'limit', 10,
-                                   api.conf.transport.max_flavors_per_page)
-    marker = validation.get_str(req.params, 'marker')
-    detailed = validation.get_bool(req.params, 'detailed')
+    marker, limit, detailed = validation.page_params(
+        req.params, api.conf.transport.max_flavors_per_page)
     found = api.stores.flavors.list(req.project_id, marker, limit)
     listed = []
     for flavor in found:

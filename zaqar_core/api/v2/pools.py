@@ -43,10 +43,8 @@ _FIELDS = ('uri', 'weight', 'flavor', 'options')
         query={'marker': str, 'limit': int, 'detailed': bool},
         requires=registry.POOLING)
 def pool_list(api: Api, req: Request) -> Result:
-    limit = validation.limit_param(req.params, 'limit', 10,
-                                   api.conf.transport.max_pools_per_page)
-    marker = validation.get_str(req.params, 'marker')
-    detailed = validation.get_bool(req.params, 'detailed')
+    marker, limit, detailed = validation.page_params(
+        req.params, api.conf.transport.max_pools_per_page)
     found = api.stores.pools.list(marker, limit)
     return Result(200, {'pools': [shown(p, detailed) for p in found]},
                   {'marker': found[-1].name} if found else None)

@@ -30,11 +30,8 @@ _METADATA_LIMIT = {'body_limit': 'max_queue_metadata',
         query={'marker': str, 'limit': int, 'detailed': bool,
                'with_count': bool})
 def queue_list(api: 'Api', req: Request) -> Result:
-    limits = api.conf.transport
-    limit = validation.limit_param(req.params, 'limit', 10,
-                                   limits.max_queues_per_page)
-    marker = validation.get_str(req.params, 'marker')
-    detailed = validation.get_bool(req.params, 'detailed')
+    marker, limit, detailed = validation.page_params(
+        req.params, api.conf.transport.max_queues_per_page)
     with_count = validation.get_bool(req.params, 'with_count')
     found = api.stores.queues.list(req.project_id, marker, limit, detailed)
     if detailed:

@@ -53,6 +53,8 @@ from zaqar_testing.zaqar_servers import stop_servers
 
 from .helpers import ApiClient
 from .helpers import Server
+from .pool_catalog import POOLING
+from .pool_catalog import Catalog
 
 EXTERNAL_URL = os.environ.get('ZAQAR_TEST_URL', '').rstrip('/')
 
@@ -336,3 +338,32 @@ def hook() -> Iterator[Receiver]:
     """A webhook subscriber on loopback, recording what it receives."""
     with Receiver() as receiver:
         yield receiver
+
+
+# -- pools and flavors (see pool_catalog.py) ---------------------------------
+
+
+@pytest.fixture(scope='module')
+def redis_target(tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[RedisServer]:
+    """A Redis server of the module's own, for pools to point at."""
+    redis = RedisServer(tmp_path_factory.mktemp('pool-redis')).start()
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture
+def pooled(make_server: Callable[..., Server]) -> Server:
+    """The backend's server with admin_mode and pooling."""
+    return make_server(**POOLING)
+
+
+@pytest.fixture
+def catalog(pooled: Server, redis_target: RedisServer,
+            tmp_path: Path) -> Iterator[Catalog]:
+    """An admin's pools and flavors on ``pooled``, removed afterwards."""
+    catalog = Catalog(pooled, redis_target, tmp_path)
+    try:
+        yield catalog
+    finally:
+        catalog.cleanup()

@@ -10,49 +10,19 @@ names its own pools and flavors and deletes them (see
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-from zaqar_testing.redis_servers import RedisServer
 
 from .helpers import ApiClient
 from .helpers import Server
 from .helpers import assert_error
 from .pool_catalog import FLAVOR_KEYS
-from .pool_catalog import POOLING
 from .pool_catalog import Catalog
 from .pool_catalog import assert_created
 from .pool_catalog import names
 from .pool_catalog import unique
 from .pool_catalog import walk
-
-
-@pytest.fixture(scope='module')
-def redis_target(tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[RedisServer]:
-    """A Redis server of this module's own, for pools to point at."""
-    redis = RedisServer(tmp_path_factory.mktemp('flavor-redis')).start()
-    yield redis
-    redis.stop()
-
-
-@pytest.fixture
-def pooled(make_server: Callable[..., Server]) -> Server:
-    return make_server(**POOLING)
-
-
-@pytest.fixture
-def catalog(pooled: Server, redis_target: RedisServer,
-            tmp_path: Path) -> Iterator[Catalog]:
-    catalog = Catalog(pooled, redis_target, tmp_path)
-    try:
-        yield catalog
-    finally:
-        catalog.cleanup()
 
 
 def flavor_of(catalog: Catalog, pool: str) -> str | None:

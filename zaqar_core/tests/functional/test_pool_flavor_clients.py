@@ -128,15 +128,6 @@ with open(REPORT, 'w') as fh:
 
 
 @pytest.fixture(scope='module')
-def redis_target(tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[RedisServer]:
-    """A Redis server of this module's own, for pools to point at."""
-    redis = RedisServer(tmp_path_factory.mktemp('client-redis')).start()
-    yield redis
-    redis.stop()
-
-
-@pytest.fixture(scope='module')
 def postgres_target() -> Iterator[PostgresDatabase]:
     """A throw-away PostgreSQL database, for pools to point at."""
     database = PostgresDatabase()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,30 +36,6 @@ from .pool_catalog import unique
 from .pool_catalog import walk
 
 ON_SQLITE = pytest.mark.parametrize('backend', ['sqlite'], indirect=True)
-
-
-@pytest.fixture(scope='module')
-def redis_target(tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[RedisServer]:
-    """A Redis server of this module's own, for pools to point at."""
-    redis = RedisServer(tmp_path_factory.mktemp('pool-redis')).start()
-    yield redis
-    redis.stop()
-
-
-@pytest.fixture
-def pooled(make_server: Callable[..., Server]) -> Server:
-    return make_server(**POOLING)
-
-
-@pytest.fixture
-def catalog(pooled: Server, redis_target: RedisServer,
-            tmp_path: Path) -> Iterator[Catalog]:
-    catalog = Catalog(pooled, redis_target, tmp_path)
-    try:
-        yield catalog
-    finally:
-        catalog.cleanup()
 
 
 # -- routes exist only in admin mode with pooling ---------------------------

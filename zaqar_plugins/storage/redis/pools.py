@@ -60,12 +60,6 @@ class PoolController(pooling.PoolControllerBase):
     def __init__(self, client: connection.Client) -> None:
         self._run = _Pooling(client)
 
-    def put(self, pool: pooling.Pool) -> bool:
-        created, _ = self._write(pool.name, True, {
-            'uri': pool.uri, 'weight': pool.weight, 'flavor': pool.flavor,
-            'options': pool.options})
-        return created
-
     def get(self, name: str) -> pooling.Pool | None:
         found = _pools(self._run('pool_get', name))
         return found[0] if found else None
@@ -74,20 +68,8 @@ class PoolController(pooling.PoolControllerBase):
              limit: int = 10) -> list[pooling.Pool]:
         return _pools(self._run('pool_list', marker or '', int(limit)))
 
-    def update(self, name: str, *, uri: str | pooling.Unset = pooling.UNSET,
-               weight: int | pooling.Unset = pooling.UNSET,
-               flavor: str | None | pooling.Unset = pooling.UNSET,
-               options: dict[str, Any] | pooling.Unset = pooling.UNSET
-               ) -> pooling.Pool | None:
-        given = {'uri': uri, 'weight': weight, 'flavor': flavor,
-                 'options': options}
-        _, pool = self._write(name, False, {
-            field: value for field, value in given.items()
-            if value is not pooling.UNSET})
-        return pool
-
-    def _write(self, name: str, create: bool, fields: dict[str, Any]
-               ) -> tuple[bool, pooling.Pool | None]:
+    def write(self, name: str, create: bool, fields: dict[str, Any]
+              ) -> tuple[bool, pooling.Pool | None]:
         args: list[Any] = []
         for field, value in fields.items():
             if field == 'weight':
@@ -122,10 +104,6 @@ class FlavorController(pooling.FlavorControllerBase):
     def __init__(self, client: connection.Client) -> None:
         self._run = _Pooling(client)
 
-    def put(self, project: str, name: str, pools: Sequence[str]) -> bool:
-        created, _ = self._write(project, name, pools, create=True)
-        return created
-
     def get(self, project: str, name: str) -> pooling.Flavor | None:
         found = _flavors(project, self._run('flavor_get', project, name))
         return found[0] if found else None
@@ -135,16 +113,11 @@ class FlavorController(pooling.FlavorControllerBase):
         return _flavors(project, self._run('flavor_list', project,
                                            marker or '', int(limit)))
 
-    def update(self, project: str, name: str,
-               pools: Sequence[str]) -> pooling.Flavor | None:
-        _, flavor = self._write(project, name, pools, create=False)
-        return flavor
-
     def delete(self, project: str, name: str) -> bool:
         return self._run('flavor_delete', project, name) == 1
 
-    def _write(self, project: str, name: str, members: Sequence[str],
-               create: bool) -> tuple[bool, pooling.Flavor | None]:
+    def write(self, project: str, name: str, members: Sequence[str],
+              create: bool) -> tuple[bool, pooling.Flavor | None]:
         wanted = sorted(set(members))
         outcome, *rest = self._run('flavor_write', project, name,
                                    '1' if create else '0', *wanted)

@@ -65,12 +65,6 @@ class PoolController(pooling.PoolControllerBase):
     def __init__(self, engine: sa.engine.Engine) -> None:
         self._engine = engine
 
-    def put(self, pool: pooling.Pool) -> bool:
-        created, _ = self._write(pool.name, True, {
-            'uri': pool.uri, 'weight': pool.weight, 'flavor': pool.flavor,
-            'options': pool.options})
-        return created
-
     def get(self, name: str) -> pooling.Pool | None:
         with txn.read(self._engine) as conn:
             row = conn.execute(sa.select(_p).where(
@@ -86,21 +80,9 @@ class PoolController(pooling.PoolControllerBase):
         with txn.read(self._engine) as conn:
             return [_to_pool(row) for row in conn.execute(query)]
 
-    def update(self, name: str, *, uri: str | pooling.Unset = pooling.UNSET,
-               weight: int | pooling.Unset = pooling.UNSET,
-               flavor: str | None | pooling.Unset = pooling.UNSET,
-               options: dict[str, Any] | pooling.Unset = pooling.UNSET
-               ) -> pooling.Pool | None:
-        given = {'uri': uri, 'weight': weight, 'flavor': flavor,
-                 'options': options}
-        _, pool = self._write(name, False, {
-            field: value for field, value in given.items()
-            if value is not pooling.UNSET})
-        return pool
-
     @txn.retry_on_deadlock
-    def _write(self, name: str, create: bool, fields: dict[str, Any]
-               ) -> tuple[bool, pooling.Pool | None]:
+    def write(self, name: str, create: bool, fields: dict[str, Any]
+              ) -> tuple[bool, pooling.Pool | None]:
         """Set ``fields`` of pool ``name``, creating it if ``create``.
 
         Returns:
@@ -179,10 +161,6 @@ class FlavorController(pooling.FlavorControllerBase):
     def __init__(self, engine: sa.engine.Engine) -> None:
         self._engine = engine
 
-    def put(self, project: str, name: str, pools: Sequence[str]) -> bool:
-        created, _ = self._write(project, name, pools, create=True)
-        return created
-
     def get(self, project: str, name: str) -> pooling.Flavor | None:
         found = self._read(project, _f.c.name == name)
         return found[0] if found else None
@@ -191,11 +169,6 @@ class FlavorController(pooling.FlavorControllerBase):
              limit: int = 10) -> list[pooling.Flavor]:
         after = sa.true() if marker is None else _f.c.name > marker
         return self._read(project, after, limit)
-
-    def update(self, project: str, name: str,
-               pools: Sequence[str]) -> pooling.Flavor | None:
-        _, flavor = self._write(project, name, pools, create=False)
-        return flavor
 
     @txn.retry_on_deadlock
     def delete(self, project: str, name: str) -> bool:
@@ -228,8 +201,8 @@ class FlavorController(pooling.FlavorControllerBase):
                 for name in names]
 
     @txn.retry_on_deadlock
-    def _write(self, project: str, name: str, members: Sequence[str],
-               create: bool) -> tuple[bool, pooling.Flavor | None]:
+    def write(self, project: str, name: str, members: Sequence[str],
+              create: bool) -> tuple[bool, pooling.Flavor | None]:
         """Make ``members`` the pools of flavor ``name``.
 
         Returns:
