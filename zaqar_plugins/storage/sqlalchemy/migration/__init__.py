@@ -3,6 +3,7 @@ SQLite, automatically when the server starts."""
 
 import io
 import logging
+import threading
 
 import sqlalchemy as sa
 
@@ -29,6 +30,11 @@ from alembic import script as alembic_script  # noqa: E402
 
 SCRIPT_LOCATION = 'zaqar_plugins.storage.sqlalchemy:migration'
 
+#: Alembic runs a migration through module-level state (its ``context``
+#: proxy): one at a time per process, as a server migrates the pools it
+#: is given from several request threads.
+_RUNNING = threading.Lock()
+
 
 def _config(connection: sa.engine.Connection | None = None,
             output: io.StringIO | None = None) -> alembic_config.Config:
@@ -45,13 +51,13 @@ def upgrade(engine: sa.engine.Engine, revision: str = 'head') -> None:
     upgrade at start, the first takes the write lock up front and the
     others wait, then find the schema current.
     """
-    with sql_engine.write(engine) as conn:
+    with _RUNNING, sql_engine.write(engine) as conn:
         command.upgrade(_config(conn), revision)
 
 
 def stamp(engine: sa.engine.Engine, revision: str = 'head') -> None:
     """Record ``revision`` as current without running migrations."""
-    with engine.begin() as conn:
+    with _RUNNING, engine.begin() as conn:
         command.stamp(_config(conn), revision)
 
 

@@ -6,6 +6,7 @@ catalogue here: the API does not place them yet.)"""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent import futures
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,23 @@ def test_pool_options_reach_only_that_pool(api: Api, tmp_path: Path) -> None:
         assert group.uri != uri
     finally:
         driver.close()
+
+
+def test_pools_registered_at_once_each_get_their_schema(
+        api: Api, tmp_path: Path) -> None:
+    # Request threads migrate new SQL pools at the same time: alembic's
+    # module-level state once mixed them up (a KeyError, or a crash).
+    def register(n: int) -> int:
+        uri = f'sqlite:///{tmp_path / f"p{n}.sqlite"}'
+        return call(api, 'pool_create', {'uri': uri, 'weight': 1},
+                    pool_name=f'p{n}').status
+
+    with futures.ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(register, range(16))) == [201] * 16
+    for n in range(16):
+        driver = api.stores.open_pool(
+            f'sqlite:///{tmp_path / f"p{n}.sqlite"}', {})
+        try:
+            assert driver.check(1.0).problem is None
+        finally:
+            driver.close()
