@@ -101,6 +101,10 @@ max_claim_grace = 43200
 # The stack configures [trustee] in zaqar.conf.
 trust_notifications = True
 notification_timeout = 30
+# The stack's zaqar.conf has admin_mode and pooling; SQLite files it
+# reaches, one per pool a test registers.
+pool_uris = {','.join(f'sqlite:///{stack.POOL_DIR}/tempest-{n}.sqlite'
+                      for n in (1, 2))}
 """
 
 

@@ -58,4 +58,9 @@ MESSAGING_OPTS = [
                      'trust+http subscriptions deliver.'),
     cfg.IntOpt('notification_timeout', default=30,
                help='Seconds to wait for a notification to arrive.'),
+    cfg.ListOpt('pool_uris', default=[],
+                help='URIs of message stores the server reaches, one per '
+                     'pool the pool and flavor tests register (at least '
+                     'two), for a server with [DEFAULT] admin_mode and '
+                     'pooling. Empty: those tests are skipped.'),
 ]

@@ -49,7 +49,7 @@ class ZaqarTempestPlugin(plugins.TempestPlugin):
             'client_names': [
                 'QueuesClient', 'MessagesClient', 'ClaimsClient',
                 'SubscriptionsClient', 'TopicsClient', 'SignedUrlClient',
-                'SystemClient',
+                'SystemClient', 'PoolingClient',
             ],
         })
         return [params]

@@ -85,6 +85,8 @@ KEYSTONE_PINS = (f'keystone=={KEYSTONE_VERSION}', 'pyuwsgi==2.0.30.post1')
 KEYSTONE_VENV = STACK / 'keystone-venv'
 KEYSTONE_DIR = STACK / 'keystone'
 ZAQAR_DIR = STACK / 'zaqar'
+#: Where tests put the SQLite files of the pools they register.
+POOL_DIR = ZAQAR_DIR / 'pools'
 
 #: The WebSocket clients of other projects the tests drive, unchanged:
 #: os-collect-config's zaqar collector (it brings osc-lib and
@@ -748,6 +750,8 @@ def zaqar_conf(state: dict[str, Any], part: str = 'zaqar') -> str:
 [DEFAULT]
 auth_strategy = keystone
 admin_mode = True
+# /v2/pools and /v2/flavors, for the RBAC matrix and tempest.
+pooling = True
 debug = False
 state_path = {ZAQAR_DIR / 'state'}
 log_file = {z['app_log']}
@@ -819,6 +823,7 @@ def start_zaqar(state: dict[str, Any], python: str) -> None:
     stop_all([(state[part].get('pid'), zaqar_marker(part), what)
               for part, _, _, what in ZAQAR_SERVERS])
     ZAQAR_DIR.mkdir(parents=True, exist_ok=True)
+    POOL_DIR.mkdir(exist_ok=True)
     policy = ZAQAR_DIR / 'policy.yaml'
     if not policy.exists():
         policy.write_text(POLICY)

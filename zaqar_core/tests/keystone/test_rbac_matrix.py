@@ -2,7 +2,7 @@
 Keystone tokens: the RBAC matrix.
 
 One table (:data:`ROWS`): for each route of the v2 API (each action of
-the registry, and the pool and flavor rules, which have no route), the
+the registry; the stack has pooling on, so pools and flavors too), the
 request to make on resources of demo's project, and the status each
 persona gets:
 
@@ -58,6 +58,7 @@ from zaqar_core.api.v2 import registry
 from zaqar_core.tests.functional.helpers import JSON_PATCH
 from zaqar_core.tests.functional.helpers import ApiClient
 from zaqar_core.tests.functional.helpers import last_segment
+from zaqar_testing import stack as stack_files
 
 from .conftest import Stack
 from .conftest import User
@@ -99,6 +100,16 @@ class Cell:
     @property
     def base(self) -> str:
         return f'/v2/{self.kind}/{self.name}'
+
+    @property
+    def admin(self) -> ApiClient:
+        """demo's project's admin: pools are theirs to make."""
+        return self.stack.api('project_admin')
+
+    @property
+    def pool_uri(self) -> str:
+        """A store the stack's server reaches, of this cell's own."""
+        return f'sqlite:///{stack_files.POOL_DIR / self.name}.sqlite'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,6 +156,31 @@ def _setup_subscription(cell: Cell) -> None:
     cell.subscription_id = resp.json()['subscription_id']
 
 
+def _setup_pool(cell: Cell) -> None:
+    resp = cell.admin.put(f'/v2/pools/{cell.name}',
+                          json={'uri': cell.pool_uri, 'weight': 10})
+    assert resp.status_code == 201, resp.text
+
+
+def _setup_flavor(cell: Cell) -> None:
+    _setup_pool(cell)
+    resp = cell.admin.put(f'/v2/flavors/{cell.name}',
+                          json={'pool_list': [cell.name]})
+    assert resp.status_code == 201, resp.text
+
+
+def _pool(cell: Cell) -> Any:
+    resp = cell.admin.get(f'/v2/pools/{cell.name}')
+    assert resp.status_code in (200, 404), resp.text
+    return resp.json() if resp.status_code == 200 else None
+
+
+def _flavor(cell: Cell) -> Any:
+    resp = cell.demo.get(f'/v2/flavors/{cell.name}')
+    assert resp.status_code in (200, 404), resp.text
+    return resp.json() if resp.status_code == 200 else None
+
+
 def _exists(cell: Cell) -> bool:
     resp = cell.demo.get(f'/v2/{cell.kind}', params={'name': cell.name})
     assert resp.status_code == 200, resp.text
@@ -182,10 +218,12 @@ def _nothing(cell: Cell) -> Any:
 
 SETUP = {'none': _setup_none, 'queue': _setup_queue,
          'messages': _setup_messages, 'claim': _setup_claim,
-         'subscription': _setup_subscription}
+         'subscription': _setup_subscription, 'pool': _setup_pool,
+         'flavor': _setup_flavor}
 PROBES: dict[str, Callable[[Cell], Any]] = {
     'exists': _exists, 'metadata': _metadata, 'stats': _stats,
-    'claim': _claim, 'subscriptions': _subscriptions, 'none': _nothing}
+    'claim': _claim, 'subscriptions': _subscriptions, 'pool': _pool,
+    'flavor': _flavor, 'none': _nothing}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -344,12 +382,55 @@ def _rows(kind: str) -> list[Row]:
     return rows
 
 
-def _no_route(action: str, rule: str, method: str, path: str) -> Row:
-    """A rule of zaqar_core.policies with no route in this deployment
-    (pools and flavors, whose routes need [DEFAULT] pooling too): 404
-    for everyone."""
-    return row(action, rule, 'none', lambda c: Call(method, path),
-               404, other=404)
+def _admin_row(action: str, rule: str, setup: str,
+               request: Callable[[Cell], Call], ok: int, **kw: Any) -> Row:
+    """A row only the project's admin passes (``role:admin``): pools,
+    and changes to flavors."""
+    return row(action, rule, setup, request, ok, other=FORBIDDEN,
+               member=FORBIDDEN, reader=FORBIDDEN, signed=FORBIDDEN, **kw)
+
+
+def _pooling_rows() -> list[Row]:
+    """Pools are global (admin only); flavors are per project: anyone of
+    the project reads them, its admin changes them."""
+    def pool(c: Cell) -> str:
+        return f'/v2/pools/{c.name}'
+
+    def flavor(c: Cell) -> str:
+        return f'/v2/flavors/{c.name}'
+
+    return [
+        _admin_row('pool_list', 'pools:get_all', 'pool',
+                   lambda c: Call('GET', '/v2/pools'), 200),
+        _admin_row('pool_create', 'pools:create', 'none',
+                   lambda c: Call('PUT', pool(c), json={
+                       'uri': c.pool_uri, 'weight': 10}),
+                   201, probe='pool', changes=True),
+        _admin_row('pool_get', 'pools:get', 'pool',
+                   lambda c: Call('GET', pool(c)), 200),
+        _admin_row('pool_update', 'pools:update', 'pool',
+                   lambda c: Call('PATCH', pool(c), json={'weight': 20}),
+                   200, probe='pool', changes=True),
+        _admin_row('pool_delete', 'pools:delete', 'pool',
+                   lambda c: Call('DELETE', pool(c)), 204, probe='pool',
+                   changes=True),
+        # alt lists its own project's flavors: none of demo's.
+        row('flavor_list', 'flavors:get_all', 'flavor',
+            lambda c: Call('GET', '/v2/flavors'), 200, other=200),
+        row('flavor_get', 'flavors:get', 'flavor',
+            lambda c: Call('GET', flavor(c)), 200, other=404),
+        _admin_row('flavor_create', 'flavors:create', 'pool',
+                   lambda c: Call('PUT', flavor(c),
+                                  json={'pool_list': [c.name]}),
+                   201, probe='flavor', changes=True),
+        _admin_row('flavor_update', 'flavors:update', 'flavor',
+                   lambda c: Call('PATCH', flavor(c),
+                                  json={'pool_list': [c.name]}),
+                   200, probe='flavor'),
+        _admin_row('flavor_delete', 'flavors:delete', 'flavor',
+                   lambda c: Call('DELETE', flavor(c)), 204,
+                   probe='flavor', changes=True),
+    ]
 
 
 ROWS: list[Row] = [
@@ -363,16 +444,7 @@ ROWS: list[Row] = [
     row('check_node_health', 'health:get', 'none',
         lambda c: Call('GET', '/v2/health'), 200, other=FORBIDDEN,
         member=FORBIDDEN, reader=FORBIDDEN, signed=FORBIDDEN),
-    _no_route('pool_list', 'pools:get_all', 'GET', '/v2/pools'),
-    _no_route('pool_create', 'pools:create', 'PUT', '/v2/pools/p1'),
-    _no_route('pool_get', 'pools:get', 'GET', '/v2/pools/p1'),
-    _no_route('pool_delete', 'pools:delete', 'DELETE', '/v2/pools/p1'),
-    _no_route('pool_update', 'pools:update', 'PATCH', '/v2/pools/p1'),
-    _no_route('flavor_list', 'flavors:get_all', 'GET', '/v2/flavors'),
-    _no_route('flavor_create', 'flavors:create', 'PUT', '/v2/flavors/f1'),
-    _no_route('flavor_get', 'flavors:get', 'GET', '/v2/flavors/f1'),
-    _no_route('flavor_delete', 'flavors:delete', 'DELETE', '/v2/flavors/f1'),
-    _no_route('flavor_update', 'flavors:update', 'PATCH', '/v2/flavors/f1'),
+    *_pooling_rows(),
 ]
 
 
@@ -530,6 +602,9 @@ def cleanup(stack: Stack) -> Iterator[list[Cell]]:
             for sub in resp.json().get('subscriptions', []):
                 api.delete(f'{cell.base}/subscriptions/{sub["id"]}')
             api.delete(cell.base)
+        admin = stack.api('project_admin')
+        admin.delete(f'/v2/flavors/{cell.name}')
+        admin.delete(f'/v2/pools/{cell.name}')
 
 
 CASES = [pytest.param(entry, persona, id=f'{_row_id(entry)}-{persona}')
