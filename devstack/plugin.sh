@@ -12,6 +12,10 @@
 #                    transport = websocket, and its messaging-websocket
 #                    catalog entry
 #   zaqar-bridge     zaqar-bridge: OpenStack notifications into queues
+#
+# With ZAQAR_POOLING=True, zaqar.conf says pooling = True and "stack
+# extra" registers one pool per ZAQAR_POOL_BACKENDS entry once
+# zaqar-server answers.
 
 _XTRACE_ZAQAR=$(set +o | grep xtrace)
 set +o xtrace
@@ -69,9 +73,26 @@ function check_zaqar_backend {
     esac
 }
 
+# zaqar_sql_server_uri BACKEND DATABASE - the URI of DATABASE on
+# devstack's postgresql or mysql server
+function zaqar_sql_server_uri {
+    local url
+    case "$1" in
+        postgresql)
+            # devstack's URL names no driver; say psycopg2 (a requirement
+            # of zaqar-core), keeping devstack's host and query.
+            url=$(database_connection_url "$2")
+            echo "postgresql+psycopg2://${url#*://}"
+            ;;
+        mysql)
+            # Already mysql+pymysql://.
+            database_connection_url "$2"
+            ;;
+    esac
+}
+
 # The URI of both stores (messages and the queue catalogue: one store).
 function zaqar_store_uri {
-    local url
     case "$ZAQAR_BACKEND" in
         sqlite)
             echo "sqlite:///$ZAQAR_STATE_PATH/zaqar.sqlite"
@@ -79,15 +100,84 @@ function zaqar_store_uri {
         redis)
             echo "$ZAQAR_REDIS_URI"
             ;;
-        postgresql)
-            # devstack's URL names no driver; say psycopg2 (a requirement
-            # of zaqar-core), keeping devstack's host and query.
-            url=$(database_connection_url zaqar)
-            echo "postgresql+psycopg2://${url#*://}"
+        postgresql|mysql)
+            zaqar_sql_server_uri "$ZAQAR_BACKEND" zaqar
             ;;
-        mysql)
-            # Already mysql+pymysql://.
-            database_connection_url zaqar
+    esac
+}
+
+# True when ZAQAR_POOLING asks for pools.
+function zaqar_pooling {
+    [[ "$ZAQAR_POOLING" == "True" ]]
+}
+
+# True when a pool or the stores need the local Redis.
+function zaqar_needs_redis {
+    if [[ "$ZAQAR_INSTALL_REDIS" != "True" ]]; then
+        return 1
+    fi
+    [[ "$ZAQAR_BACKEND" == "redis" ]] ||
+        { zaqar_pooling && [[ " $ZAQAR_POOL_BACKENDS " == *" redis "* ]]; }
+}
+
+# Dies unless pooling can be turned on as ZAQAR_POOL_BACKENDS asks, on
+# this devstack.
+function check_zaqar_pools {
+    local backend
+    if [[ "$ZAQAR_ADMIN_MODE" != "True" ]]; then
+        die $LINENO "ZAQAR_POOLING=True needs ZAQAR_ADMIN_MODE=True:" \
+            "/v2/pools exists only with [DEFAULT] admin_mode"
+    fi
+    if [[ -z "${ZAQAR_POOL_BACKENDS// /}" ]]; then
+        die $LINENO "ZAQAR_POOLING=True needs at least one backend in" \
+            "ZAQAR_POOL_BACKENDS"
+    fi
+    for backend in $ZAQAR_POOL_BACKENDS; do
+        case "$backend" in
+            sqlite)
+                ;;
+            redis)
+                # A pool is database N of that server; a cluster has
+                # only database 0.
+                if [[ "$ZAQAR_REDIS_URI" == redis+cluster://* ]]; then
+                    die $LINENO "ZAQAR_POOL_BACKENDS: a redis pool uses" \
+                        "database N of ZAQAR_REDIS_URI, which a" \
+                        "redis+cluster:// URI does not have"
+                fi
+                ;;
+            postgresql|mysql)
+                if [[ "${DATABASE_TYPE:-}" != "$backend" ]]; then
+                    die $LINENO "ZAQAR_POOL_BACKENDS: a $backend pool" \
+                        "needs devstack's $backend service (DATABASE_TYPE" \
+                        "is '${DATABASE_TYPE:-}'): enable_service $backend"
+                fi
+                ;;
+            *)
+                die $LINENO "ZAQAR_POOL_BACKENDS: '$backend' is not one of" \
+                    "sqlite, redis, postgresql, mysql"
+                ;;
+        esac
+    done
+}
+
+# zaqar_pool_uri N BACKEND - the URI of poolN, on BACKEND: its own SQLite
+# file, Redis database or SQL database.
+function zaqar_pool_uri {
+    local number=$1 backend=$2
+    case "$backend" in
+        sqlite)
+            echo "sqlite:///$ZAQAR_STATE_PATH/pool$number.sqlite"
+            ;;
+        redis)
+            # dbid wins over a /N path or an earlier dbid.
+            if [[ "$ZAQAR_REDIS_URI" == *\?* ]]; then
+                echo "$ZAQAR_REDIS_URI&dbid=$number"
+            else
+                echo "$ZAQAR_REDIS_URI?dbid=$number"
+            fi
+            ;;
+        postgresql|mysql)
+            zaqar_sql_server_uri "$backend" "zaqar_pool$number"
             ;;
     esac
 }
@@ -122,11 +212,14 @@ function install_zaqar_redis {
 # install_zaqar() - zaqar-core (with its tempest plugin), the client
 function install_zaqar {
     check_zaqar_backend
+    if zaqar_pooling; then
+        check_zaqar_pools
+    fi
     setup_develop "$ZAQAR_DIR"
     # "openstack messaging ..." commands.
     pip_install_gr python-zaqarclient
 
-    if [[ "$ZAQAR_BACKEND" == "redis" && "$ZAQAR_INSTALL_REDIS" == "True" ]]; then
+    if zaqar_needs_redis; then
         install_zaqar_redis
     fi
 
@@ -159,6 +252,11 @@ function configure_zaqar_conf {
     iniset "$ZAQAR_CONF" DEFAULT debug "$ENABLE_DEBUG_LOG_LEVEL"
     iniset "$ZAQAR_CONF" DEFAULT state_path "$ZAQAR_STATE_PATH"
     iniset "$ZAQAR_CONF" DEFAULT admin_mode "$ZAQAR_ADMIN_MODE"
+    if zaqar_pooling; then
+        # /v2/pools and /v2/flavors (with admin_mode, which
+        # check_zaqar_pools made sure of).
+        iniset "$ZAQAR_CONF" DEFAULT pooling True
+    fi
     setup_logging "$ZAQAR_CONF"
 
     # zaqar-server runs the WebSocket transport; the REST API runs
@@ -241,6 +339,9 @@ function configure_zaqar_uwsgi {
 # configure_zaqar() - files and directories
 function configure_zaqar {
     check_zaqar_backend
+    if zaqar_pooling; then
+        check_zaqar_pools
+    fi
     sudo install -d -o "$STACK_USER" -m 0755 "$ZAQAR_CONF_DIR"
     mkdir -p "$ZAQAR_STATE_PATH"
     configure_zaqar_conf
@@ -266,7 +367,9 @@ function create_zaqar_accounts {
 # Start and stop
 # --------------
 
-# init_zaqar() - the database and its schema
+# init_zaqar() - the database and its schema, and the empty databases of
+# SQL server pools (the server gives a pool its schema when it is
+# registered)
 function init_zaqar {
     case "$ZAQAR_BACKEND" in
         postgresql|mysql)
@@ -275,6 +378,17 @@ function init_zaqar {
     esac
     if zaqar_backend_is_sql; then
         "$ZAQAR_BIN_DIR/zaqar-manage" --config-file "$ZAQAR_CONF" db upgrade
+    fi
+    if zaqar_pooling; then
+        local backend number=0
+        for backend in $ZAQAR_POOL_BACKENDS; do
+            number=$((number + 1))
+            case "$backend" in
+                postgresql|mysql)
+                    recreate_database "zaqar_pool$number"
+                    ;;
+            esac
+        done
     fi
 }
 
@@ -321,6 +435,53 @@ function wait_for_zaqar_websocket {
     done
 }
 
+# register_zaqar_pools() - PUT /v2/pools/poolN (weight 100) for the Nth
+# ZAQAR_POOL_BACKENDS entry, as the admin: created, or replaced on a
+# second stack.sh. The server checks that each store answers first.
+function register_zaqar_pools {
+    # Any UUID: the pool actions do not use it, but want one.
+    local -a headers=(-H "Client-ID: 5c9a1d3e-7f52-4b8e-9c0d-2a6b4e8f1d7c"
+                      -H "Content-Type: application/json")
+    local token
+    if is_service_enabled key; then
+        token=$(openstack --os-cloud devstack-admin token issue -f value \
+            -c id) || die $LINENO "No admin token to register zaqar" \
+            "pools: openstack --os-cloud devstack-admin token issue failed"
+        headers+=(-H "X-Auth-Token: $token")
+    else
+        # No Keystone: nothing checks who says they are the admin.
+        headers+=(-H "X-Project-ID: admin" -H "X-Roles: admin")
+    fi
+    local backend uri body out status answer number=0
+    for backend in $ZAQAR_POOL_BACKENDS; do
+        number=$((number + 1))
+        uri=$(zaqar_pool_uri "$number" "$backend")
+        # A JSON string: a database password may hold \ or ".
+        uri=${uri//\\/\\\\}
+        uri=${uri//\"/\\\"}
+        body="{\"uri\": \"$uri\", \"weight\": 100}"
+        out=$(curl -g -k --noproxy '*' -sS -X PUT "${headers[@]}" \
+            -d "$body" -w '\n%{http_code}' \
+            "$(zaqar_api_url)/v2/pools/pool$number") || true
+        # The answer's body, a newline, its status.
+        status=${out##*$'\n'}
+        answer=""
+        if [[ "$out" == *$'\n'* ]]; then
+            answer=${out%$'\n'*}
+        fi
+        case "$status" in
+            2??)
+                echo "Registered zaqar pool pool$number ($backend)"
+                ;;
+            *)
+                die $LINENO "zaqar-server did not register pool$number" \
+                    "($backend, ZAQAR_POOL_BACKENDS): status" \
+                    "${status:-none}${answer:+: ${answer//$'\n'/ }}"
+                ;;
+        esac
+    done
+}
+
 # start_zaqar() - the services enabled
 function start_zaqar {
     if is_service_enabled zaqar-server; then
@@ -328,6 +489,9 @@ function start_zaqar {
             "$ZAQAR_UWSGI_BIN --procname-prefix zaqar-api --ini $ZAQAR_UWSGI_CONF"
         echo "Waiting for zaqar-server to start..."
         wait_for_zaqar
+        if zaqar_pooling; then
+            register_zaqar_pools
+        fi
     fi
     if is_service_enabled zaqar-bridge; then
         if ! is_service_enabled rabbit; then

@@ -30,6 +30,7 @@ from zaqar_core import conf as zconf
 from zaqar_testing.ci import unavailable
 from zaqar_testing.ports import free_port
 from zaqar_testing.processes import Process
+from zaqar_testing.redis_servers import RedisServer
 from zaqar_testing.zaqar_servers import wait_answering
 
 HERE = Path(__file__).resolve().parent
@@ -371,6 +372,12 @@ def test_test_config_sets_up_tempest(stacked) -> None:
 
 def test_every_option_written_is_one_the_server_reads(stacked) -> None:
     stack, run = stacked
+    assert_server_reads_options(stack, run)
+
+
+def assert_server_reads_options(stack: Devstack, run: Run) -> None:
+    """Each option the plugin wrote in zaqar.conf is one the server has,
+    and parses to what was written."""
     conf = cfg.ConfigOpts()
     zconf.register_opts(conf)
     log.register_options(conf)
@@ -636,6 +643,227 @@ def test_tempest_without_zaqar_server(devstack) -> None:
     assert run.named('curl') == []
 
 
+# Pooling
+# -------
+
+# devstack's openstack CLI (stubs.sh has none): an admin token.
+OPENSTACK = '''function openstack {
+    _stub_record openstack "$@"
+    echo admin-token
+}'''
+TOKEN_ISSUE = ('--os-cloud', 'devstack-admin', 'token', 'issue', '-f',
+               'value', '-c', 'id')
+CLIENT_ID = 'Client-ID: 5c9a1d3e-7f52-4b8e-9c0d-2a6b4e8f1d7c'
+
+
+def pooled(devstack, backend: str = 'sqlite', **env: str) -> Devstack:
+    """A devstack with ZAQAR_POOLING=True whose server answers 201."""
+    return devstack(backend=backend, ZAQAR_POOLING='True',
+                    STUB_CURL_STATUS='201', **env)
+
+
+def pool_puts(run: Run) -> list[tuple[str, dict, list[str]]]:
+    """(URL, JSON body, headers) of each PUT curl sent."""
+    puts = []
+    for args in run.named('curl'):
+        if 'PUT' not in args:
+            continue
+        assert args[args.index('-X') + 1] == 'PUT'
+        headers = [args[i + 1] for i, arg in enumerate(args) if arg == '-H']
+        puts.append((args[-1], json.loads(args[args.index('-d') + 1]),
+                     headers))
+    return puts
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_pooling_registers_two_pools(devstack, backend) -> None:
+    """The default ZAQAR_POOL_BACKENDS: a Redis pool and one on the
+    stores' backend."""
+    stack = pooled(devstack, backend)
+    run = stack.run(*STACK, after_settings=OPENSTACK).check()
+    conf = read_ini(stack.conf)
+    assert conf['DEFAULT']['admin_mode'] == 'True'
+    assert conf['DEFAULT']['pooling'] == 'True'
+    assert_server_reads_options(stack, run)
+    # The local Redis, whatever the stores' backend.
+    assert run.named('install_package') == [('redis-server',)]
+
+    second = {
+        'sqlite': f'sqlite:///{stack.state}/pool2.sqlite',
+        'redis': 'redis://127.0.0.1:6379?dbid=2',
+        'postgresql': 'postgresql+psycopg2://root:secretdb@127.0.0.1/'
+                      'zaqar_pool2?client_encoding=utf8',
+        'mysql': 'mysql+pymysql://root:secretdb@127.0.0.1/zaqar_pool2'
+                 '?charset=utf8',
+    }[backend]
+    headers = [CLIENT_ID, 'Content-Type: application/json',
+               'X-Auth-Token: admin-token']
+    assert pool_puts(run) == [
+        (f'http://{HOST}/messaging/v2/pools/pool1',
+         {'uri': 'redis://127.0.0.1:6379?dbid=1', 'weight': 100}, headers),
+        (f'http://{HOST}/messaging/v2/pools/pool2',
+         {'uri': second, 'weight': 100}, headers)]
+    assert run.named('openstack') == [TOKEN_ISSUE]
+    # Once the server answers.
+    wait = run.named('curl')[0]
+    assert wait[-1] == f'http://{HOST}/messaging/'
+    assert run.index('curl', *wait) < run.index('openstack', *TOKEN_ISSUE)
+    if backend in ('postgresql', 'mysql'):
+        assert run.named('recreate_database') == [('zaqar',),
+                                                  ('zaqar_pool2',)]
+        assert run.index('recreate_database', 'zaqar_pool2') < \
+            run.index('run_process', *run.named('run_process')[0])
+
+
+def test_pool_backends_from_local_conf(devstack) -> None:
+    stack = pooled(devstack, DATABASE_TYPE='postgresql',
+                   ZAQAR_POOL_BACKENDS='sqlite  redis postgresql',
+                   ZAQAR_REDIS_URI='redis://10.0.0.7:6380?socket_timeout=2',
+                   ZAQAR_INSTALL_REDIS='False')
+    run = stack.run(*STACK, after_settings=OPENSTACK).check()
+    assert [(url.rsplit('/', 1)[1], body) for url, body, _ in
+            pool_puts(run)] == [
+        ('pool1', {'uri': f'sqlite:///{stack.state}/pool1.sqlite',
+                   'weight': 100}),
+        ('pool2', {'uri': 'redis://10.0.0.7:6380?socket_timeout=2&dbid=2',
+                   'weight': 100}),
+        ('pool3', {'uri': 'postgresql+psycopg2://root:secretdb@127.0.0.1/'
+                          'zaqar_pool3?client_encoding=utf8',
+                   'weight': 100})]
+    assert run.named('recreate_database') == [('zaqar_pool3',)]
+    assert run.named('install_package') == []
+
+
+def test_pool_uri_is_a_json_string(devstack) -> None:
+    """A database password may hold a quote or a backslash."""
+    stack = pooled(devstack, DATABASE_TYPE='mysql',
+                   ZAQAR_POOL_BACKENDS='mysql')
+    run = stack.run(*STACK, after_settings=OPENSTACK + r'''
+function database_connection_url {
+    _stub_record database_connection_url "$@"
+    echo 'mysql+pymysql://root:se"c\ret@127.0.0.1/'"$1"
+}''').check()
+    assert pool_puts(run)[0][1]['uri'] == \
+        'mysql+pymysql://root:se"c\\ret@127.0.0.1/zaqar_pool1'
+
+
+def test_pooling_without_keystone(devstack) -> None:
+    stack = pooled(devstack, services=('rabbit',))
+    run = stack.run(*STACK).check()
+    assert run.named('openstack') == []
+    headers = [CLIENT_ID, 'Content-Type: application/json',
+               'X-Project-ID: admin', 'X-Roles: admin']
+    assert [h for _, _, h in pool_puts(run)] == [headers, headers]
+
+
+def test_pooling_on_a_port(devstack) -> None:
+    stack = pooled(devstack, WSGI_MODE='mod_wsgi')
+    run = stack.run(*STACK, after_settings=OPENSTACK).check()
+    assert [url for url, _, _ in pool_puts(run)] == [
+        f'http://{HOST}:8888/v2/pools/pool1',
+        f'http://{HOST}:8888/v2/pools/pool2']
+
+
+def test_stacking_again_puts_the_pools_again(devstack) -> None:
+    """PUT replaces: a second stack.sh sends the same requests."""
+    stack = pooled(devstack)
+    first = stack.run(*STACK, after_settings=OPENSTACK).check()
+    stack.run('unstack').check()
+    second = stack.run(*STACK, after_settings=OPENSTACK).check()
+    assert len(pool_puts(first)) == 2
+    assert pool_puts(second) == pool_puts(first)
+
+
+def test_pooling_off_changes_nothing(devstack) -> None:
+    """ZAQAR_POOLING=False (the default) ignores ZAQAR_POOL_BACKENDS and
+    does what the plugin did before pooling, call for call."""
+    default = devstack()
+    off = devstack(ZAQAR_POOLING='False', ZAQAR_POOL_BACKENDS='mongodb')
+    runs = [stack.run(*STACK).check() for stack in (default, off)]
+
+    def anonymous(stack: Devstack, text: str) -> str:
+        return text.replace(str(stack.root), '<root>')
+    assert [anonymous(default, SEP.join(c)) for c in runs[0].calls] == \
+        [anonymous(off, SEP.join(c)) for c in runs[1].calls]
+    assert anonymous(default, default.conf.read_text()) == \
+        anonymous(off, off.conf.read_text())
+    assert 'pooling' not in read_ini(off.conf)['DEFAULT']
+    assert pool_puts(runs[1]) == []
+
+
+@pytest.mark.parametrize(('env', 'message'), [
+    ({'ZAQAR_POOL_BACKENDS': 'redis mongodb'},
+     "ZAQAR_POOL_BACKENDS: 'mongodb' is not one of sqlite, redis, "
+     'postgresql, mysql'),
+    ({'ZAQAR_POOL_BACKENDS': ' '},
+     'ZAQAR_POOLING=True needs at least one backend in '
+     'ZAQAR_POOL_BACKENDS'),
+    ({'ZAQAR_POOL_BACKENDS': 'postgresql', 'DATABASE_TYPE': 'mysql'},
+     "a postgresql pool needs devstack's postgresql service"),
+    ({'ZAQAR_REDIS_URI': 'redis+cluster://10.0.0.7:7000'},
+     'redis+cluster:// URI'),
+    ({'ZAQAR_ADMIN_MODE': 'False'},
+     'ZAQAR_POOLING=True needs ZAQAR_ADMIN_MODE=True'),
+], ids=['unknown', 'none', 'no-sql-server', 'redis-cluster', 'no-admin'])
+def test_pool_backends_refused_before_installing(devstack, env,
+                                                 message) -> None:
+    stack = pooled(devstack, **env)
+    run = stack.run(*STACK, after_settings=OPENSTACK)
+    assert run.returncode != 0
+    assert message in ' '.join(run.named('die')[0])
+    assert run.named('setup_develop') == []
+
+
+def test_a_pool_the_server_refuses_stops_the_stack(devstack) -> None:
+    stack = pooled(devstack, ZAQAR_POOL_BACKENDS='sqlite redis sqlite')
+    run = stack.run(*STACK, after_settings=OPENSTACK + r'''
+function curl {
+    _stub_record curl "$@"
+    if [[ "${!#}" == */pool2 ]]; then
+        printf '%s\n%s' '{"title": "Invalid pool", "description":
+ "redis://127.0.0.1:6379?dbid=2 does not answer"}' 400
+    else
+        printf '%s' 201
+    fi
+}''')
+    assert run.returncode != 0
+    assert ' '.join(run.named('die')[0]).endswith(
+        'zaqar-server did not register pool2 (redis, ZAQAR_POOL_BACKENDS): '
+        'status 400: {"title": "Invalid pool", "description":  '
+        '"redis://127.0.0.1:6379?dbid=2 does not answer"}')
+    # pool1 went in; pool3 was not tried.
+    assert [url.rsplit('/', 1)[1] for url, _, _ in pool_puts(run)] == [
+        'pool1', 'pool2']
+
+
+def test_a_server_out_of_reach_stops_the_stack(devstack) -> None:
+    stack = pooled(devstack)
+    run = stack.run(*STACK, after_settings=OPENSTACK + r'''
+function curl {
+    _stub_record curl "$@"
+    if [[ "${!#}" == */pool1 ]]; then
+        printf '\n000'
+        return 7
+    fi
+    printf '%s' 300
+}''')
+    assert run.returncode != 0
+    assert ' '.join(run.named('die')[0]).endswith(
+        'zaqar-server did not register pool1 (redis, ZAQAR_POOL_BACKENDS): '
+        'status 000')
+
+
+def test_no_admin_token_stops_the_stack(devstack) -> None:
+    stack = pooled(devstack)
+    run = stack.run(*STACK, after_settings='''function openstack {
+    _stub_record openstack "$@"
+    return 1
+}''')
+    assert run.returncode != 0
+    assert 'token issue failed' in ' '.join(run.named('die')[0])
+    assert pool_puts(run) == []
+
+
 # Failures
 # --------
 
@@ -753,6 +981,46 @@ def test_generated_configuration_serves_websocket(devstack,
         assert json.loads(ws.recv())['headers']['status'] == 403
     finally:
         ws.close()
+
+
+def test_generated_configuration_registers_pools(devstack, processes,
+                                                tmp_path) -> None:
+    """The plugin's own requests register the default pools (Redis and
+    SQLite) on a server running the zaqar.conf it wrote (without
+    Keystone: no token), twice."""
+    redis_server = RedisServer(tmp_path / 'redis').start()
+    processes.append(redis_server.process)
+    port = free_port()
+    stack = devstack(services=(), WSGI_MODE='mod_wsgi',
+                     SERVICE_HOST='127.0.0.1',
+                     SERVICE_LISTEN_ADDRESS='127.0.0.1',
+                     ZAQAR_SERVICE_PORT=str(port), API_WORKERS='1',
+                     ZAQAR_POOLING='True',
+                     ZAQAR_REDIS_URI=redis_server.uri,
+                     ZAQAR_INSTALL_REDIS='False')
+    stack.run('stack install', 'stack post-config').check()
+    upgrade = subprocess.run(
+        [VENV_BIN / 'zaqar-manage', '--config-file', stack.conf, 'db',
+         'upgrade'], capture_output=True, text=True, timeout=120,
+        cwd=stack.root)
+    assert upgrade.returncode == 0, upgrade.stderr
+    process = Process([str(VENV_BIN / 'uwsgi'), '--ini', str(stack.uwsgi)],
+                      stack.root / 'uwsgi.log', cwd=stack.root)
+    processes.append(process)
+    url = f'http://127.0.0.1:{port}'
+    wait_answering(process, f'{url}/', timeout=60)
+
+    # stack extra with the real curl; a second stack.sh replaces.
+    for _ in range(2):
+        stack.run('stack extra', after_settings='unset -f curl').check()
+    pools = requests.get(f'{url}/v2/pools', timeout=30, headers={
+        'Client-ID': '3b7a8c0e-1111-4bb5-9a3c-7a0f1e2d3c4b',
+        'X-Project-ID': 'admin', 'X-Roles': 'admin'})
+    assert pools.status_code == 200, pools.text
+    assert [(p['name'], p['uri'], p['weight'])
+            for p in pools.json()['pools']] == [
+        ('pool1', f'{redis_server.uri}?dbid=1', 100),
+        ('pool2', f'sqlite:///{stack.state}/pool2.sqlite', 100)]
 
 
 # ShellCheck
