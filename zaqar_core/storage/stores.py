@@ -9,6 +9,7 @@ from typing import Protocol
 
 from zaqar_core.storage import base
 from zaqar_core.storage import pools as pooling
+from zaqar_core.storage.pool_drivers import PoolDrivers
 
 
 class PoolOpener(Protocol):
@@ -37,6 +38,8 @@ class Stores:
     control: base.ControlDriverBase
     data: base.DataDriverBase
     pool_opener: PoolOpener | None = None
+    _pool_drivers: PoolDrivers | None = dataclasses.field(
+        default=None, init=False, repr=False)
 
     @property
     def queues(self) -> base.QueueControllerBase:
@@ -77,11 +80,20 @@ class Stores:
             raise pooling.PoolUnusable('This server opens no pools.')
         return self.pool_opener.open(uri, options)
 
+    @property
+    def pool_drivers(self) -> PoolDrivers:
+        """The open stores of the pools (see :class:`PoolDrivers`)."""
+        if self._pool_drivers is None:
+            self._pool_drivers = PoolDrivers(self.open_pool)
+        return self._pool_drivers
+
     def pool_capabilities(self, uri: str) -> tuple[str, ...]:
         if self.pool_opener is None:
             return ()
         return self.pool_opener.capabilities(uri)
 
     def close(self) -> None:
+        if self._pool_drivers is not None:
+            self._pool_drivers.close()
         self.data.close()
         self.control.close()

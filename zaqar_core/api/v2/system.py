@@ -1,9 +1,12 @@
 """Version discovery, the home document, ping and health."""
 
+import threading
 import time
 import uuid
+from concurrent import futures
 from typing import TYPE_CHECKING
 
+from zaqar_core import uris
 from zaqar_core.api import errors
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
@@ -12,6 +15,8 @@ from zaqar_core.api.v2 import registry
 from zaqar_core.api.v2.registry import action
 from zaqar_core.storage import checks
 from zaqar_core.storage import errors as storage_errors
+from zaqar_core.storage import pools as pooling
+from zaqar_core.storage.base import StoreState
 
 if TYPE_CHECKING:
     from zaqar_core.api.service import Api
@@ -71,6 +76,17 @@ def ping_node_head(api: 'Api', req: Request) -> Result:
     return Result(204)
 
 
+#: Pools /v2/health checks at once, and how long it waits for them all.
+POOL_CHECKS = 8
+POOLS_DEADLINE = 1.0
+
+_pool_checker: futures.ThreadPoolExecutor | None = None
+#: The last check of each pool: one still running is waited for again,
+#: not repeated, so a pool that hangs ties up one thread, not more.
+_pool_checks: dict[str, futures.Future] = {}
+_pool_checks_lock = threading.Lock()
+
+
 @action('check_node_health', 'health:get', 'GET', '/v2/health',
         requires=registry.ADMIN)
 def check_node_health(api: 'Api', req: Request) -> Result:
@@ -81,9 +97,58 @@ def check_node_health(api: 'Api', req: Request) -> Result:
             {'ok': True} if report.ok else
             {'ok': False, 'problem': checks.describe(report, api.conf)}
         for report in reports}}
+    if api.conf.pooling:
+        # The catalogue is in the management store.
+        body['catalog_reachable'] = reports[0].ok
+        body['pools'] = _pool_health(api) if reports[0].ok else {}
     if reachable:
         body['operation_status'] = _probe(api)
     return Result(200, body)
+
+
+def _pool_health(api: 'Api') -> dict[str, dict]:
+    """Whether each pool's store answers, all checked at once and within
+    about :data:`POOLS_DEADLINE`, however many are down."""
+    global _pool_checker
+    pools, marker = [], None
+    while page := api.stores.pools.list(marker, 100):
+        pools += page
+        marker = page[-1].name
+    drivers = api.stores.pool_drivers
+    drivers.forget({pool.name for pool in pools})
+
+    def check(pool: pooling.Pool) -> StoreState:
+        try:
+            driver = drivers.driver(pool)
+        except storage_errors.StorageError as exc:
+            return StoreState(f'cannot be opened: {exc}')
+        return driver.check(CHECK_TIMEOUT)
+
+    pending = {}
+    with _pool_checks_lock:
+        if _pool_checker is None:
+            _pool_checker = futures.ThreadPoolExecutor(
+                POOL_CHECKS, thread_name_prefix='zaqar-pool-check')
+        for pool in pools:
+            running = _pool_checks.get(pool.name)
+            if running is None or running.done():
+                running = _pool_checks[pool.name] = _pool_checker.submit(
+                    check, pool)
+            pending[running] = pool
+        for name in set(_pool_checks) - {pool.name for pool in pools}:
+            del _pool_checks[name]
+    futures.wait(pending, timeout=POOLS_DEADLINE)
+    health = {}
+    for future, pool in pending.items():
+        state = future.result() if future.done() else StoreState(
+            f'does not answer within {POOLS_DEADLINE:g} s')
+        entry: dict = {'storage_reachable': state.problem is None}
+        if state.problem is not None:
+            entry['problem'] = (f'The pool {pool.name} '
+                                f'({uris.redacted(pool.uri)}) '
+                                f'{" ".join(state.problem.split())}')
+        health[pool.name] = entry
+    return health
 
 
 def _probe(api: 'Api') -> dict:

@@ -346,3 +346,33 @@ def test_pools_are_admin_only(catalog: Catalog, pooled: Server,
         assert_error(api.request(method, path, json=body), 403)
     assert catalog.pool(name) == before
     catalog.assert_no_pool(other)
+
+
+def test_health_reports_each_pool_and_answers_with_one_down(
+        catalog: Catalog, tmp_path: Path) -> None:
+    doomed = RedisServer(tmp_path / 'doomed').start()
+    try:
+        down = catalog.put_pool(uri=doomed.uri)
+        up = catalog.put_pool()
+        resp = catalog.api.get('/v2/health')
+        assert resp.status_code == 200, resp.text
+        assert resp.json()['pools'][down] == {'storage_reachable': True}
+    finally:
+        doomed.stop()
+    started = time.monotonic()
+    resp = catalog.api.get('/v2/health')
+    elapsed = time.monotonic() - started
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body['catalog_reachable'] is True
+    assert body['pools'][up] == {'storage_reachable': True}
+    assert body['pools'][down]['storage_reachable'] is False
+    assert f'The pool {down} ({doomed.uri})' in \
+        body['pools'][down]['problem']
+    # The configured stores answer: their probe still runs.
+    assert body['storage_reachable'] is True
+    assert 'operation_status' in body
+    assert elapsed < 5, elapsed
+    catalog.api.delete(f'/v2/pools/{down}')
+    resp = catalog.api.get('/v2/health')
+    assert down not in resp.json()['pools']

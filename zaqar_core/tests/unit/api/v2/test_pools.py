@@ -5,6 +5,7 @@ catalogue here: the API does not place them yet.)"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
@@ -17,6 +18,7 @@ from zaqar_core import bootstrap
 from zaqar_core.api import errors
 from zaqar_core.api.request import Request
 from zaqar_core.api.service import Api
+from zaqar_core.storage import pools as pooling
 
 CLIENT_ID = '3381af92-2b9e-11e3-b191-71861300734c'
 PROJECT = 'project-a'
@@ -123,3 +125,21 @@ def test_pools_registered_at_once_each_get_their_schema(
             assert driver.check(1.0).problem is None
         finally:
             driver.close()
+
+
+def test_a_pool_store_is_reopened_when_its_record_changes(
+        api: Api, tmp_path: Path) -> None:
+    drivers = api.stores.pool_drivers
+    pool = pooling.Pool('p', f'sqlite:///{tmp_path / "p.sqlite"}', 1)
+    first = drivers.driver(pool)
+    assert drivers.driver(pool) is first
+    assert drivers.driver(dataclasses.replace(pool, weight=5)) is first
+    moved = dataclasses.replace(pool, uri=f'sqlite:///{tmp_path / "q.sqlite"}')
+    second = drivers.driver(moved)
+    assert second is not first
+    assert second.options.uri == moved.uri
+    tuned = dataclasses.replace(moved, options={'max_pool_size': 2})
+    third = drivers.driver(tuned)
+    assert third is not second and third.options.max_pool_size == 2
+    drivers.forget(set())
+    assert drivers.driver(tuned) is not third
