@@ -50,10 +50,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         length = int(self.headers.get('Content-Length') or 0)
+        body = self.rfile.read(length)
+        if len(body) < length:
+            # The sender went away mid-request (a server killed while it
+            # delivered): no request came, as a real receiver sees it.
+            self.close_connection = True
+            return
         request = Request(self.command, self.path,
                           {k.lower(): v for k, v in self.headers.items()},
-                          self.rfile.read(length), self.client_address[1],
-                          time.time())
+                          body, self.client_address[1], time.time())
         answer = self.server.receive(request)
         if answer.status in (204, 304):
             answer.body = b''  # HTTP forbids one; clients would misread

@@ -8,6 +8,7 @@ Each test starts its own ``zaqar-server`` in its own process group
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import signal
@@ -134,13 +135,41 @@ def test_workers_stop_when_the_master_is_killed_on_sqlite(
     process.wait(10)
     eventually(lambda: not any(alive(pid) for pid in workers), 15,
                'the orphaned workers to stop')
-    # The port is free again: a new server binds it at once (as servers
-    # do, past the TIME_WAIT of closed connections).
+    # Nothing of the server is left to hold its port...
+    assert not session_members(process.pid)
+    # ...so a new server binds it at once (as servers do, past the
+    # TIME_WAIT of closed connections), unless another test's server
+    # took the free port meanwhile.
     port = int(url.rsplit(':', 1)[1])
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind(('127.0.0.1', port))
-        probe.listen()
+        try:
+            probe.bind(('127.0.0.1', port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or \
+                    session_members(process.pid):
+                raise
+        else:
+            probe.listen()
+
+
+def session_members(session: int) -> list[int]:
+    """The live processes of a session (a server started in its own
+    session: the master's pid), zombies aside."""
+    found = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/stat') as handle:
+                # After the command, in parentheses: state, ppid, pgrp,
+                # session...
+                fields = handle.read().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != 'Z' and int(fields[3]) == session:
+            found.append(int(entry))
+    return found
 
 
 def test_a_dead_worker_is_replaced_on_sqlite(
