@@ -58,6 +58,7 @@ from oslo_upgradecheck import upgradecheck
 from zaqar_core import conf as zconf
 from zaqar_core import plugins
 from zaqar_core import policies
+from zaqar_core import uris
 from zaqar_core.cmd import common
 from zaqar_core.conf import checking
 from zaqar_core.conf import opts
@@ -269,18 +270,11 @@ def _stores(conf: cfg.ConfigOpts
             ) -> list[tuple[str, tuple[plugins.Kind, ...]]]:
     """(label, kinds) of each store to check: one entry when both kinds
     are one store (the same driver at the same URI)."""
-    places = [(kind.chosen(conf), _configured_uri(conf, kind))
+    places = [(kind.chosen(conf), uris.store_uri(conf, kind))
               for kind in plugins.STORES]
     if places[0] == places[1]:
         return [('message and management store', plugins.STORES)]
     return [(kind.label, (kind,)) for kind in plugins.STORES]
-
-
-def _configured_uri(conf: cfg.ConfigOpts, kind: plugins.Kind) -> str | None:
-    try:
-        return conf[kind.chosen_group(conf)].uri
-    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
-        return None
 
 
 def _check_driver_schema(found: _Findings, label: str, kind: plugins.Kind,
