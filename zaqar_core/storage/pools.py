@@ -20,10 +20,13 @@ Errors, beside :class:`~zaqar_core.storage.errors.Unavailable`::
     ├── DoesNotExist
     │   └── PoolNotFound         -> 404 (400 for a flavor's pool list)
     ├── PoolUnusable             -> 400
-    └── PoolConflict             -> 409
-        ├── PoolInUse
-        ├── DuplicateUri
-        └── FlavorTaken
+    ├── PoolConflict             -> 409
+    │   ├── PoolInUse
+    │   ├── DuplicateUri
+    │   ├── FlavorTaken
+    │   └── FlavorChangeRefused
+    └── Unavailable              -> 503
+        └── NoPool
 """
 
 from __future__ import annotations
@@ -158,6 +161,33 @@ class FlavorTaken(PoolConflict):
         # Which project has it is not the caller's business.
         super().__init__(f'Flavor name {name} is taken.')
         self.name = name
+
+
+class NoPool(errors.Unavailable):
+    """No pool can take a new queue: none serves its flavor (or, with no
+    flavor, none is untagged), or every candidate has weight 0."""
+
+    def __init__(self, queue: str, flavor: str | None) -> None:
+        serving = (f'of flavor {flavor}' if flavor is not None
+                   else 'without a flavor')
+        super().__init__(f'Queue {queue} could not be created: no pool '
+                         f'{serving} takes queues.')
+        self.queue = queue
+        self.flavor = flavor
+
+
+class FlavorChangeRefused(PoolConflict):
+    """A queue's new ``_flavor`` would need it on another pool: its
+    messages, claims and subscriptions are not moved."""
+
+    def __init__(self, queue: str, pool: str | None,
+                 flavor: str | None) -> None:
+        where = f'pool {pool}' if pool is not None else 'the message store'
+        wanted = f'flavor {flavor}' if flavor is not None else 'no flavor'
+        super().__init__(f'Queue {queue} lives on {where}, which does not '
+                         f'serve {wanted}; a placed queue keeps its pool, '
+                         f'so its flavor cannot change to that one.')
+        self.queue = queue
 
 
 class PoolControllerBase(abc.ABC):
@@ -358,3 +388,10 @@ class CatalogueControllerBase(abc.ABC):
     @abc.abstractmethod
     def count(self, pool: str) -> int:
         """Number of queues mapped to ``pool``."""
+
+    @abc.abstractmethod
+    def placed(self, pool: str, marker: tuple[str, str] | None = None,
+               limit: int = 100) -> list[tuple[str, str]]:
+        """Up to ``limit`` ``(project, queue)`` pairs mapped to ``pool``,
+        after ``marker`` (the last pair of an earlier page), in an order
+        of the store's own that pages stably."""

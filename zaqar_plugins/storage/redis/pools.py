@@ -155,3 +155,21 @@ class CatalogueController(pooling.CatalogueControllerBase):
 
     def count(self, pool: str) -> int:
         return int(self._run('count', pool))
+
+    def placed(self, pool: str, marker: tuple[str, str] | None = None,
+               limit: int = 100) -> list[tuple[str, str]]:
+        after = '' if marker is None else _pair(*marker)
+        return [_unpair(found)
+                for found in self._run('placed', pool, after, limit)]
+
+
+def _pair(first: str, second: str) -> str:
+    """pooling.lua's pair: the first string's length in bytes, ':', both."""
+    return f'{len(first.encode())}:{first}{second}'
+
+
+def _unpair(found: str | bytes) -> tuple[str, str]:
+    raw = found if isinstance(found, bytes) else found.encode()
+    length, _, rest = raw.partition(b':')
+    size = int(length)
+    return rest[:size].decode(), rest[size:].decode()

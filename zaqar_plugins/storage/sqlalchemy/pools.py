@@ -301,3 +301,15 @@ class CatalogueController(pooling.CatalogueControllerBase):
     def count(self, pool: str) -> int:
         with txn.read(self._engine) as conn:
             return _queues_of(conn, pool)
+
+    def placed(self, pool: str, marker: tuple[str, str] | None = None,
+               limit: int = 100) -> list[tuple[str, str]]:
+        query = sa.select(_c.c.project, _c.c.queue).where(
+            _c.c.pool == pool)
+        if marker is not None:
+            query = query.where(sa.tuple_(_c.c.project, _c.c.queue) >
+                                sa.tuple_(*marker))
+        query = query.order_by(_c.c.project, _c.c.queue).limit(limit)
+        with txn.read(self._engine) as conn:
+            return [(row.project, row.queue)
+                    for row in conn.execute(query)]

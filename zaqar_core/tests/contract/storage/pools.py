@@ -543,6 +543,27 @@ class CatalogueControllerContract:
         assert [management.catalogue.count(p) for p in (
             'alpha', 'alpha2', 'bravo', 'zulu')] == [5, 1, 0, 0]
 
+    def test_placed_pages_through_the_queues_of_a_pool(
+            self, management: Stores) -> None:
+        put_pools(management, 'alpha', 'alpha2')
+        expected = {(PROJECT, f'q{n}') for n in range(7)} | {
+            (OTHER_PROJECT, 'q0'), ('p', 'x' * 64), ('p' * 200, 'q')}
+        for project, queue in expected:
+            management.catalogue.place(project, queue, 'alpha')
+        management.catalogue.place(PROJECT, 'elsewhere', 'alpha2')
+        management.catalogue.remove(PROJECT, 'q3')
+        expected.discard((PROJECT, 'q3'))
+        seen: list[tuple[str, str]] = []
+        while page := management.catalogue.placed(
+                'alpha', seen[-1] if seen else None, 3):
+            assert len(page) <= 3
+            seen += page
+        assert sorted(seen) == sorted(expected)
+        assert len(seen) == len(set(seen))
+        assert management.catalogue.placed('alpha2') == [
+            (PROJECT, 'elsewhere')]
+        assert management.catalogue.placed('zulu') == []
+
 
 class PoolingConcurrencyContract:
     """Racing writers end in a state one of them alone could leave."""

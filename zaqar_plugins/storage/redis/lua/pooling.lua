@@ -242,4 +242,10 @@ function ops.count(pool)
     return queues_of(pool)
 end
 
+-- pool, after ('' or a pair of project and queue), limit. The pairs
+-- mapped to pool, after `after`, in pair order.
+function ops.placed(pool, after, limit)
+    return seconds(K.placed, pool, after, tonumber(limit))
+end
+
 return ops[ARGV[1]](unpack(ARGV, 2))
