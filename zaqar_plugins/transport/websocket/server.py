@@ -250,6 +250,13 @@ class Server:
             ping_timeout=self.ping_interval,
             open_timeout=10, close_timeout=5)
         await stop.wait()
+        # A second signal (the process group's, relayed by the master too)
+        # changes nothing now. It must not reach the loop's handler either:
+        # asyncio.run closes the loop's wakeup socket before it restores
+        # the handlers, and a signal in between printed a traceback.
+        for signo in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signo)
+            signal.signal(signo, signal.SIG_IGN)
         # Stop accepting; close every connection (1001) once its request
         # in progress is answered.
         server.close(close_connections=False)
