@@ -33,6 +33,7 @@ from zaqar_testing.ports import free_port
 from zaqar_testing.ports import taken_port
 from zaqar_testing.processes import Process
 from zaqar_testing.redis_servers import RedisServer
+from zaqar_testing.waiting import eventually
 from zaqar_testing.zaqar_servers import Sections
 from zaqar_testing.zaqar_servers import sqlite_sections
 from zaqar_testing.zaqar_servers import wait_answering
@@ -142,6 +143,11 @@ def test_access_log_masks_signatures_and_names_the_request_id(
     port = free_port()
     sections: Sections = sqlite_sections(tmp_path, port)
     sections['drivers:transport:wsgi'].update(workers=1, access_log=True)
+    # To a file, which can be read while the server runs: a request's line
+    # is written once its response is sent, so it may come after the
+    # client has the answer (a stop at once could lose it).
+    log_file = tmp_path / 'zaqar.log'
+    sections['DEFAULT']['log_file'] = str(log_file)
     write_config(tmp_path / 'zaqar.conf', sections)
     url = f'http://{HOST}:{port}'
     process = serve(tmp_path / 'zaqar.conf', processes, url)
@@ -153,13 +159,18 @@ def test_access_log_masks_signatures_and_names_the_request_id(
         timeout=10)
     assert response.status_code == 200
     request_id = response.headers['x-openstack-request-id']
+
+    def access_lines() -> list[str]:
+        return [m['message'] for m in log_lines(log_file.read_text())
+                if m['logger'].endswith('access_log')]
+
+    # The probe of wait_answering, then ours.
+    access = eventually(lambda: len(access_lines()) == 2 and access_lines(),
+                        10, 'both access log lines')
     stdout, stderr = stop(process)
 
-    assert secret not in stdout + stderr
-    access = [m['message'] for m in log_lines(stderr)
-              if m['logger'].endswith('access_log')]
-    # The probe of wait_answering, then ours.
-    assert len(access) == 2, stderr
+    assert secret not in stdout + stderr + log_file.read_text()
+    assert len(access_lines()) == 2
     assert re.fullmatch(r'127\.0\.0\.1 "GET /" 300 \d+\.\d ms req-\S+',
                         access[0]), access[0]
     assert re.fullmatch(
