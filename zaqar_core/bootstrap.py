@@ -11,6 +11,7 @@ from stevedore import extension
 from zaqar_core import plugins
 from zaqar_core import policy
 from zaqar_core.api.service import Api
+from zaqar_core.notification import outbox
 from zaqar_core.notification.base import NotifierBase
 from zaqar_core.notification.events import Emitter
 from zaqar_core.storage import checks
@@ -255,7 +256,13 @@ def load_stores(conf: cfg.ConfigOpts) -> Stores:
     except BaseException:
         data.close()
         raise
-    return Stores(control=control, data=data, pool_opener=PoolOpener(conf))
+    stores = Stores(control=control, data=data, pool_opener=PoolOpener(conf))
+    if conf.pooling:
+        catalog = conf['pooling:catalog']
+        stores.place_queues(virtual_pool=catalog.enable_virtual_pool,
+                            cache_ttl=catalog.cache_ttl,
+                            gathered=[(outbox.PROJECT, outbox.QUEUE)])
+    return stores
 
 
 def load_notifiers(conf: cfg.ConfigOpts) -> dict[str, NotifierBase]:

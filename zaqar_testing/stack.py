@@ -756,6 +756,11 @@ debug = False
 state_path = {ZAQAR_DIR / 'state'}
 log_file = {z['app_log']}
 
+[pooling:catalog]
+# Tests register pools tagged with flavors of their own: every other
+# queue stays in the message store.
+enable_virtual_pool = True
+
 [drivers]
 transport = {transport}
 message_store = sqlalchemy

@@ -12,8 +12,10 @@ project) under gunicorn with gevent workers, its best configuration here::
         --rounds 3 --time 10 --json-out results.json
 
 Targets: ``redis``, ``sqlite``, ``postgresql`` (with ``--pg-dsn``; a
-throw-away database), ``upstream`` (with ``--upstream-venv``) and
-``bare`` (tools/perf/bare_pecan.py); over WebSocket, ``redis-ws``,
+throw-away database), ``upstream`` (with ``--upstream-venv``),
+``pools1`` and ``pools3`` (pooling, with one or three Redis servers of
+their own as pools; use ``--queues`` to spread the load) and ``bare``
+(tools/perf/bare_pecan.py); over WebSocket, ``redis-ws``,
 ``sqlite-ws`` and ``upstream-ws`` (upstream's WebSocket server is a
 single process, whatever ``--workers`` says), loaded with ``--pipeline``
 requests in flight per connection. Scenarios: ``post-1`` and ``post-10``
@@ -149,7 +151,8 @@ class Targets:
             transport['drivers'].update(stores['drivers'])
         write_ini(conf, {
             'DEFAULT': {'auth_strategy': '',
-                        'state_path': self.work / f'{name}-state'},
+                        'state_path': self.work / f'{name}-state',
+                        **stores.pop('DEFAULT', {})},
             'drivers:transport:wsgi': {'bind': '127.0.0.1', 'port': port,
                                        'workers': self.workers},
             **stores, **transport})
@@ -196,6 +199,8 @@ class Targets:
                 'drivers:message_store:sqlalchemy': {'uri': uri},
                 'drivers:management_store:sqlalchemy': {'uri': uri}},
                 server)
+        elif base in ('pools1', 'pools3'):
+            self._pooled(name, int(base[-1]), server)
         elif base == 'bare':
             self._ours(name, {}, server if http_server else [
                 sys.executable, str(HERE / 'bare_pecan.py')])
@@ -205,6 +210,27 @@ class Targets:
             self._upstream_websocket(args.upstream_venv)
         else:
             raise SystemExit(f'unknown target {name}')
+
+    def _pooled(self, name: str, count: int, script: list[str]) -> None:
+        """Pooling on, the stores on the shared Redis, and ``count`` pools:
+        Redis servers of their own, weight 1 each."""
+        stores = self.redis_store(next(self._databases))
+        stores['DEFAULT'] = {'admin_mode': True, 'pooling': True}
+        self._ours(name, stores, script)
+        for n in range(count):
+            directory = self.work / f'{name}-pool{n}'
+            directory.mkdir()
+            port = self.stack.enter_context(redis_server(directory))
+            request = urllib.request.Request(  # noqa: S310 (http://)
+                f'{self.urls[name]}/v2/pools/pool{n}', method='PUT',
+                data=json.dumps({'uri': f'redis://127.0.0.1:{port}',
+                                 'weight': 1}).encode(),
+                headers={'Content-Type': 'application/json',
+                         'X-Roles': 'admin', 'X-Project-Id': 'perf',
+                         'Client-ID': str(uuid.uuid4())})
+            with urllib.request.urlopen(  # noqa: S310
+                    request, timeout=30) as answer:
+                assert answer.status == 201, answer.status
 
     def _upstream_home(self, name: str, db: int,
                        transport: dict[str, dict]) -> Path:
@@ -307,7 +333,8 @@ def bench(url: str, scenario: str, args: argparse.Namespace,
         where.append('--no-keep-alive')
     command = [str(BIN / 'zaqar-bench'), *where, '--time',
                str(args.time), '--message-size', str(args.message_size),
-               '--queue-prefix', f'{scenario}-{round_no}', '--json',
+               '--queue-prefix', f'{scenario}-{round_no}',
+               '--queues', str(args.queues), '--json',
                '--quiet', *load, *extra]
     before = group_cpu(group) if group else 0.0
     result = subprocess.run(command, capture_output=True, text=True,
@@ -361,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--pipeline', type=int, default=1,
                         help='requests in flight per WebSocket connection')
     parser.add_argument('--prefill', type=int, default=60000)
+    parser.add_argument('--queues', type=int, default=1,
+                        help='queues the load spreads over (pools place '
+                             'each on one of them)')
     parser.add_argument('--no-keep-alive', dest='keep_alive',
                         action='store_false',
                         help='a new HTTP connection for every request')

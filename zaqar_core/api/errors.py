@@ -111,6 +111,7 @@ _STORAGE_TABLE: list[tuple[type[storage_errors.StorageError],
     (storage_errors.SubscriptionAlreadyExists, Conflict, None, None),
     (pools.PoolConflict, Conflict, None, None),
     (pools.PoolUnusable, BadRequest, None, None),
+    (pools.NoPool, ServiceUnavailable, None, None),
     (storage_errors.DoesNotExist, NotFound, None, None),
 ]
 

@@ -93,10 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     if conf.cli_admin_mode:
         conf.set_override('admin_mode', True)
     if conf.pooling:
-        LOG.warning('pooling = true: pools and flavors can be registered '
-                    '(/v2/pools, /v2/flavors, with admin_mode), but this '
-                    'release does not place queues on them yet: every '
-                    'queue lives in the configured message store.')
+        LOG.info('pooling = true: new queues are placed on the pools '
+                 'registered at /v2/pools; [pooling:catalog] '
+                 'enable_virtual_pool = %s.',
+                 conf['pooling:catalog'].enable_virtual_pool)
     try:
         apply_overrides(conf)
         bootstrap.resolve_embedded_defaults(conf)

@@ -82,12 +82,12 @@ RULE_REFERENCE = re.compile(r'\brule:([^\s()]+)')
 #: are always on here.
 NOTIFIER_STAGE = 'zaqar.notification.notifier'
 
-#: What ``pooling = true`` does in this release (the server says it too).
-POOLING_PENDING = (
-    '[DEFAULT] pooling = true: pools and flavors can be registered '
-    '(/v2/pools, /v2/flavors, with admin_mode), but this release does not '
-    'place queues on them yet: every queue lives in the configured message '
-    'store.')
+#: Pooling with no way to register a pool.
+POOLING_WITHOUT_ADMIN = (
+    '[DEFAULT] pooling = true without admin_mode = true: pools are '
+    'registered through /v2/pools, which only admin_mode serves; with no '
+    'pool, new queues are refused (503) unless [pooling:catalog] '
+    'enable_virtual_pool = true keeps them in the message store.')
 
 #: Upstream store drivers this release does not have.
 UPSTREAM_ONLY_STORES = ('mongodb', 'swift')
@@ -188,8 +188,8 @@ class Checks(upgradecheck.UpgradeCommands):
     def _check_options(self) -> Result:
         conf = self.conf
         found = _Findings()
-        if conf.pooling:
-            found.add(Code.WARNING, POOLING_PENDING)
+        if conf.pooling and not conf.admin_mode:
+            found.add(Code.WARNING, POOLING_WITHOUT_ADMIN)
         if conf.enable_deprecated_api_versions:
             found.add(Code.WARNING,
                       '[DEFAULT] enable_deprecated_api_versions has no '

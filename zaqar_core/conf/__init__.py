@@ -14,6 +14,7 @@ from zaqar_core.conf import default
 from zaqar_core.conf import driver_options
 from zaqar_core.conf import drivers
 from zaqar_core.conf import notification
+from zaqar_core.conf import pooling
 from zaqar_core.conf import signed_url
 from zaqar_core.conf import storage
 from zaqar_core.conf import transport
@@ -25,6 +26,7 @@ MODULES = (
     driver_options,
     drivers,
     notification,
+    pooling,
     signed_url,
     storage,
     transport,

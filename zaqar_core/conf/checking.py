@@ -94,7 +94,6 @@ UNUSED_GROUP_REASONS = {
     'drivers:message_store:mongodb': 'this release has no MongoDB driver',
     'drivers:message_store:swift': 'this release has no Swift driver',
     'oslo_reports': 'this release installs no oslo.reports handlers',
-    'pooling:catalog': 'this release has no pools',
     'profiler': 'this release does not support OSprofiler',
     'profiler_jaeger': 'this release does not support OSprofiler',
     'profiler_otlp': 'this release does not support OSprofiler',

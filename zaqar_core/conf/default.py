@@ -9,9 +9,10 @@ OPTS = [
                 help='Activate the administrative API (health, pools and '
                      'flavors).'),
     cfg.BoolOpt('pooling', default=False, deprecated_name='sharding',
-                help='Spread queues over several message store pools. '
-                     'Accepted for compatibility; this release has one '
-                     'pool, the configured message store.'),
+                help='Spread queues over the message stores registered as '
+                     'pools (/v2/pools): each new queue is placed on one '
+                     'pool of its flavor, chosen by weight, and stays '
+                     'there. The management store holds the catalogue.'),
     cfg.BoolOpt('unreliable', default=False,
                 help='Allow storage configurations without durability '
                      'guarantees. Accepted for compatibility.'),

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import Any
 from typing import Protocol
 
 from zaqar_core.storage import base
 from zaqar_core.storage import pools as pooling
+from zaqar_core.storage import routing
+from zaqar_core.storage.placement import Placement
 from zaqar_core.storage.pool_drivers import PoolDrivers
 
 
@@ -40,9 +43,35 @@ class Stores:
     pool_opener: PoolOpener | None = None
     _pool_drivers: PoolDrivers | None = dataclasses.field(
         default=None, init=False, repr=False)
+    #: Where queues are, once :meth:`place_queues` turned pooling on.
+    placement: Placement | None = dataclasses.field(
+        default=None, init=False, repr=False)
+    _queues: base.QueueControllerBase | None = dataclasses.field(
+        default=None, init=False, repr=False)
+
+    def place_queues(self, *, virtual_pool: bool, cache_ttl: float,
+                     gathered: Iterable[tuple[str, str]] = ()) -> None:
+        """Spread queues over the pools (``[DEFAULT] pooling``): new
+        queues are placed, and :attr:`data` routes every call about a
+        queue to its store (see :mod:`.routing`); the configured message
+        store stays the home of what is not placed."""
+        home = self.data
+        self.placement = Placement(self.control, self.pool_drivers, home,
+                                   virtual_pool=virtual_pool,
+                                   cache_ttl=cache_ttl)
+        self.data = routing.RoutedData(home.conf, self.placement, gathered)
+        self._queues = routing.PlacedQueues(self.control.queue_controller,
+                                            self.placement)
+
+    @property
+    def home(self) -> base.DataDriverBase:
+        """The configured message store itself, never routed."""
+        return self.data if self.placement is None else self.placement.home
 
     @property
     def queues(self) -> base.QueueControllerBase:
+        if self._queues is not None:
+            return self._queues
         return self.control.queue_controller
 
     @property

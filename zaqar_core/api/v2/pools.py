@@ -97,8 +97,19 @@ def pool_update(api: Api, req: Request) -> Result:
 @action('pool_delete', 'pools:delete', 'DELETE', POOL,
         requires=registry.POOLING)
 def pool_delete(api: Api, req: Request) -> Result:
+    name = _name(req)
     # A missing pool is gone already: 204, as upstream.
-    api.stores.pools.delete(_name(req))
+    try:
+        api.stores.pools.delete(name)
+    except pooling.PoolInUse:
+        placement = api.stores.placement
+        if placement is None:
+            raise
+        # Queues deleted since they were placed keep their place until
+        # their pool goes: forget those that hold nothing, and try again
+        # (a 409 counts the rest).
+        placement.release(name)
+        api.stores.pools.delete(name)
     return Result(204)
 
 

@@ -51,9 +51,25 @@ def queue_list(api: 'Api', req: Request) -> Result:
 def queue_create(api: 'Api', req: Request) -> Result:
     document = {} if req.body is None else req.body
     metadata.validate(api.conf, document)
+    _check_flavor(api, req, document, errors.BadRequest)
     name = req.params['queue_name']
     created = api.stores.queues.create(req.project_id, name, document)
     return Result(201 if created else 204)
+
+
+def _check_flavor(api: 'Api', req: Request, document: dict,
+                  missing: type[errors.ApiError]) -> None:
+    """With pooling, a queue's ``_flavor`` picks its pools: it must name a
+    flavor of the caller's project (``missing`` says what answers
+    otherwise: upstream's 400 on create, 404 on update)."""
+    flavor = document.get('_flavor')
+    if not api.conf.pooling or flavor is None:
+        return
+    if not isinstance(flavor, str):
+        raise errors.BadRequest('_flavor must be a string.')
+    if api.stores.flavors.get(req.tenant, flavor) is None:
+        raise missing(f'Flavor {flavor} does not exist for project '
+                      f'{req.tenant}.')
 
 
 @action('queue_get', 'queues:get', 'GET', QUEUE)
@@ -83,6 +99,8 @@ def queue_update(api: 'Api', req: Request) -> Result:
         # Upstream titles whatever is wrong with a patch this way.
         exc.title = 'Invalid request body'
         raise
+    if updated.get('_flavor') != stored.get('_flavor'):
+        _check_flavor(api, req, updated, errors.NotFound)
     api.stores.queues.set_metadata(req.project_id, name, updated)
     return Result(200, metadata.with_defaults(api.conf, updated, req.kind))
 

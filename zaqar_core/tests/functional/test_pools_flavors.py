@@ -4,9 +4,8 @@ The servers run with ``admin_mode`` and ``pooling`` on; admin calls send
 ``X-Roles: admin``. Each test names its own pools and deletes them (see
 :mod:`.pool_catalog`). The flavors side is in :mod:`.test_flavors`.
 
-Moving or deleting a pool that holds queues cannot be tested yet (queues
-are not placed on pools before placement lands): see the pending tests at
-the end.
+Pools that hold queues: :mod:`.test_pool_placement` (two servers over
+three pools) and the unit tests ``test_pools.py`` and ``test_placement.py``.
 """
 
 from __future__ import annotations

@@ -157,8 +157,11 @@ def _setup_subscription(cell: Cell) -> None:
 
 
 def _setup_pool(cell: Cell) -> None:
+    # Weight 0 and a flavor of its own: no other test's queue is placed
+    # on it, even once a flavor_delete row untags it.
     resp = cell.admin.put(f'/v2/pools/{cell.name}',
-                          json={'uri': cell.pool_uri, 'weight': 10})
+                          json={'uri': cell.pool_uri, 'weight': 0,
+                                'flavor': cell.name})
     assert resp.status_code == 201, resp.text
 
 
@@ -404,7 +407,7 @@ def _pooling_rows() -> list[Row]:
                    lambda c: Call('GET', '/v2/pools'), 200),
         _admin_row('pool_create', 'pools:create', 'none',
                    lambda c: Call('PUT', pool(c), json={
-                       'uri': c.pool_uri, 'weight': 10}),
+                       'uri': c.pool_uri, 'weight': 10, 'flavor': c.name}),
                    201, probe='pool', changes=True),
         _admin_row('pool_get', 'pools:get', 'pool',
                    lambda c: Call('GET', pool(c)), 200),

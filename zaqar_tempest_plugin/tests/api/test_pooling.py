@@ -27,13 +27,19 @@ class PoolingTest(base.BaseMessagingTest):
     @classmethod
     def setup_clients(cls):
         super().setup_clients()
-        cls.admin = cls.messaging_clients(cls.os_admin).PoolingClient()
+        admin = cls.messaging_clients(cls.os_admin)
+        cls.admin = admin.PoolingClient()
+        cls.admin_queues = admin.QueuesClient()
+        cls.admin_messages = admin.MessagesClient()
         cls.member = cls.clients.PoolingClient()
 
-    def pool(self, uri: str, **fields) -> str:
-        """A new pool at ``uri``, deleted after the test."""
+    def pool(self, uri: str, weight: int = 10, **fields) -> str:
+        """A new pool at ``uri``, deleted after the test. It serves a
+        flavor of its own, so that no other test's queue is placed on it
+        (a pool holding queues cannot be deleted)."""
         name = data_utils.rand_name(name='pool', prefix='tempest')
-        self.admin.create_pool(name, uri, 10, **fields)
+        fields.setdefault('flavor', name)
+        self.admin.create_pool(name, uri, weight, **fields)
         self.addCleanup(self.admin.delete_pool, name)
         return name
 
@@ -42,7 +48,7 @@ class PoolingTest(base.BaseMessagingTest):
         uri = CONF.messaging.pool_uris[0]
         name = self.pool(uri, options={'max_reconnect_attempts': 1})
         shown = self.admin.show_pool(name)
-        self.assertEqual((name, uri, 10, None),
+        self.assertEqual((name, uri, 10, name),
                          (shown['name'], shown['uri'], shown['weight'],
                           shown['flavor']))
         self.assertNotIn('options', shown)
@@ -68,7 +74,9 @@ class PoolingTest(base.BaseMessagingTest):
 
     @decorators.idempotent_id('8e4d2f10-6b3a-4c7e-a1d5-9f0b2c4e6a73')
     def test_flavor_lifecycle(self):
-        pool = self.pool(CONF.messaging.pool_uris[1])
+        # Weight 0: once the flavor is deleted the pool serves none, and
+        # no queue may land on it before the cleanup deletes it.
+        pool = self.pool(CONF.messaging.pool_uris[1], weight=0)
         name = data_utils.rand_name(name='flavor', prefix='tempest')
         self.admin.create_flavor(name, [pool])
         self.addCleanup(test_utils.call_and_ignore_notfound_exc,
@@ -83,6 +91,23 @@ class PoolingTest(base.BaseMessagingTest):
         self.admin.delete_flavor(name)
         self.assertRaises(lib_exc.NotFound, self.admin.show_flavor, name)
         self.assertIsNone(self.admin.show_pool(pool)['flavor'])
+
+    @decorators.idempotent_id('0b7e3c59-4d2a-4f8e-9a61-c3d5e7f9a1b2')
+    def test_a_queue_of_a_flavor_lives_on_its_pool(self):
+        pool = self.pool(CONF.messaging.pool_uris[0])
+        # The pool serves the flavor named after it (see pool()).
+        self.admin.create_flavor(pool, [pool])
+        self.addCleanup(test_utils.call_and_ignore_notfound_exc,
+                        self.admin.delete_flavor, pool)
+        queue = data_utils.rand_name(name='queue', prefix='tempest')
+        self.admin_queues.create(queue, {'_flavor': pool})
+        self.addCleanup(self.admin_queues.delete, queue)
+        self.admin_messages.post(queue, [{'body': {'on': pool}}])
+        listed = self.admin_messages.list(queue, echo=True)['messages']
+        self.assertEqual([{'on': pool}], [m['body'] for m in listed])
+        # The pool holds the queue: it stays until the queue goes (the
+        # cleanups delete the queue first).
+        self.assertRaises(lib_exc.Conflict, self.admin.delete_pool, pool)
 
     @decorators.attr(type=['negative'])
     @decorators.idempotent_id('2c9f6e31-7a4b-4d8e-b0c2-5e1f3a7d9b64')

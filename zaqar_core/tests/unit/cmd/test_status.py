@@ -313,7 +313,7 @@ def test_rsa_encryption_is_a_failure(deployment: Deployment) -> None:
 
 
 @pytest.mark.parametrize('extra, finding', [
-    ('[DEFAULT]\npooling = true\n', 'does not place queues on them yet'),
+    ('[DEFAULT]\npooling = true\n', 'only admin_mode serves'),
     ('[DEFAULT]\nsharding = true\n', 'sharding is a deprecated name'),
     ('[DEFAULT]\nenable_deprecated_api_versions = 1.1\n',
      'only the v2 API exists'),

@@ -1,7 +1,8 @@
 """Pools that hold queues, through the API over a real SQLite store:
 their URI stays and they are not deleted (409, with the count), while
-the rest of a pool may change. (Queues are mapped to pools through the
-catalogue here: the API does not place them yet.)"""
+the rest of a pool may change. (Queues are placed on pools through the
+API, and forgotten when the pool goes if they are gone; test_placement.py
+has the rest of placement.)"""
 
 from __future__ import annotations
 
@@ -56,7 +57,8 @@ def busy(api: Api, tmp_path: Path) -> str:
     assert call(api, 'pool_create', {'uri': uri, 'weight': 10},
                 pool_name='busy').status == 201
     for queue in ('q1', 'q2'):
-        assert api.stores.catalogue.place(PROJECT, queue, 'busy') == 'busy'
+        assert call(api, 'queue_create', queue_name=queue).status == 201
+        assert api.stores.catalogue.lookup(PROJECT, queue) == 'busy'
     return uri
 
 
@@ -89,8 +91,18 @@ def test_a_pool_holding_queues_may_change_the_rest(api: Api,
 
 def test_a_pool_is_deleted_once_its_queues_are_gone(api: Api,
                                                     busy: str) -> None:
+    call(api, 'subscription_create',
+         {'subscriber': 'mailto:a@example.com', 'ttl': 3600},
+         queue_name='q2')
     for queue in ('q1', 'q2'):
-        api.stores.catalogue.remove(PROJECT, queue)
+        call(api, 'queue_delete', queue_name=queue)
+    # q2's subscription outlives its queue, in the pool: q2 stays there.
+    error = refused(api, 'pool_delete', pool_name='busy')
+    assert (error.status, error.description) == (
+        409, 'Pool busy still holds 1 queue(s); move or delete them first.')
+    assert api.stores.catalogue.lookup(PROJECT, 'q1') is None
+    call(api, 'queue_purge', {'resource_types': ['subscriptions']},
+         queue_name='q2')
     assert call(api, 'pool_delete', pool_name='busy').status == 204
     assert api.stores.pools.get('busy') is None
 
