@@ -16,7 +16,10 @@ from zaqar_core.api.v2.registry import action
 from zaqar_core.storage import checks
 from zaqar_core.storage import errors as storage_errors
 from zaqar_core.storage import pools as pooling
+from zaqar_core.storage.base import DataDriverBase
+from zaqar_core.storage.base import QueueControllerBase
 from zaqar_core.storage.base import StoreState
+from zaqar_core.storage.pool_drivers import PoolDrivers
 
 if TYPE_CHECKING:
     from zaqar_core.api.service import Api
@@ -79,11 +82,14 @@ def ping_node_head(api: 'Api', req: Request) -> Result:
 #: Pools /v2/health checks at once, and how long it waits for them all.
 POOL_CHECKS = 8
 POOLS_DEADLINE = 1.0
+#: How long it waits for the operation probes of the pools that answered.
+PROBES_DEADLINE = 5.0
 
 _pool_checker: futures.ThreadPoolExecutor | None = None
 #: The last check of each pool: one still running is waited for again,
 #: not repeated, so a pool that hangs ties up one thread, not more.
 _pool_checks: dict[str, futures.Future] = {}
+_pool_probes: dict[str, futures.Future] = {}
 _pool_checks_lock = threading.Lock()
 
 
@@ -102,7 +108,8 @@ def check_node_health(api: 'Api', req: Request) -> Result:
         body['catalog_reachable'] = reports[0].ok
         body['pools'] = _pool_health(api) if reports[0].ok else {}
     if reachable:
-        body['operation_status'] = _probe(api)
+        body['operation_status'] = _probe(
+            api.stores.home, api.stores.control.queue_controller)
     return Result(200, body)
 
 
@@ -139,6 +146,7 @@ def _pool_health(api: 'Api') -> dict[str, dict]:
             del _pool_checks[name]
     futures.wait(pending, timeout=POOLS_DEADLINE)
     health = {}
+    probes = {}
     for future, pool in pending.items():
         state = future.result() if future.done() else StoreState(
             f'does not answer within {POOLS_DEADLINE:g} s')
@@ -147,19 +155,41 @@ def _pool_health(api: 'Api') -> dict[str, dict]:
             entry['problem'] = (f'The pool {pool.name} '
                                 f'({uris.redacted(pool.uri)}) '
                                 f'{" ".join(state.problem.split())}')
+        else:
+            probes[_probe_of(pool, drivers)] = entry
         health[pool.name] = entry
+    # Upstream's per-pool write probe; one that has not finished by then
+    # is left out (the pool answered its check: it is slow, not down).
+    done, _ = futures.wait(probes, timeout=PROBES_DEADLINE)
+    for future in done:
+        probes[future]['operation_status'] = future.result()
     return health
 
 
-def _probe(api: 'Api') -> dict:
-    """Run each basic operation once on a throwaway queue of the
-    configured stores (never placed on a pool: a place is for good),
-    timing it."""
+def _probe_of(pool: pooling.Pool, drivers: PoolDrivers) -> futures.Future:
+    """The operation probe of ``pool``: a new one, or the one still running
+    (a slow pool never holds more than one thread with probes)."""
+    with _pool_checks_lock:
+        running = _pool_probes.get(pool.name)
+        if running is None or running.done():
+            # Opened by its check just now: getting it never waits.
+            running = _pool_probes[pool.name] = _pool_checker.submit(
+                _probe, drivers.driver(pool))
+        for name in set(_pool_probes) - set(_pool_checks):
+            del _pool_probes[name]
+        return running
+
+
+def _probe(data: DataDriverBase,
+           queues: QueueControllerBase | None = None) -> dict:
+    """Run each basic operation once on a throwaway queue of ``data``,
+    timing it; the queue is made and deleted in ``queues`` too, if given.
+    Never through the catalogue: a probe queue placed on a pool would keep
+    its place there."""
     project = f'zaqar-health-{uuid.uuid4().hex}'
     queue = 'health'
-    queues = api.stores.control.queue_controller
-    messages = api.stores.home.message_controller
-    claims = api.stores.home.claim_controller
+    messages = data.message_controller
+    claims = data.claim_controller
     state: dict = {}
     status: dict = {}
 
@@ -175,7 +205,8 @@ def _probe(api: 'Api') -> dict:
                         'ref': None}
 
     body = {'body': {'event': 'health'}, 'ttl': 600, 'delay': 0}
-    timed('create_queue', lambda: queues.create(project, queue))
+    if queues is not None:
+        timed('create_queue', lambda: queues.create(project, queue))
     timed('post_messages', lambda: messages.post(
         project, queue, [body] * 100, 'health'))
     timed('claim_messages', lambda: claims.create(
@@ -191,6 +222,7 @@ def _probe(api: 'Api') -> dict:
             project, queue, first['claim_id']))
     timed('bulk_delete_messages', lambda: messages.bulk_delete(
         project, queue, state.get('post_messages') or []))
-    timed('delete_queue', lambda: (queues.delete(project, queue),
-                                   messages.purge(project, queue)))
+    timed('delete_queue', lambda: (
+        queues is not None and queues.delete(project, queue),
+        messages.purge(project, queue)))
     return status

@@ -355,7 +355,13 @@ def test_health_reports_each_pool_and_answers_with_one_down(
         up = catalog.put_pool()
         resp = catalog.api.get('/v2/health')
         assert resp.status_code == 200, resp.text
-        assert resp.json()['pools'][down] == {'storage_reachable': True}
+        probed = resp.json()['pools'][down]
+        assert probed['storage_reachable'] is True
+        # Upstream's write probe, in the pool itself.
+        status = probed['operation_status']
+        assert status['post_messages']['succeeded'] is True
+        assert status['claim_messages']['succeeded'] is True
+        assert 'create_queue' not in status
     finally:
         doomed.stop()
     started = time.monotonic()
@@ -364,8 +370,10 @@ def test_health_reports_each_pool_and_answers_with_one_down(
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body['catalog_reachable'] is True
-    assert body['pools'][up] == {'storage_reachable': True}
+    assert body['pools'][up]['storage_reachable'] is True
+    assert 'operation_status' in body['pools'][up]
     assert body['pools'][down]['storage_reachable'] is False
+    assert 'operation_status' not in body['pools'][down]
     assert f'The pool {down} ({doomed.uri})' in \
         body['pools'][down]['problem']
     # The configured stores answer: their probe still runs.
