@@ -19,8 +19,12 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from zaqar_testing.databases import Database
+from zaqar_testing.databases import MySQLDatabase
 from zaqar_testing.databases import PostgresDatabase
 from zaqar_testing.receivers import Receiver
+from zaqar_testing.redis_servers import RedisBackend
+from zaqar_testing.redis_servers import RedisCluster
 from zaqar_testing.redis_servers import RedisServer
 from zaqar_testing.waiting import eventually
 from zaqar_testing.zaqar_servers import ZaqarServer
@@ -40,8 +44,8 @@ FAST_FAIL = {'max_reconnect_attempts': 1, 'reconnect_sleep': 0.1}
 class Deployment:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.databases: list[PostgresDatabase] = []
-        self.redis: dict[str, RedisServer] = {}
+        self.databases: list[Database] = []
+        self.redis: dict[str, RedisBackend] = {}
         self.servers: list[ZaqarServer] = []
         self.pools: dict[str, str] = {}
 
@@ -117,6 +121,22 @@ class Deployment:
                 cursor.execute('SELECT pool, count(*) FROM catalogue WHERE '
                                'project = %s GROUP BY pool', (project,))
                 return Counter(dict(cursor.fetchall()))
+
+    def add_every_kind(self) -> dict[str, str]:
+        """One pool of each other kind of store, each serving a flavor of
+        its own name (so no unflavored queue lands there): kind -> URI."""
+        mysql = MySQLDatabase()
+        self.databases.append(mysql)
+        cluster = RedisCluster(self.root / 'cluster').start()
+        self.redis['cluster'] = cluster
+        kinds = {'sqlite': f'sqlite:///{self.root / "pool.sqlite"}',
+                 'mysql': mysql.uri, 'cluster': cluster.uri}
+        admin = self.admin()
+        for kind, uri in kinds.items():
+            resp = admin.put(f'/v2/pools/kind-{kind}', json={
+                'uri': uri, 'weight': 1, 'flavor': f'kind-{kind}'})
+            assert resp.status_code == 201, resp.text
+        return kinds
 
     def stop(self) -> None:
         stop_servers(self.servers)
@@ -232,3 +252,38 @@ def test_notifications_of_a_pooled_queue_are_delivered(
         assert resp.status_code == 201, resp.text
         (got,) = hook.wait_count(1)
         assert got.json()['body'] == {'n': 1}
+
+
+def test_every_kind_of_store_serves_as_a_pool(
+        deployment: Deployment) -> None:
+    kinds = deployment.add_every_kind()
+    project = 'admin'  # flavors are the project's own: the admin's here
+    admin = deployment.admin()
+    reader = ApiClient(deployment.servers[1].url, project,
+                       extra_headers=ADMIN)
+    for kind in kinds:
+        flavor = f'kind-{kind}'
+        resp = admin.put(f'/v2/flavors/{flavor}',
+                         json={'pool_list': [flavor]})
+        assert resp.status_code == 201, resp.text
+        queue = f'on-{kind}'
+        resp = admin.put(f'/v2/queues/{queue}', json={'_flavor': flavor})
+        assert resp.status_code == 201, resp.text
+        assert deployment.place_of(project, queue) == flavor
+        resp = admin.post(f'/v2/queues/{queue}/messages',
+                          json={'messages': [{'body': kind},
+                                             {'body': 'second'}]})
+        assert resp.status_code == 201, resp.text
+        resp = reader.post(f'/v2/queues/{queue}/claims',
+                           json={'ttl': 60, 'grace': 60},
+                           params={'limit': 1})
+        assert resp.status_code == 201, resp.text
+        (claimed,) = resp.json()['messages']
+        assert claimed['body'] == kind
+        resp = reader.delete(claimed['href'])
+        assert resp.status_code == 204, resp.text
+        stats = admin.get(f'/v2/queues/{queue}/stats').json()['messages']
+        assert (stats['total'], stats['claimed']) == (1, 0), (kind, stats)
+    health = admin.get('/v2/health').json()['pools']
+    for kind in kinds:
+        assert health[f'kind-{kind}']['storage_reachable'] is True, health
