@@ -106,10 +106,10 @@ def capabilities(api: Api, flavor: pooling.Flavor) -> list[str]:
     """What every pool of ``flavor`` offers (upstream's names), by the
     drivers that serve their URIs; none when it has no pools."""
     offered: set[str] | None = None
-    for name in flavor.pools:
-        pool = api.stores.pools.get(name)
-        if pool is None:
-            continue
+    if not flavor.pools:
+        return []
+    # Its pools are those tagged with its name: one read, not one a pool.
+    for pool in api.stores.pools.with_flavor(flavor.name):
         found = set(api.stores.pool_capabilities(pool.uri))
         offered = found if offered is None else offered & found
     return sorted(offered or ())
