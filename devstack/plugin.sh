@@ -439,18 +439,20 @@ function wait_for_zaqar_websocket {
 # ZAQAR_POOL_BACKENDS entry, as the admin: created, or replaced on a
 # second stack.sh. The server checks that each store answers first.
 function register_zaqar_pools {
-    # Any UUID: the pool actions do not use it, but want one.
-    local -a headers=(-H "Client-ID: 5c9a1d3e-7f52-4b8e-9c0d-2a6b4e8f1d7c"
-                      -H "Content-Type: application/json")
+    # Any UUID: the pool actions do not use it, but want one. The token and
+    # the URIs (database passwords) reach curl through a pipe and stdin,
+    # never its command line, which any local user can read.
+    local -a headers=("Client-ID: 5c9a1d3e-7f52-4b8e-9c0d-2a6b4e8f1d7c"
+                      "Content-Type: application/json")
     local token
     if is_service_enabled key; then
         token=$(openstack --os-cloud devstack-admin token issue -f value \
             -c id) || die $LINENO "No admin token to register zaqar" \
             "pools: openstack --os-cloud devstack-admin token issue failed"
-        headers+=(-H "X-Auth-Token: $token")
+        headers+=("X-Auth-Token: $token")
     else
         # No Keystone: nothing checks who says they are the admin.
-        headers+=(-H "X-Project-ID: admin" -H "X-Roles: admin")
+        headers+=("X-Project-ID: admin" "X-Roles: admin")
     fi
     local backend uri body out status answer number=0
     for backend in $ZAQAR_POOL_BACKENDS; do
@@ -460,9 +462,10 @@ function register_zaqar_pools {
         uri=${uri//\\/\\\\}
         uri=${uri//\"/\\\"}
         body="{\"uri\": \"$uri\", \"weight\": 100}"
-        out=$(curl -g -k --noproxy '*' -sS -X PUT "${headers[@]}" \
-            -d "$body" -w '\n%{http_code}' \
-            "$(zaqar_api_url)/v2/pools/pool$number") || true
+        out=$(curl -g -k --noproxy '*' -sS -X PUT \
+            -H @<(printf '%s\n' "${headers[@]}") --data-binary @- \
+            -w '\n%{http_code}' "$(zaqar_api_url)/v2/pools/pool$number" \
+            <<<"$body") || true
         # The answer's body, a newline, its status.
         status=${out##*$'\n'}
         answer=""

@@ -252,8 +252,33 @@ function sudo {
     "$@"
 }
 
+# Records a curl call twice: as curl_argv, its command line as given (what
+# any local user could read), and as curl, with what it read from files
+# and stdin spelt out: headers from -H @FILE as -H arguments, a body from
+# --data-binary @- as -d.
+function _stub_curl_record {
+    _stub_record curl_argv "$@"
+    local -a seen=()
+    local line
+    while (( $# )); do
+        if [[ "$1" == -H && "$2" == @* ]]; then
+            while IFS= read -r line; do
+                seen+=(-H "$line")
+            done < "${2#@}"
+            shift 2
+        elif [[ "$1" == --data-binary && "$2" == @- ]]; then
+            seen+=(-d "$(cat)")
+            shift 2
+        else
+            seen+=("$1")
+            shift
+        fi
+    done
+    _stub_record curl "${seen[@]}"
+}
+
 function curl {
-    _stub_record curl "$@"
+    _stub_curl_record "$@"
     # The WebSocket server answers a plain GET with 426.
     if [[ "${!#}" == *":${ZAQAR_WEBSOCKET_PORT:-9000}/" ]]; then
         printf '%s' "${STUB_WEBSOCKET_STATUS:-426}"

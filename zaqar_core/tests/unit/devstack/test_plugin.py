@@ -704,6 +704,11 @@ def test_pooling_registers_two_pools(devstack, backend) -> None:
         (f'http://{HOST}/messaging/v2/pools/pool2',
          {'uri': second, 'weight': 100}, headers)]
     assert run.named('openstack') == [TOKEN_ISSUE]
+    # The token and the URIs (database passwords) never reach curl's
+    # command line, which any local user can read.
+    argv = ' '.join(' '.join(args) for args in run.named('curl_argv'))
+    assert 'admin-token' not in argv
+    assert 'dbid' not in argv and 'pool2' in argv
     # Once the server answers.
     wait = run.named('curl')[0]
     assert wait[-1] == f'http://{HOST}/messaging/'
@@ -818,7 +823,7 @@ def test_a_pool_the_server_refuses_stops_the_stack(devstack) -> None:
     stack = pooled(devstack, ZAQAR_POOL_BACKENDS='sqlite redis sqlite')
     run = stack.run(*STACK, after_settings=OPENSTACK + r'''
 function curl {
-    _stub_record curl "$@"
+    _stub_curl_record "$@"
     if [[ "${!#}" == */pool2 ]]; then
         printf '%s\n%s' '{"title": "Invalid pool", "description":
  "redis://127.0.0.1:6379?dbid=2 does not answer"}' 400
@@ -840,7 +845,7 @@ def test_a_server_out_of_reach_stops_the_stack(devstack) -> None:
     stack = pooled(devstack)
     run = stack.run(*STACK, after_settings=OPENSTACK + r'''
 function curl {
-    _stub_record curl "$@"
+    _stub_curl_record "$@"
     if [[ "${!#}" == */pool1 ]]; then
         printf '\n000'
         return 7
