@@ -249,7 +249,12 @@ def clients_python() -> Path:
 #: Users of demo's project beside demo (a member), made by
 #: ``project_users``: key -> (user name, role on demo's project).
 PROJECT_USERS = {'project_admin': ('rbac-admin', 'admin'),
-                 'reader': ('rbac-reader', 'reader')}
+                 'reader': ('rbac-reader', 'reader'),
+                 # Trustors of their own, one per test that compares a
+                 # user's whole set of trusts: another worker's test makes
+                 # and revokes demo's trusts meanwhile.
+                 'trustor_refused': ('trust-witness-1', 'member'),
+                 'trustor_again': ('trust-witness-2', 'member')}
 
 
 @pytest.fixture(scope='session')

@@ -141,19 +141,20 @@ def test_trust_speaks_for_the_trustors_project(stack: Stack,
 
 # -- trusts are revoked with their subscription ----------------------------
 
-def demo_trusts(stack: Stack) -> set[str]:
-    """The ids of demo's live trusts to the stack's trustee."""
-    demo = stack.users['demo']
+def live_trusts(stack: Stack, user: str = 'demo') -> set[str]:
+    """The ids of the live trusts of ``user`` (demo) to the stack's
+    trustee."""
+    trustor = stack.users[user]
     trustee = stack.state['credentials']['trustee']['user_id']
-    trusts = demo.session.get(
+    trusts = trustor.session.get(
         f'{stack.auth_url}/OS-TRUST/trusts',
-        params={'trustor_user_id': demo.user_id}).json()['trusts']
+        params={'trustor_user_id': trustor.user_id}).json()['trusts']
     return {t['id'] for t in trusts if t['trustee_user_id'] == trustee}
 
 
-def trust_status(stack: Stack, trust_id: str) -> int:
-    """Keystone's answer to demo (the trustor) asking for the trust."""
-    return stack.users['demo'].session.get(
+def trust_status(stack: Stack, trust_id: str, user: str = 'demo') -> int:
+    """Keystone's answer to ``user`` (the trustor) asking for the trust."""
+    return stack.users[user].session.get(
         f'{stack.auth_url}/OS-TRUST/trusts/{trust_id}',
         raise_exc=False).status_code
 
@@ -173,45 +174,50 @@ def trust_of(stack: Stack, source: str, sub_id: str,
     return resp.json()['options']['trust_id']
 
 
-def test_a_refused_subscription_revokes_the_trust_it_made(stack: Stack,
-                                                          queues) -> None:
+def test_a_refused_subscription_revokes_the_trust_it_made(
+        stack: Stack, project_users, queues) -> None:
+    # A trustor no other test uses: its set of trusts is this test's.
+    user = 'trustor_refused'
     source, target = queues
     demo = stack.api('demo')
     subscriber = f'trust+{stack.url}/v2/queues/{target}/messages'
-    resp = subscribe(stack, source, subscriber)
+    resp = subscribe(stack, source, subscriber, user=user)
     assert resp.status_code == 201, resp.text
     sub_id = resp.json()['subscription_id']
     kept = trust_of(stack, source, sub_id)
     assert demo.put(f'/v2/queues/{source}/subscriptions/{sub_id}/confirm',
                     json={'confirmed': True}).status_code == 204
-    before = demo_trusts(stack)
+    before = live_trusts(stack, user)
     assert kept in before
 
     # The same subscriber again: 409, after a trust was made for it.
-    resp = subscribe(stack, source, subscriber)
+    resp = subscribe(stack, source, subscriber, user=user)
     assert resp.status_code == 409, resp.text
 
-    assert demo_trusts(stack) == before
-    assert trust_status(stack, kept) == 200  # the subscription's own stays
+    assert live_trusts(stack, user) == before
+    # The subscription's own stays.
+    assert trust_status(stack, kept, user) == 200
     demo.delete(f'/v2/queues/{source}/subscriptions/{sub_id}')
 
 
-def test_asking_again_keeps_one_trust(stack: Stack, queues) -> None:
+def test_asking_again_keeps_one_trust(stack: Stack, project_users,
+                                      queues) -> None:
     # An unconfirmed subscription asked for again: 201 with the same id,
     # and the trust made for the request that changed nothing is revoked.
+    user = 'trustor_again'  # as in the test above
     source, target = queues
     subscriber = f'trust+{stack.url}/v2/queues/{target}/messages'
-    first = subscribe(stack, source, subscriber)
+    first = subscribe(stack, source, subscriber, user=user)
     assert first.status_code == 201, first.text
     sub_id = first.json()['subscription_id']
     kept = trust_of(stack, source, sub_id)
-    before = demo_trusts(stack)
+    before = live_trusts(stack, user)
 
-    again = subscribe(stack, source, subscriber)
+    again = subscribe(stack, source, subscriber, user=user)
     assert again.status_code == 201, again.text
     assert again.json()['subscription_id'] == sub_id
 
-    assert demo_trusts(stack) == before
+    assert live_trusts(stack, user) == before
     assert trust_of(stack, source, sub_id) == kept
     stack.api('demo').delete(f'/v2/queues/{source}/subscriptions/{sub_id}')
 
@@ -233,7 +239,7 @@ def test_deleting_a_subscription_revokes_its_trust(
     assert resp.status_code == 204, resp.text
 
     assert trust_status(stack, trust_id) == 404
-    assert trust_id not in demo_trusts(stack)
+    assert trust_id not in live_trusts(stack)
 
 
 def test_replacing_the_trust_revokes_the_old_one(stack: Stack,
