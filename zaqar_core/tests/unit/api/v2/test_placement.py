@@ -7,17 +7,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from oslo_config import cfg
-from oslo_context import context as oslo_context
-
-from zaqar_core import bootstrap
-from zaqar_core.api import errors
-from zaqar_core.api.request import Request
-from zaqar_core.api.request import Result
 from zaqar_core.api.service import Api
 from zaqar_core.api.v2 import topics
 from zaqar_core.notification import outbox
@@ -26,47 +17,10 @@ from zaqar_core.storage import placement
 from zaqar_core.storage import pools as pooling
 from zaqar_core.storage import routing
 
-CLIENT_ID = '3381af92-2b9e-11e3-b191-71861300734c'
-PROJECT = 'project-a'
-
-
-@pytest.fixture
-def make_api(sqlite_conf: cfg.ConfigOpts) -> Iterator[Callable[..., Api]]:
-    made: list[Api] = []
-
-    def make(**catalog: object) -> Api:
-        sqlite_conf.set_override('admin_mode', True)
-        sqlite_conf.set_override('pooling', True)
-        for name, value in catalog.items():
-            sqlite_conf.set_override(name, value, group='pooling:catalog')
-        api = bootstrap.make_api(sqlite_conf)
-        made.append(api)
-        return api
-
-    yield make
-    for api in made:
-        api.stores.close()
-
-
-@pytest.fixture
-def api(make_api: Callable[..., Api]) -> Api:
-    return make_api()
-
-
-def call(api: Api, name: str, body: object = None, **params: str) -> Result:
-    req = Request(project_id=PROJECT, client_id=CLIENT_ID,
-                  params=dict(params), body=body,
-                  body_size=0 if body is None else 64)
-    req.context = oslo_context.RequestContext(project_id=PROJECT,
-                                              roles=['admin'])
-    return api.call(name, req)
-
-
-def refused(api: Api, name: str, body: object = None,
-            **params: str) -> errors.ApiError:
-    with pytest.raises(errors.ApiError) as caught:
-        call(api, name, body, **params)
-    return caught.value
+from .admin_calls import CLIENT_ID
+from .admin_calls import PROJECT
+from .admin_calls import call
+from .admin_calls import refused
 
 
 def add_pool(api: Api, tmp_path: Path, name: str, weight: int = 1,

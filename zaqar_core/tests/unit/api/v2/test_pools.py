@@ -7,47 +7,17 @@ has the rest of placement.)"""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
 
 import pytest
-from oslo_config import cfg
-from oslo_context import context as oslo_context
 
-from zaqar_core import bootstrap
-from zaqar_core.api import errors
-from zaqar_core.api.request import Request
 from zaqar_core.api.service import Api
 from zaqar_core.storage import pools as pooling
 
-CLIENT_ID = '3381af92-2b9e-11e3-b191-71861300734c'
-PROJECT = 'project-a'
-
-
-@pytest.fixture
-def api(sqlite_conf: cfg.ConfigOpts) -> Iterator[Api]:
-    sqlite_conf.set_override('admin_mode', True)
-    sqlite_conf.set_override('pooling', True)
-    api = bootstrap.make_api(sqlite_conf)
-    yield api
-    api.stores.close()
-
-
-def call(api: Api, name: str, body: object = None, **params: str):
-    req = Request(project_id=PROJECT, client_id=CLIENT_ID,
-                  params=dict(params), body=body,
-                  body_size=0 if body is None else 64)
-    req.context = oslo_context.RequestContext(project_id=PROJECT,
-                                              roles=['admin'])
-    return api.call(name, req)
-
-
-def refused(api: Api, name: str, body: object = None,
-            **params: str) -> errors.ApiError:
-    with pytest.raises(errors.ApiError) as caught:
-        call(api, name, body, **params)
-    return caught.value
+from .admin_calls import PROJECT
+from .admin_calls import call
+from .admin_calls import refused
 
 
 @pytest.fixture
