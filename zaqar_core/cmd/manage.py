@@ -51,15 +51,32 @@ def _add_manage_commands(subparsers) -> None:
 
 
 def _each_store(conf: cfg.ConfigOpts, stores: Stores
-                ) -> Iterator[tuple[str, DriverBase]]:
-    """``label (URI)`` and driver of each store, management store first.
+                ) -> Iterator[tuple[str, DriverBase | Exception]]:
+    """``label (URI)`` and driver of each store, management store first,
+    then, with pooling, each pool's (or why it cannot be opened).
 
-    Both, even on one database: a second upgrade finds nothing to do.
+    Both configured stores, even on one database: a second upgrade finds
+    nothing to do. Pools too: their schemas follow the release like the
+    others' (the server migrates a pool only when it is registered).
     """
     for kind, driver in ((plugins.MANAGEMENT_STORE, stores.control),
-                         (plugins.MESSAGE_STORE, stores.data)):
+                         (plugins.MESSAGE_STORE, stores.home)):
         where = uris.store_uri(conf, kind) or kind.chosen(conf)
         yield f'{kind.label} ({where})', driver
+    if stores.placement is None:
+        return
+    try:
+        pools = stores.placement.every_pool()
+    except Exception as exc:  # whatever the database library raises
+        # A management store without its schema yet ("db current").
+        yield 'pools', exc
+        return
+    for pool in pools:
+        label = f'pool {pool.name} ({uris.redacted(pool.uri)})'
+        try:
+            yield label, stores.pool_drivers.driver(pool)
+        except storage_errors.StorageError as exc:
+            yield label, exc
 
 
 def upgrade(driver: DriverBase, revision: str) -> str:
@@ -102,9 +119,14 @@ def run(conf: cfg.ConfigOpts, out: TextIO = sys.stdout) -> int:
 
     bootstrap.resolve_embedded_defaults(conf)
     stores = bootstrap.load_stores(conf)
+    failed = False
     try:
         action = conf.command.db_action
         for label, driver in _each_store(conf, stores):
+            if isinstance(driver, Exception):
+                print(f'{label}: cannot be read: {driver}', file=out)
+                failed = True
+                continue
             if action == 'upgrade':
                 said = upgrade(driver, conf.command.revision)
             elif action == 'stamp':
@@ -114,7 +136,7 @@ def run(conf: cfg.ConfigOpts, out: TextIO = sys.stdout) -> int:
             print(f'{label}: {said}', file=out)
     finally:
         stores.close()
-    return 0
+    return 1 if failed else 0
 
 
 def _main(handler, argv: list[str] | None) -> int:

@@ -21,6 +21,13 @@ Checks:
     upgrade``. An embedded database that is behind is a warning, since
     the server upgrades it when it starts. A store that does not exist
     yet (an embedded database the server creates) is not created.
+``Pools``
+    With ``[DEFAULT] pooling``: a pool is registered, unless ``[pooling:
+    catalog] enable_virtual_pool`` keeps new queues in the message store
+    (a warning otherwise: new queues would be refused); each pool answers
+    (a warning for one that does not: its queues answer 503); each pool
+    with a schema is at this release's newest (a failure otherwise:
+    ``zaqar-manage db upgrade`` upgrades the pools too).
 ``Policy file``
     The policy file and ``policy.d`` files, if present, are YAML (JSON
     policy files are deprecated by oslo.policy), and every rule they set
@@ -89,6 +96,12 @@ POOLING_WITHOUT_ADMIN = (
     'pool, new queues are refused (503) unless [pooling:catalog] '
     'enable_virtual_pool = true keeps them in the message store.')
 
+#: Pooling, and nowhere for a new queue to go.
+NO_POOL = ('[DEFAULT] pooling = true and no pool is registered: new queues '
+           'are refused (503) until one is ("openstack messaging pool '
+           'create"), or [pooling:catalog] enable_virtual_pool = true keeps '
+           'them in the message store.')
+
 #: Upstream store drivers this release does not have.
 UPSTREAM_ONLY_STORES = ('mongodb', 'swift')
 
@@ -148,6 +161,56 @@ class Checks(upgradecheck.UpgradeCommands):
                 _check_driver_schema(found, label, kind, driver, conf)
             finally:
                 driver.close()
+        return found.result()
+
+    # Pools -------------------------------------------------------------
+
+    def _check_pools(self) -> Result:
+        conf = self.conf
+        found = _Findings()
+        if not conf.pooling:
+            found.add(Code.SUCCESS, 'Pooling is off.')
+            return found.result()
+        try:
+            pools = _registered_pools(conf)
+        except Exception as exc:  # whatever the database library raises
+            # The storage schema check says why.
+            found.add(Code.WARNING, f'Cannot read the pools: '
+                                    f'{_first_line(exc)}')
+            return found.result()
+        if not pools:
+            if conf['pooling:catalog'].enable_virtual_pool:
+                found.add(Code.SUCCESS, 'No pool is registered: new queues '
+                          'go to the message store (enable_virtual_pool).')
+            else:
+                found.add(Code.WARNING, NO_POOL)
+            return found.result()
+        answering = 0
+        for pool in pools:
+            label = f'Pool {pool.name} ({uris.redacted(pool.uri)})'
+            try:
+                driver = bootstrap.open_store_at(
+                    conf, plugins.MESSAGE_STORE, pool.uri, pool.options)
+            except Exception as exc:  # whatever the driver raises
+                found.add(Code.WARNING, f'{label} cannot be opened: '
+                                        f'{_first_line(exc)}')
+                continue
+            try:
+                state = driver.check(bootstrap.CHECK_TIMEOUT)
+            finally:
+                driver.close()
+            if state.needs_upgrade:
+                found.add(Code.FAILURE,
+                          f'{label}: {state.problem}. Run "zaqar-manage '
+                          f'--config-file <zaqar.conf> db upgrade", which '
+                          f'upgrades the pools too.')
+            elif state.problem:
+                found.add(Code.WARNING, f'{label} {state.problem}: its '
+                                        f'queues answer 503.')
+            else:
+                answering += 1
+        found.add(Code.SUCCESS, f'{answering} of {len(pools)} pool(s) '
+                                f'answer with a current schema.')
         return found.result()
 
     # Policy file -------------------------------------------------------
@@ -245,6 +308,7 @@ class Checks(upgradecheck.UpgradeCommands):
 
     _upgrade_checks = (
         ('Storage schema', _check_schema),
+        ('Pools', _check_pools),
         ('Policy file', _check_policy),
         ('Configuration options', _check_options),
         ('Notices', _check_notices),
@@ -264,6 +328,25 @@ def _check_store_drivers(found: _Findings, conf: cfg.ConfigOpts) -> None:
                   f'[drivers] {kind.option} = {name} is not installed '
                   f'(available: {", ".join(known) or "none"}){hint}; the '
                   f'servers will not start.')
+
+
+def _registered_pools(conf: cfg.ConfigOpts) -> list:
+    """The pools the management store holds (none when the store does not
+    exist yet: a check creates nothing)."""
+    kind = plugins.MANAGEMENT_STORE
+    name = kind.chosen(conf)
+    if name not in kind.names() or bootstrap.driver_class(kind, name).absent(
+            conf, kind.chosen_group(conf)):
+        return []
+    control = bootstrap.open_store(conf, kind)
+    try:
+        pools: list = []
+        while page := control.pool_controller.list(
+                pools[-1].name if pools else None, 100):
+            pools += page
+        return pools
+    finally:
+        control.close()
 
 
 def _stores(conf: cfg.ConfigOpts

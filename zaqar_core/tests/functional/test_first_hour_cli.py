@@ -27,6 +27,7 @@ from zaqar_core import bootstrap
 from zaqar_core import conf as zconf
 from zaqar_core import notices
 from zaqar_core.cmd import common
+from zaqar_core.storage import pools as pooling
 from zaqar_plugins.storage.sqlalchemy import migration
 from zaqar_testing.ports import HOST
 from zaqar_testing.ports import free_port
@@ -214,6 +215,34 @@ def test_manage_on_sqlite(tmp_path: Path) -> None:
     assert manage(tmp_path / 'zaqar.conf', 'db', 'current') == [
         f'management store ({database}): at {head} (the newest)',
         f'message store ({database}): at {head} (the newest)']
+
+
+def test_manage_upgrades_the_pools_too(tmp_path: Path) -> None:
+    # After a release upgrade, the pools' databases need the new schema as
+    # the configured stores do (the server migrates a pool only when it is
+    # registered).
+    sections = sqlite_sections(tmp_path)
+    sections['DEFAULT'].update(pooling=True, admin_mode=True)
+    conf_path = tmp_path / 'zaqar.conf'
+    write_config(conf_path, sections)
+    head = migration.head()
+    manage(conf_path, 'db', 'upgrade')
+    conf = cfg.ConfigOpts()
+    zconf.register_opts(conf)
+    conf(['--config-file', str(conf_path)], project=common.PROJECT)
+    stores = bootstrap.load_stores(conf)
+    pool_uri = f'sqlite:///{tmp_path / "pool.sqlite"}'
+    try:
+        # A pool registered by an older release: no schema of this one.
+        stores.pools.put(pooling.Pool('p1', pool_uri, 1))
+    finally:
+        stores.close()
+    assert manage(conf_path, 'db', 'current')[-1] == \
+        f'pool p1 ({pool_uri}): empty (newest {head}; run "db upgrade")'
+    assert manage(conf_path, 'db', 'upgrade')[-1] == \
+        f'pool p1 ({pool_uri}): schema created at {head}'
+    assert manage(conf_path, 'db', 'current')[-1] == \
+        f'pool p1 ({pool_uri}): at {head} (the newest)'
 
 
 def test_manage_on_redis(tmp_path: Path) -> None:

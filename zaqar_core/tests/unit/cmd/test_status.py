@@ -15,6 +15,8 @@ from oslo_config import cfg
 from zaqar_core import bootstrap
 from zaqar_core import conf as zconf
 from zaqar_core import plugins
+from zaqar_core.cmd import status
+from zaqar_core.storage import pools as pooling
 from zaqar_plugins.storage.sqlalchemy import migration
 from zaqar_plugins.storage.sqlalchemy import options as sqlalchemy_stores
 from zaqar_testing import databases
@@ -217,6 +219,70 @@ def test_a_store_that_does_not_answer_fails_as_the_server_would(
         f'does not answer' in checks[SCHEMA][1]
     assert checks[SCHEMA][1].count('does not answer') == 1
     assert 'secret' not in checks[SCHEMA][1]
+
+
+# Pools ----------------------------------------------------------------
+
+POOLS = 'Pools'
+POOLING = '[DEFAULT]\npooling = true\nadmin_mode = true\n'
+
+
+def register_pool(deployment: Deployment, name: str, uri: str) -> None:
+    """A pool in the deployment's management store, as an older release
+    registered it (its database keeps whatever schema it has)."""
+    conf = zconf.register_opts(cfg.ConfigOpts())
+    conf(['--config-file', str(deployment.conf)], project='zaqar',
+         default_config_dirs=[])
+    control = bootstrap.open_store(conf, plugins.MANAGEMENT_STORE)
+    try:
+        control.pool_controller.put(pooling.Pool(name, uri, 1))
+    finally:
+        control.close()
+
+
+def test_pooling_without_a_pool_is_a_warning(deployment: Deployment) -> None:
+    deployment.write(POOLING)
+    deployment.manage('db', 'upgrade')
+    code, checks = deployment.check()
+    assert code == WARNING, checks
+    assert checks[POOLS] == (WARNING, status.NO_POOL)
+    deployment.write(POOLING + '[pooling:catalog]\nenable_virtual_pool = '
+                               'true\n')
+    code, checks = deployment.check()
+    assert code == OK, checks
+    assert 'new queues go to the message store' in checks[POOLS][1]
+
+
+def test_a_pool_behind_the_release_is_a_failure_until_manage_upgrades_it(
+        deployment: Deployment) -> None:
+    deployment.write(POOLING)
+    deployment.manage('db', 'upgrade')
+    pool = f'sqlite:///{deployment.root / "pool.sqlite"}'
+    migrate(pool, '0004')
+    register_pool(deployment, 'old', pool)
+    code, checks = deployment.check()
+    assert code == FAILURE, checks
+    assert checks[POOLS][0] == FAILURE
+    assert f'Pool old ({pool}): ' in checks[POOLS][1]
+    assert 'upgrades the pools too' in checks[POOLS][1]
+    deployment.manage('db', 'upgrade')
+    code, checks = deployment.check()
+    assert code == OK, checks
+    assert checks[POOLS] == (
+        OK, '1 of 1 pool(s) answer with a current schema.')
+
+
+def test_a_pool_that_does_not_answer_is_a_warning(
+        deployment: Deployment) -> None:
+    deployment.write(POOLING)
+    deployment.manage('db', 'upgrade')
+    with refusing_address() as address:
+        register_pool(deployment, 'gone', f'redis://{address}')
+        code, checks = deployment.check()
+    assert code == WARNING, checks
+    assert checks[POOLS][0] == WARNING
+    assert 'Pool gone (redis://' in checks[POOLS][1]
+    assert 'its queues answer 503' in checks[POOLS][1]
 
 
 # Policy file ----------------------------------------------------------
