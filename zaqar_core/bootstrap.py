@@ -197,7 +197,7 @@ def upgrade_embedded_stores(conf: cfg.ConfigOpts) -> None:
     """
     stores = load_stores(conf)
     try:
-        for driver in (stores.control, stores.data):
+        for driver in (stores.control, stores.home):
             if driver.auto_upgrade:
                 driver.upgrade()
     finally:

@@ -44,7 +44,7 @@ def check(conf: cfg.ConfigOpts, stores: Stores,
     about ``timeout`` seconds."""
     return [Report(label, uri_of(conf, label), driver.check(timeout))
             for label, driver in ((MANAGEMENT_STORE, stores.control),
-                                  (MESSAGE_STORE, stores.data))]
+                                  (MESSAGE_STORE, stores.home))]
 
 
 def upgrade_command(conf: cfg.ConfigOpts) -> str:
