@@ -14,7 +14,9 @@ project) under gunicorn with gevent workers, its best configuration here::
 Targets: ``redis``, ``sqlite``, ``postgresql`` (with ``--pg-dsn``; a
 throw-away database), ``upstream`` (with ``--upstream-venv``),
 ``pools1`` and ``pools3`` (pooling, with one or three Redis servers of
-their own as pools; use ``--queues`` to spread the load) and ``bare``
+their own as pools; use ``--queues`` to spread the load, and
+``--pool-cpu`` to cap each pool's CPU so that the pools are the limit)
+and ``bare``
 (tools/perf/bare_pecan.py); over WebSocket, ``redis-ws``,
 ``sqlite-ws`` and ``upstream-ws`` (upstream's WebSocket server is a
 single process, whatever ``--workers`` says), loaded with ``--pipeline``
@@ -135,6 +137,8 @@ class Targets:
         # upstream's are 2 and 4.
         self._databases = iter([1, 3, *range(5, 16)])
         self.urls: dict[str, str] = {}
+        #: Percent of a core each pool's redis-server may use (None: all).
+        self.pool_cpu: float | None = None
         #: target -> process group of its server
         self.groups: dict[str, int] = {}
 
@@ -220,7 +224,8 @@ class Targets:
         for n in range(count):
             directory = self.work / f'{name}-pool{n}'
             directory.mkdir()
-            port = self.stack.enter_context(redis_server(directory))
+            port = self.stack.enter_context(
+                redis_server(directory, self.pool_cpu))
             request = urllib.request.Request(  # noqa: S310 (http://)
                 f'{self.urls[name]}/v2/pools/pool{n}', method='PUT',
                 data=json.dumps({'uri': f'redis://127.0.0.1:{port}',
@@ -279,12 +284,39 @@ class Targets:
         self.groups['upstream-ws'] = proc.pid
 
 
+#: Where --pool-cpu puts each pool's redis-server (cgroup v1 cpu).
+CPU_CGROUPS = Path('/sys/fs/cgroup/cpu')
+
+
 @contextlib.contextmanager
-def redis_server(work: Path) -> Iterator[int]:
+def cpu_capped(pid: int, name: str, percent: float) -> Iterator[None]:
+    """Process ``pid`` limited to ``percent`` of one core (a cgroup of its
+    own) until the block ends: a backend of small capacity, such as a
+    Redis on a small remote host."""
+    group = CPU_CGROUPS / f'zaqar-perf-{name}-{os.getpid()}'
+    group.mkdir()
+    try:
+        (group / 'cpu.cfs_period_us').write_text('100000')
+        (group / 'cpu.cfs_quota_us').write_text(str(int(percent * 1000)))
+        (group / 'cgroup.procs').write_text(str(pid))
+        yield
+    finally:
+        # A cgroup goes once its processes have left it.
+        with contextlib.suppress(OSError):
+            (CPU_CGROUPS / 'cgroup.procs').write_text(str(pid))
+        with contextlib.suppress(OSError):
+            group.rmdir()
+
+
+@contextlib.contextmanager
+def redis_server(work: Path, cpu_percent: float | None = None
+                 ) -> Iterator[int]:
     port = free_port()
     with process(['redis-server', '--port', str(port), '--bind',
                   '127.0.0.1', '--save', '', '--appendonly', 'no',
-                  '--dir', str(work)], work / 'redis.log'):
+                  '--dir', str(work)], work / 'redis.log') as proc, \
+            (cpu_capped(proc.pid, work.name, cpu_percent) if cpu_percent
+             else contextlib.nullcontext()):
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError), \
@@ -388,6 +420,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--pipeline', type=int, default=1,
                         help='requests in flight per WebSocket connection')
     parser.add_argument('--prefill', type=int, default=60000)
+    parser.add_argument('--pool-cpu', type=float,
+                        help='percent of a core each pool\'s redis-server '
+                             'may use (a cgroup; needs root): makes the '
+                             'pools the limit')
     parser.add_argument('--queues', type=int, default=1,
                         help='queues the load spreads over (pools place '
                              'each on one of them)')
@@ -408,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         port = stack.enter_context(redis_server(work))
         servers = Targets(work, args.workers, stack, port)
+        servers.pool_cpu = args.pool_cpu
         for name in targets:
             servers.start(name, args)
         for round_no in range(args.rounds):
