@@ -9,6 +9,10 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from oslo_context import context as oslo_context
+
+from zaqar_core.api import signed_url
+from zaqar_core.api.request import Request
 from zaqar_core.api.service import Api
 from zaqar_core.api.v2 import topics
 from zaqar_core.notification import outbox
@@ -283,3 +287,22 @@ def test_choose_is_proportional_and_skips_weight_zero() -> None:
               for k in range(3)]
     assert chosen == ['a', 'b', 'b']
     assert placement.choose([pools[1]], lambda n: 0) is None
+
+
+def test_a_signed_url_reaches_its_queues_pool(api: Api,
+                                              tmp_path: Path) -> None:
+    # Pre-signed URLs are checked above storage: the signed request takes
+    # the same routed path as any other.
+    api.conf.set_override('secret_key', 'placement-key', group='signed_url')
+    add_pool(api, tmp_path, 'a')
+    share = call(api, 'queue_share', {'methods': ['POST', 'GET']},
+                 queue_name='q').body
+    req = Request(project_id=PROJECT, client_id=CLIENT_ID,
+                  params={'queue_name': 'q'},
+                  body={'messages': [{'body': 'signed'}]}, body_size=64)
+    req.signed = signed_url.Signed(share['signature'], share['expires'],
+                                   share['methods'], share['paths'])
+    req.context = oslo_context.RequestContext(project_id=PROJECT)
+    assert api.call('message_post', req).status == 201
+    assert api.stores.catalogue.lookup(PROJECT, 'q') == 'a'
+    assert total(api, 'a', 'q') == 1
