@@ -240,7 +240,14 @@ def test_a_client_that_does_not_read_is_closed_on_sqlite(
     with contextlib.suppress(OSError, websocket.WebSocketException):
         for _ in range(200):
             ws.ws.send(listing)
-    assert close_code(ws) == POLICY_VIOLATION
+    try:
+        assert close_code(ws) == POLICY_VIOLATION
+    except ConnectionResetError:
+        # The close frame waits behind megabytes of replies; a client that
+        # takes longer than the server's close timeout to read them (a
+        # busy host) gets the reset that ends the wait instead, and loses
+        # the frame. The server's log says why it closed either way.
+        pass
     assert 'does not read its replies' in process.log
     # Other connections were never affected.
     round_trip(url)
