@@ -82,17 +82,12 @@ class PoolDrivers:
                 self._failed[pool.name] = (identity, self._clock(), exc)
             raise
         with self._lock:
+            # One open per pool at a time: what is there is an older record's.
             self._failed.pop(pool.name, None)
-            found = self._open.get(pool.name)
-            if found is not None and found[0] == identity:
-                # Another thread opened it meanwhile: keep one.
-                stale = opened
-                opened = found[1]
-            else:
-                stale = found[1] if found is not None else None
-                self._open[pool.name] = (identity, opened)
+            stale = self._open.get(pool.name)
+            self._open[pool.name] = (identity, opened)
         if stale is not None:
-            stale.close()
+            stale[1].close()
         return opened
 
     def forget(self, names: set[str]) -> None:
@@ -100,9 +95,9 @@ class PoolDrivers:
         with self._lock:
             gone = [self._open.pop(name)[1] for name in list(self._open)
                     if name not in names]
-            for name in list(self._failed):
-                if name not in names:
-                    del self._failed[name]
+            for held in (self._failed, self._opening):
+                for name in [n for n in held if n not in names]:
+                    del held[name]
         for driver in gone:
             driver.close()
 
