@@ -53,6 +53,9 @@ class NewMessage(TypedDict):
     ttl: int
     delay: int
     checksum: NotRequired[str]
+    #: The poster's client id when it is not the post's (an import
+    #: carries each message's own).
+    client_uuid: NotRequired[str]
 
 
 #: ``what`` of a fan-out job's body.
@@ -221,9 +224,19 @@ class MessageControllerBase(abc.ABC):
     @abc.abstractmethod
     def post_counting_subscriptions(
             self, project: str, queue: str, messages: list[NewMessage],
-            client_uuid: str, fan_out: FanOut | None = None) -> Posted:
+            client_uuid: str, fan_out: FanOut | None = None,
+            once: str | None = None) -> Posted | None:
         """:meth:`post`, and a bound on the queue's subscriptions, in one
         step: the API needs to know whether anyone is subscribed.
+
+        With ``once``, a key (up to 128 characters) naming this post in
+        ``queue``: a post whose key the queue has recorded stores nothing
+        and returns None. The key is recorded in the same atomic step as
+        the messages and kept for good, through purges and deletes of the
+        queue, so that a writer that may be interrupted at any point
+        (``zaqar-manage import-upstream``) can run again without storing
+        anything twice. ``messages`` may then be empty: the key alone is
+        recorded.
 
         With ``fan_out``, when ``queue`` has live subscriptions to notify
         (confirmed ones, if ``fan_out`` says so), the post also stores
@@ -394,8 +407,13 @@ class SubscriptionControllerBase(abc.ABC):
 
     @abc.abstractmethod
     def create(self, project: str, source: str, subscriber: str, ttl: int,
-               options: dict[str, Any]) -> str:
+               options: dict[str, Any],
+               subscription_id: str | None = None) -> str:
         """Store a new, unconfirmed subscription; return its id.
+
+        The driver makes the id (32 lowercase hex digits) unless
+        ``subscription_id`` gives one in that form that no subscription
+        has (an import keeps the ids clients hold).
 
         Raises:
             SubscriptionAlreadyExists: ``source`` has a live subscription

@@ -141,11 +141,13 @@ class _Messages(_Routed, base.MessageControllerBase):
 
     def post_counting_subscriptions(
             self, project: str, queue: str, messages: list[base.NewMessage],
-            client_uuid: str, fan_out: base.FanOut | None = None
-    ) -> base.Posted:
+            client_uuid: str, fan_out: base.FanOut | None = None,
+            once: str | None = None) -> base.Posted | None:
         store, name, pool = self.router.at(project, queue)
         posted = store.message_controller.post_counting_subscriptions(
-            project, name, messages, client_uuid, fan_out)
+            project, name, messages, client_uuid, fan_out, once)
+        if posted is None:
+            return None
         if pool is not None and posted.fan_out is not None:
             job = dict(posted.fan_out)
             job['queue'] = pinned(job['queue'], pool)
@@ -245,9 +247,11 @@ class _Subscriptions(_Routed, base.SubscriptionControllerBase):
         return controller.get(project, name, subscription_id)
 
     def create(self, project: str, source: str, subscriber: str, ttl: int,
-               options: dict[str, Any]) -> str:
+               options: dict[str, Any],
+               subscription_id: str | None = None) -> str:
         controller, name = self._at(project, source)
-        return controller.create(project, name, subscriber, ttl, options)
+        return controller.create(project, name, subscriber, ttl, options,
+                                 subscription_id)
 
     def update(self, project: str, source: str, subscription_id: str, *,
                subscriber: str | None = None, ttl: int | None = None,

@@ -24,6 +24,10 @@ cexp      zset   claim id by expiry time
 cmsg      zset   "<claim id>:<message id>", for a claim's messages
 ========  =====  ==========================================================
 
+Beside them, ``once`` (set): the keys of the queue's posts made with
+``once`` (see ``MessageControllerBase.post_counting_subscriptions``); not
+a queue key, so it outlives purges and deletes.
+
 Per source of subscriptions (a queue or topic name; same prefix as a
 queue of that name, other suffixes, so that subscriptions outlive the
 queue's data):
@@ -94,6 +98,12 @@ def subscription_ids_key(prefix: str) -> str:
     """The ``subids`` key of the source at ``prefix`` (a message post
     counts the queue's subscriptions there)."""
     return f'{prefix}:subids'
+
+
+def once_key(prefix: str) -> str:
+    """The set of keys of the posts made once in the queue at
+    ``prefix``."""
+    return f'{prefix}:once'
 
 
 def seq_key(project_prefix_: str) -> str:

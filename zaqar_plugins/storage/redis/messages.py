@@ -58,8 +58,8 @@ class MessageController(base.MessageControllerBase):
 
     def post_counting_subscriptions(
             self, project: str, queue: str, messages: list[base.NewMessage],
-            client_uuid: str, fan_out: base.FanOut | None = None
-            ) -> base.Posted:
+            client_uuid: str, fan_out: base.FanOut | None = None,
+            once: str | None = None) -> base.Posted | None:
         at = records.now()
         # The script stores this key if the project has none yet.
         args: list = [repr(at), self._keys.cached_key(project)
@@ -83,11 +83,17 @@ class MessageController(base.MessageControllerBase):
                                        fan_out['client_uuid']),
                      json.dumps(fan_out['post']), fan_out['ttl'],
                      fan_out['client_uuid'], int(fan_out['confirmed_only'])]
+        args.append(once or '')
+        if once:
+            script_keys.append(keys.once_key(prefix))
         for message in messages:
             args += [message['ttl'], message['delay'],
-                     records.pack(client_uuid, at, message)]
-        numbers, count, key, job, body = self._scripts.run(
-            'post', script_keys, args)
+                     records.pack(message.get('client_uuid', client_uuid),
+                                  at, message)]
+        done = self._scripts.run('post', script_keys, args)
+        if done is None:
+            return None
+        numbers, count, key, job, body = done
         codec = self._keys.put(project, key)
         stored = None
         if job:

@@ -66,8 +66,9 @@ class SubscriptionController(base.SubscriptionControllerBase):
         return unpack(source, at, subscription_id, record)
 
     def create(self, project: str, source: str, subscriber: str, ttl: int,
-               options: dict[str, Any]) -> str:
-        subscription_id = uuid.uuid4().hex
+               options: dict[str, Any],
+               subscription_id: str | None = None) -> str:
+        subscription_id = subscription_id or uuid.uuid4().hex
         holder = self._scripts.run(
             'subscription_create', source_keys(project, source),
             [repr(records.now()), subscription_id, int(ttl), subscriber,

@@ -34,6 +34,7 @@ _SUBSCRIPTION_IDS = sa.select(_s.c.id).where(
 _CONFIRMED_SUBSCRIPTION_IDS = _SUBSCRIPTION_IDS.where(
     _s.c.confirmed.is_(True))
 _c = tables.claims
+_k = tables.post_keys
 
 
 def select_free(project: str, queue: str, at: float,
@@ -62,6 +63,10 @@ class _NoKey(Exception):
     """The id key is not stored (yet, or any more): undo the post."""
 
 
+class _Repeated(Exception):
+    """The post's ``once`` key is recorded: undo it."""
+
+
 class MessageController(base.MessageControllerBase):
     def __init__(self, engine: sa.engine.Engine,
                  keys: message_codec.KeyCache) -> None:
@@ -73,16 +78,19 @@ class MessageController(base.MessageControllerBase):
     @txn.retry_on_deadlock
     def post_counting_subscriptions(
             self, project: str, queue: str, messages: list[base.NewMessage],
-            client_uuid: str, fan_out: base.FanOut | None = None
-            ) -> base.Posted:
+            client_uuid: str, fan_out: base.FanOut | None = None,
+            once: str | None = None) -> base.Posted | None:
         at = rows.now()
         values = [_row(project, queue, json.dumps(m['body']), m['ttl'],
-                       m['delay'], client_uuid, at, m.get('checksum'))
+                       m['delay'], m.get('client_uuid', client_uuid), at,
+                       m.get('checksum'))
                   for m in messages]
         for _ in range(2):
             try:
                 return self._insert(project, queue, values, at, fan_out,
-                                    messages)
+                                    messages, once)
+            except _Repeated:
+                return None
             except _NoKey:
                 # Once per database, or after it was emptied under us:
                 # store the key this process uses, or a new one.
@@ -92,10 +100,18 @@ class MessageController(base.MessageControllerBase):
 
     def _insert(self, project: str, queue: str, values: list[dict],
                 at: float, fan_out: base.FanOut | None,
-                messages: list[base.NewMessage]) -> base.Posted:
+                messages: list[base.NewMessage],
+                once: str | None = None) -> base.Posted:
         job_body, job_number = None, 0
         with txn.write(self._engine) as conn:
-            if conn.dialect.name == 'mysql':
+            if once is not None and not conn.execute(
+                    txn.insert_ignoring_duplicates(
+                        _k, conn.dialect.name).values(
+                        project=project, queue=queue, key=once)).rowcount:
+                raise _Repeated()
+            if not values:
+                numbers = []
+            elif conn.dialect.name == 'mysql':
                 # MySQL has no RETURNING; one statement per row keeps ids.
                 numbers = [_insert_one(conn, v) for v in values]
             else:

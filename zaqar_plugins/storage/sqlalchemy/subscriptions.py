@@ -98,10 +98,11 @@ class SubscriptionController(base.SubscriptionControllerBase):
 
     @txn.retry_on_deadlock
     def create(self, project: str, source: str, subscriber: str, ttl: int,
-               options: dict[str, Any]) -> str:
+               options: dict[str, Any],
+               subscription_id: str | None = None) -> str:
         at = rows.now()
         key = _key(subscriber)
-        new_id = uuid.uuid4().hex
+        new_id = subscription_id or uuid.uuid4().hex
         with txn.write(self._engine) as conn:
             holder = self._holder(conn, project, source, key, at)
             if holder is None:

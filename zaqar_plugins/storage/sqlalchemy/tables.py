@@ -125,6 +125,16 @@ signals = sa.Table(
     sa.Column('counter', sa.BigInteger, nullable=False),
 )
 
+# Keys of posts made with ``once`` (see MessageControllerBase.
+# post_counting_subscriptions): inserted in the post's transaction, kept
+# when the queue goes, so a resumed import stores nothing twice.
+post_keys = sa.Table(
+    'post_keys', metadata,
+    sa.Column('project', Name(PROJECT_LENGTH), primary_key=True),
+    sa.Column('queue', Name(64), primary_key=True),
+    sa.Column('key', Name(128), primary_key=True),
+)
+
 # Deployment-wide values kept in the database, by name: the key of the
 # message id permutation (see message_ids.py), made at first use.
 settings = sa.Table(

@@ -26,9 +26,11 @@ from zaqar_core.tests.contract.storage.helpers import listed
 from zaqar_core.tests.contract.storage.helpers import new_message
 from zaqar_core.tests.contract.storage.helpers import post
 from zaqar_core.tests.contract.storage.message_ids import MessageIdContract
+from zaqar_core.tests.contract.storage.post_once import PostOnceContract
 
 
-class MessageControllerContract(MessageIdContract, FanOutContract):
+class MessageControllerContract(MessageIdContract, FanOutContract,
+                                PostOnceContract):
     # -- post, get, bulk_get ------------------------------------------------
 
     def test_post_returns_ids_in_the_order_given(self, stores: Stores

@@ -47,6 +47,13 @@ class SubscriptionControllerContract:
         assert len(made) == 5
         assert all(isinstance(sid, str) and sid for sid in made)
 
+    def test_an_import_keeps_its_id(self, stores: Stores) -> None:
+        given = '0f8c2a4e6b1d4c3e9a7b5d2f1e0c8a6b'
+        assert stores.subscriptions.create(
+            PROJECT, QUEUE, HOOK, 600, {}, subscription_id=given) == given
+        assert stores.subscriptions.get(PROJECT, QUEUE, given)[
+            'subscriber'] == HOOK
+
     def test_a_second_live_subscription_of_a_subscriber_is_refused(
             self, stores: Stores) -> None:
         sid = subscribe(stores)

@@ -3,15 +3,20 @@
 -- records and expiries, and the msgs, all, exp and avail keys of the
 -- project's fan-out queue (one that tenants cannot name; a job there is
 -- never delayed, and the rest of its keys only change later).
+-- Last, when the post is made once, the queue's once key.
 -- ARGV: now, the id key to store if none is, the job's destination as
 -- JSON ('' for no job), its post (JSON), its TTL, its client id, '1' to
--- notify confirmed subscriptions only, then (ttl, delay, record) per
--- message.
+-- notify confirmed subscriptions only, the post's once key ('' for
+-- none), then (ttl, delay, record) per message.
 -- Returns {the new numbers in order, how many subscription ids the queue
 -- has (expired ones included until collected), the stored id key, the
 -- job's number or 0, the job's body or ''}. The job is stored only when
--- it has subscriptions to notify.
-local FIRST = 8
+-- it has subscriptions to notify. Returns false, storing nothing, when
+-- the once key was recorded before.
+local FIRST = 9
+if ARGV[8] ~= '' and redis.call('SADD', KEYS[#KEYS], ARGV[8]) == 0 then
+    return false
+end
 local seq = KEYS[1]
 local k = queue(2)
 local subids = KEYS[#QUEUE_SUFFIXES + 2]
