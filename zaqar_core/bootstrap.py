@@ -238,6 +238,9 @@ def check_stores(conf: cfg.ConfigOpts) -> None:
         if state.problem:
             lines.append(checks.describe(checks.Report(
                 label, checks.uri_of(conf, label), state), conf))
+        if state.notice:
+            LOG.warning('The %s (%s) %s', label,
+                        checks.uri_of(conf, label), state.notice)
     if not lines:
         return
     if conf.storage.allow_degraded_start:

@@ -565,6 +565,9 @@ class StoreState(NamedTuple):
     problem: str | None = None
     #: Whether ``zaqar-manage db upgrade`` fixes ``problem``.
     needs_upgrade: bool = False
+    #: What the operator should know though the store works (it also
+    #: holds upstream Zaqar's data, say), or None. Said at start.
+    notice: str | None = None
 
 
 class StoreOptions:

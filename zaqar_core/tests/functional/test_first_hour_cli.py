@@ -262,3 +262,64 @@ def test_manage_on_redis(tmp_path: Path) -> None:
             f'message store ({uri}): no schema']
     finally:
         redis_server.stop()
+
+
+def upstream_sqlite(path: Path) -> None:
+    """A management store as upstream 23.x leaves it (its own upgrade
+    stops at revision 006 on SQLite, so deployments sit at 005)."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32));"
+            "INSERT INTO alembic_version VALUES ('005');"
+            "CREATE TABLE Queues (id INTEGER PRIMARY KEY, project "
+            "VARCHAR(64), name VARCHAR(64), metadata BLOB);")
+
+
+def test_a_server_on_upstreams_database_names_the_import(
+        tmp_path: Path) -> None:
+    sections = sqlite_sections(tmp_path)
+    upstream_sqlite(tmp_path / 'zaqar.sqlite')
+    write_config(tmp_path / 'zaqar.conf', sections)
+    result = subprocess.run(
+        [SERVER, '--config-file', str(tmp_path / 'zaqar.conf')],
+        capture_output=True, text=True, timeout=60, check=False,
+        cwd=tmp_path)
+    assert result.returncode != 0
+    # One clear line, not alembic's "Can't locate revision".
+    assert "upstream Zaqar's management store (schema revision 005)" in \
+        result.stderr
+    assert 'zaqar-manage import-upstream --from-config-file' in \
+        result.stderr
+    assert 'Traceback' not in result.stderr
+    assert "Can't locate revision" not in result.stderr
+
+
+def test_a_server_beside_upstreams_redis_keys_says_so(
+        tmp_path: Path, processes: list[Process]) -> None:
+    redis_server = RedisServer(tmp_path / 'redis').start()
+    try:
+        uri = redis_server.uri
+        # Upstream's message store: its index of message sets.
+        redis_server.client().zadd('msgset_index', {'p.q.messages': 1})
+        port = free_port()
+        write_config(tmp_path / 'zaqar.conf', {
+            'DEFAULT': {'auth_strategy': ''},
+            'drivers:transport:wsgi': {'bind': HOST, 'port': port,
+                                       'workers': 1},
+            'drivers': {'message_store': 'redis',
+                        'management_store': 'redis'},
+            'drivers:message_store:redis': {'uri': uri},
+            'drivers:management_store:redis': {'uri': uri}})
+        process = serve(tmp_path / 'zaqar.conf', processes,
+                        f'http://{HOST}:{port}')
+        _, stderr = stop(process)
+    finally:
+        redis_server.stop()
+    warned = [m['message'] for m in log_lines(stderr)
+              if m['level'] == 'WARNING'
+              and 'upstream Zaqar\'s message store' in m['message']]
+    assert len(warned) == 1, stderr
+    assert warned[0].startswith(f'The message store ({uri}) also holds')
+    assert 'zaqar-manage import-upstream' in warned[0]

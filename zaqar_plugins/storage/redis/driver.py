@@ -22,6 +22,16 @@ from zaqar_plugins.storage.redis import subscriptions
 
 LOG = log.getLogger(__name__)
 
+#: Keys of upstream Zaqar's Redis message store (the indexes of its
+#: message and subscription sets), which may share a server with ours.
+UPSTREAM_KEYS = ('msgset_index', 'subset_index')
+UPSTREAM_NOTICE = (
+    'also holds upstream Zaqar\'s message store (its msgset_index or '
+    'subset_index keys), which this server does not read. Import it with '
+    '"zaqar-manage import-upstream --from-config-file <upstream\'s '
+    'zaqar.conf>" if that is not done; once it is, and no rollback needs '
+    'it, upstream\'s keys can go.')
+
 # Expired messages (and claims, and subscriptions) removed per script
 # call: keeps each call short, since Redis runs one script at a time.
 GC_BATCH = 1000
@@ -30,6 +40,9 @@ GC_BATCH = 1000
 class _RedisDriver(base.DriverBase):
     # As upstream's Redis driver: in memory, durable as Redis is configured.
     capabilities = ('FIFO', 'CLAIMS', 'AOD', 'HIGH_THROUGHPUT')
+
+    #: Keys whose presence means upstream's store shares the server.
+    upstream_keys: tuple[str, ...] = ()
 
     def __init__(self, conf: cfg.ConfigOpts, options: Any) -> None:
         super().__init__(conf, options)
@@ -67,8 +80,12 @@ class _RedisDriver(base.DriverBase):
                     if client is not made:
                         made.close()
                 client.ping()
+                upstream = self.upstream_keys and client.exists(
+                    *self.upstream_keys)
         except errors.Unavailable as exc:
             return base.StoreState(f'does not answer: {exc}')
+        if upstream:
+            return base.StoreState(notice=UPSTREAM_NOTICE)
         return base.StoreState()
 
     def close(self) -> None:
@@ -105,6 +122,8 @@ class ControlDriver(_RedisDriver, base.ControlDriverBase):
 
 
 class DataDriver(_RedisDriver, base.DataDriverBase):
+
+    upstream_keys = UPSTREAM_KEYS
 
     def __init__(self, conf: cfg.ConfigOpts, options: Any) -> None:
         super().__init__(conf, options)

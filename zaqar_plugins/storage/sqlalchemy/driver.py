@@ -160,6 +160,9 @@ class _SQLDriver(base.DriverBase):
             return base.StoreState()
         if version is None:
             return base.StoreState('has no schema', needs_upgrade=True)
+        if version in migration.UPSTREAM_REVISIONS:
+            return base.StoreState(
+                migration.UPSTREAM_PROBLEM.format(version))
         if migration.known(version):
             return base.StoreState(
                 f'has schema revision {version}; this release needs '

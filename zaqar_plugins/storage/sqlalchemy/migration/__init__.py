@@ -7,6 +7,7 @@ import threading
 
 import sqlalchemy as sa
 
+from zaqar_core.storage import errors
 from zaqar_plugins.storage.sqlalchemy import engine as sql_engine
 
 
@@ -36,6 +37,29 @@ SCRIPT_LOCATION = 'zaqar_plugins.storage.sqlalchemy:migration'
 _RUNNING = threading.Lock()
 
 
+#: Upstream Zaqar's revisions (001_liberty to 007_stein): a database at
+#: one of them holds upstream's management store. Upstream's own upgrade
+#: stops at 006 on SQLite and PostgreSQL, so deployments sit at 005.
+UPSTREAM_REVISIONS = frozenset(f'{n:03d}' for n in range(1, 8))
+
+#: How a store holding upstream's schema is told (the end of a sentence
+#: that starts with the store's name).
+UPSTREAM_PROBLEM = (
+    'holds upstream Zaqar\'s management store (schema revision {}), whose '
+    'tables this release does not use: give this server a database of its '
+    'own and carry the data over with "zaqar-manage import-upstream '
+    '--from-config-file <upstream\'s zaqar.conf>" (see the cut-over '
+    'procedure in the upgrade guide)')
+
+
+class UpstreamSchema(errors.StorageError):
+    """The database holds upstream Zaqar's schema, not this release's."""
+
+    def __init__(self, revision: str) -> None:
+        super().__init__(f'The database {UPSTREAM_PROBLEM.format(revision)}')
+        self.revision = revision
+
+
 def _config(connection: sa.engine.Connection | None = None,
             output: io.StringIO | None = None) -> alembic_config.Config:
     config = alembic_config.Config(stdout=output or io.StringIO())
@@ -50,8 +74,15 @@ def upgrade(engine: sa.engine.Engine, revision: str = 'head') -> None:
     Safe in several processes at once: on SQLite, whose workers each
     upgrade at start, the first takes the write lock up front and the
     others wait, then find the schema current.
+
+    Raises:
+        UpstreamSchema: the database holds upstream Zaqar's schema
+            (alembic would say it cannot locate the revision).
     """
     with _RUNNING, sql_engine.write(engine) as conn:
+        found = current_on(conn)
+        if found in UPSTREAM_REVISIONS:
+            raise UpstreamSchema(found)
         command.upgrade(_config(conn), revision)
 
 
