@@ -1,8 +1,9 @@
 """``zaqar-manage``: operator tasks on the stores.
 
 ``zaqar-manage db upgrade [REVISION]``, ``db current``, ``db stamp
-REVISION``; also installed as ``zaqar-sql-db-manage`` with upstream's
-spelling (``zaqar-sql-db-manage upgrade head``).
+REVISION``, ``import-upstream`` (:mod:`.import_upstream`); also
+installed as ``zaqar-sql-db-manage`` with upstream's spelling
+(``zaqar-sql-db-manage upgrade head``).
 
 Each store answers on a line of its own, named with its URI (passwords
 hidden)::
@@ -25,6 +26,7 @@ from oslo_config import cfg
 from zaqar_core import plugins
 from zaqar_core import uris
 from zaqar_core.cmd import common
+from zaqar_core.cmd import import_upstream
 from zaqar_core.storage import errors as storage_errors
 
 if TYPE_CHECKING:
@@ -48,9 +50,10 @@ def _add_db_commands(subparsers) -> None:
 def _add_manage_commands(subparsers) -> None:
     db = subparsers.add_parser('db', help='Database schema.')
     _add_db_commands(db.add_subparsers(dest='db_command', required=True))
+    import_upstream.add_command(subparsers)
 
 
-def _each_store(conf: cfg.ConfigOpts, stores: Stores
+def each_store(conf: cfg.ConfigOpts, stores: Stores
                 ) -> Iterator[tuple[str, DriverBase | Exception]]:
     """``label (URI)`` and driver of each store, management store first,
     then, with pooling, each pool's (or why it cannot be opened).
@@ -122,7 +125,7 @@ def run(conf: cfg.ConfigOpts, out: TextIO = sys.stdout) -> int:
     failed = False
     try:
         action = conf.command.db_action
-        for label, driver in _each_store(conf, stores):
+        for label, driver in each_store(conf, stores):
             if isinstance(driver, Exception):
                 print(f'{label}: cannot be read: {driver}', file=out)
                 failed = True
@@ -146,6 +149,8 @@ def _main(handler, argv: list[str] | None) -> int:
     from zaqar_core import bootstrap  # after parse_config, as in run()
 
     try:
+        if conf.command.name == import_upstream.NAME:
+            return import_upstream.run(conf)
         return run(conf)
     except (bootstrap.BootstrapError, storage_errors.StorageError) as exc:
         print(f'{sys.argv[0]}: {exc}', file=sys.stderr)
