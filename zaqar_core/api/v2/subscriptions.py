@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import urllib.parse
+import uuid
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -180,11 +182,26 @@ def _subscribe_connection(api: Api, req: Request) -> Result:
     return Result(201, {'subscription_id': subscription_id})
 
 
+#: A UUID written with dashes, as upstream Zaqar wrote subscription ids.
+_DASHED_UUID = re.compile(
+    r'[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}')
+
+
+def _subscription_id(req: Request) -> str:
+    """The subscription id of the path. An id upstream made (kept by
+    ``zaqar-manage import-upstream``) is stored as its 32 hex digits;
+    clients still holding the dashed form find it too."""
+    given = req.params['subscription_id']
+    if _DASHED_UUID.fullmatch(given):
+        return uuid.UUID(given).hex
+    return given
+
+
 @action('subscription_get', 'subscription:get', 'GET', SUBSCRIPTION)
 def subscription_get(api: Api, req: Request) -> Result:
     return Result(200, api.stores.subscriptions.get(
         req.project_id, req.params['queue_name'],
-        req.params['subscription_id']))
+        _subscription_id(req)))
 
 
 @action('subscription_update', 'subscription:update', 'PATCH', SUBSCRIPTION,
@@ -192,7 +209,7 @@ def subscription_get(api: Api, req: Request) -> Result:
 def subscription_update(api: Api, req: Request) -> Result:
     checked = _check_document(api, req.body)
     name = req.params['queue_name']
-    subscription_id = req.params['subscription_id']
+    subscription_id = _subscription_id(req)
     current = None
     added: dict[str, Any] = {}
     subscriber = ''
@@ -245,7 +262,7 @@ def _release_replaced(api: Api, current: dict[str, Any],
 def subscription_delete(api: Api, req: Request) -> Result:
     """Delete it, then revoke the trust (say) its notifier made for it."""
     name = req.params['queue_name']
-    subscription_id = req.params['subscription_id']
+    subscription_id = _subscription_id(req)
     try:
         current = api.stores.subscriptions.get(req.project_id, name,
                                                subscription_id)
@@ -264,7 +281,7 @@ def subscription_confirm(api: Api, req: Request) -> Result:
     confirmed = body.get('confirmed')
     if not isinstance(confirmed, bool):
         raise errors.BadRequest("The 'confirmed' should be boolean.")
-    subscription_id = req.params['subscription_id']
+    subscription_id = _subscription_id(req)
     api.stores.subscriptions.confirm(req.project_id,
                                      req.params['queue_name'],
                                      subscription_id, confirmed)

@@ -198,3 +198,23 @@ def test_home_document_lists_the_subscription_resources(
     assert resources['rel/subscription']['href-template'] == \
         '/v2/queues/{queue_name}/subscriptions/{subscription_id}'
 
+
+
+def test_an_id_in_upstreams_dashed_form_names_the_same_subscription(
+        client: ApiClient) -> None:
+    # Imported subscriptions keep upstream's UUIDs (written without
+    # dashes here); clients may hold them as upstream showed them.
+    import uuid
+
+    sid = subscribe(client)
+    dashed = str(uuid.UUID(sid))
+    assert dashed != sid
+    assert show(client, dashed)['id'] == sid
+    resp = client.patch(f'{subs()}/{dashed}', json={'ttl': 900})
+    assert resp.status_code == 204, resp.text
+    assert show(client, sid)['ttl'] == 900
+    resp = client.put(f'{subs()}/{dashed}/confirm', json={'confirmed': True})
+    assert resp.status_code == 204, resp.text
+    assert show(client, sid)['confirmed'] is True
+    assert client.delete(f'{subs()}/{dashed}').status_code == 204
+    assert client.get(f'{subs()}/{sid}').status_code == 404
