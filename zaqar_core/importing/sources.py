@@ -54,7 +54,8 @@ class UpstreamPool:
 class UpstreamFlavor:
     name: str
     project: str
-    capabilities: dict[str, Any]
+    # Upstream's stored capabilities are left: this release derives a
+    # flavor's from its pools (upstream too computed them from a pool).
 
 
 @dataclasses.dataclass(frozen=True)

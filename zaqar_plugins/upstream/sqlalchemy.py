@@ -184,11 +184,8 @@ class SqlManagement(ManagementSource):
 
     def flavors(self) -> list[UpstreamFlavor]:
         return sorted((UpstreamFlavor(
-            name=row.name, project=row.project or '',
-            capabilities=_json(row.capabilities,
-                               f'capabilities of flavor {row.name!r}'))
-            for row in self._select('Flavors', 'name', 'project',
-                                    'capabilities')),
+            name=row.name, project=row.project or '')
+            for row in self._select('Flavors', 'name', 'project')),
             key=lambda flavor: (flavor.name, flavor.project))
 
     def catalogue(self) -> Iterator[tuple[str, str, str]]:

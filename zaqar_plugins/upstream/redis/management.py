@@ -87,10 +87,8 @@ class RedisManagement(ManagementSource):
                 continue
             name = text(info['f']) if 'f' in info else \
                 key.removesuffix(FLAVORS_SUFFIX)
-            found.append(UpstreamFlavor(
-                name=name, project=text(info.get('p', b'')),
-                capabilities=mapping(info.get('c'),
-                                      f'capabilities of flavor {name!r}')))
+            found.append(UpstreamFlavor(name=name,
+                                        project=text(info.get('p', b''))))
         return sorted(found, key=lambda flavor: (flavor.name,
                                                  flavor.project))
 

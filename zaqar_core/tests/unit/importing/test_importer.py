@@ -488,8 +488,7 @@ def test_pools_flavors_and_places_arrive_and_queues_stay_on_their_pool(
         found.pool_list.extend([
             sources.UpstreamPool('fast', uris['fast'], 10, {}, 'gold'),
             sources.UpstreamPool('slow', uris['slow'], 5, {}, None)])
-        found.flavor_list.append(sources.UpstreamFlavor('gold', PROJECT,
-                                                        {}))
+        found.flavor_list.append(sources.UpstreamFlavor('gold', PROJECT))
         for name in ('fast', 'slow'):
             found.pool_messages[name] = Messages(Upstream())
         found.queue_list.append(sources.UpstreamQueue(

@@ -326,8 +326,8 @@ def test_pools_flavors_catalogue(management: RedisManagement,
         UpstreamPool('pool2', 'redis://b:6379', 20,
                      {'max_reconnect_attempts': 3}, 'gold')]
     assert management.flavors() == [
-        UpstreamFlavor('gold', PROJECT, {'durable': True}),
-        UpstreamFlavor('silver', 'other', {})]
+        UpstreamFlavor('gold', PROJECT),
+        UpstreamFlavor('silver', 'other')]
     assert list(management.catalogue()) == [
         (PROJECT, 'a.b', 'pool1'), ('other', 'q', 'pool2')]
 

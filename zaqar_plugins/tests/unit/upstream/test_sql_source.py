@@ -118,7 +118,8 @@ def fill(database: Database, layout: Layout) -> None:
                 'weight': 10, 'options': None})
             conn.execute(tables['Flavors'].insert(), [
                 {'name': 'gold', 'project': PROJECT,
-                 'capabilities': json.dumps({'durable': True}),
+                 # As 23.x stores them: computed from a pool.
+                 'capabilities': json.dumps([1, 2, 4, 5]),
                  **pool_group},
                 {'name': 'plain', 'project': None, 'capabilities': None,
                  **pool_group}])
@@ -187,8 +188,8 @@ def test_every_revision(database: Database, reader: type[SqlManagement],
         UpstreamPool('pool2', 'redis://b:6379', 20,
                      {'max_reconnect_attempts': 3}, flavor)]
     assert source.flavors() == [
-        UpstreamFlavor('gold', PROJECT, {'durable': True}),
-        UpstreamFlavor('plain', '', {})]
+        UpstreamFlavor('gold', PROJECT),
+        UpstreamFlavor('plain', '')]
     assert list(source.catalogue()) == [
         ('', 'null', 'pool2'), (PROJECT, 'a.b', 'pool1')]
 
