@@ -156,12 +156,15 @@ class _SentinelMaster(redis.Redis):
 
 def make_client(uri: str, max_reconnect_attempts: int = 10,
                 reconnect_sleep: float = 1.0,
-                socket_timeout: float | None = None) -> Client:
+                socket_timeout: float | None = None,
+                decode_responses: bool = True) -> Client:
     """A client for ``uri``; connections are opened on first use.
 
     Args:
         socket_timeout: seconds, instead of the URI's ``socket_timeout``
             (a health check's short bound).
+        decode_responses: answers as text (this driver's values are), or
+            as bytes (upstream's msgpack, for the import).
     """
     spec = parse_uri(uri)
     if socket_timeout is not None:
@@ -174,7 +177,7 @@ def make_client(uri: str, max_reconnect_attempts: int = 10,
     common = {'username': spec.username, 'password': spec.password,
               'socket_timeout': spec.socket_timeout,
               'socket_connect_timeout': spec.socket_timeout,
-              'decode_responses': True, 'retry': retry,
+              'decode_responses': decode_responses, 'retry': retry,
               'retry_on_error': [redis.exceptions.ConnectionError]}
     if spec.kind == 'cluster':
         nodes = [redis.cluster.ClusterNode(h, p) for h, p in spec.hosts]

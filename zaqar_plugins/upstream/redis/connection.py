@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
-from typing import Any
-from urllib.parse import parse_qsl
-from urllib.parse import urlsplit
+from typing import TypeVar
 
 import redis
 import redis.backoff
@@ -18,8 +16,8 @@ import redis.sentinel
 
 from zaqar_core import uris
 from zaqar_core.importing.sources import SourceError
-from zaqar_plugins.upstream.redis.layout import DEFAULT_PORT
-from zaqar_plugins.upstream.redis.layout import DEFAULT_SENTINEL_PORT
+from zaqar_core.storage import errors
+from zaqar_plugins.storage.redis import connection as storage_connection
 from zaqar_plugins.upstream.redis.layout import MIN_SOCKET_TIMEOUT
 from zaqar_plugins.upstream.redis.layout import OWN_LAYOUT_PATTERN
 from zaqar_plugins.upstream.redis.layout import PAGE
@@ -29,124 +27,50 @@ from zaqar_plugins.upstream.redis.layout import chunks
 from zaqar_plugins.upstream.redis.layout import text
 from zaqar_plugins.upstream.redis.layout import wrong_type
 
+T = TypeVar('T')
+
 # -- URIs ------------------------------------------------------------------
 
-@dataclasses.dataclass(frozen=True)
-class RedisTarget:
-    """Where an upstream Redis URI points."""
+def upstream_form(uri: str) -> str:
+    """``uri`` for this project's Redis driver, meaning what it meant to
+    upstream: a ``/N`` path selects no database upstream (only
+    ``?dbid=N`` does), while this project reads it as one, so it is
+    dropped; a unix socket's path stays.
 
-    kind: str  # 'tcp', 'unix' or 'sentinel'
-    hosts: tuple[tuple[str, int], ...] = ()
-    path: str = ''
-    db: int = 0
-    username: str | None = None
-    password: str | None = None
-    socket_timeout: float = MIN_SOCKET_TIMEOUT
-    master: str | None = None
-    sentinel_username: str | None = None
-    sentinel_password: str | None = None
-
-
-def parse_uri(uri: str) -> RedisTarget:
-    """Parse one of upstream's Redis URIs, as upstream does:
-
-    * ``redis://[[user]:password@]host[:port][?options]``
-    * ``redis://[[user]:password@]/path/to/redis.sock[?options]``
-    * ``redis://[[user]:password@]h1[:p1],h2[:p2]...?master=name``
-      (Sentinel; the default port is 26379)
-
-    Options: ``dbid`` (the database; a ``/N`` path is no database
-    number upstream, so it is ignored here too), ``socket_timeout``,
-    ``master``, ``sentinel_username``, ``sentinel_password``. A user needs
-    a password (upstream refuses one without); credentials are taken
-    verbatim, as upstream passes them, not percent-decoded.
+    Otherwise upstream's URIs are this project's (its driver accepts
+    upstream's configuration): ``redis://[[user]:password@]host[:port]``,
+    ``redis://[:password@]/path/to/redis.sock``, Sentinel's
+    ``redis://h1[:p1],h2[:p2]?master=name``, with ``dbid``,
+    ``socket_timeout``, ``sentinel_username`` and ``sentinel_password``.
+    One difference stays: this project percent-decodes credentials.
     """
+    scheme, sep, rest = uri.partition('://')
+    location, question, query = rest.partition('?')
+    credentials, at, place = location.rpartition('@')
+    if place.startswith('/'):
+        return uri
+    hosts = place.partition('/')[0]
+    return (f'{scheme}{sep}{credentials}{at}{hosts}'
+            f'{question}{query}')
+
+
+def connect(uri: str) -> storage_connection.Client:
+    """A client of upstream's store at ``uri`` (bytes in, bytes out:
+    bodies are msgpack), retrying a lost connection briefly; nothing is
+    connected yet."""
     shown = uris.redacted(uri)
-    parts = urlsplit(uri)
-    if parts.scheme != 'redis':
+    if uri.partition('://')[0] != 'redis':
         raise SourceError(f'{shown}: an upstream Redis store URI starts '
                           f'with redis://')
-    query = dict(parse_qsl(parts.query))
-    netloc = parts.netloc
-    username = password = None
-    if '@' in netloc:
-        credentials, _, netloc = netloc.rpartition('@')
-        user, _, secret = credentials.partition(':')
-        username, password = user or None, secret or None
-    if username and not password:
-        raise SourceError(f'{shown}: a user without a password (upstream '
-                          f'refuses such a URI)')
+    form = upstream_form(uri)
     try:
-        timeout = float(query.get('socket_timeout', 0))
-        db = int(query.get('dbid', 0))
-    except ValueError:
-        raise SourceError(f'{shown}: dbid and socket_timeout must be '
-                          f'numbers') from None
-    common: dict[str, Any] = {
-        'db': db, 'username': username, 'password': password,
-        'socket_timeout': max(timeout, MIN_SOCKET_TIMEOUT),
-        'sentinel_username': query.get('sentinel_username'),
-        'sentinel_password': query.get('sentinel_password')}
-    if 'master' in query:
-        hosts = tuple(_host_port(host, DEFAULT_SENTINEL_PORT, shown)
-                      for host in netloc.split(',') if host)
-        if not hosts:
-            raise SourceError(f'{shown}: names no Sentinel host')
-        return RedisTarget('sentinel', hosts=hosts, master=query['master'],
-                           **common)
-    if netloc:
-        if ',' in netloc:
-            raise SourceError(f'{shown}: several hosts need ?master=<name> '
-                              f'(Sentinel)')
-        return RedisTarget(
-            'tcp', hosts=(_host_port(netloc, DEFAULT_PORT, shown),),
-            **common)
-    if not parts.path:
-        raise SourceError(f'{shown}: names neither a host nor a socket')
-    return RedisTarget('unix', path=parts.path, **common)
-
-
-def _host_port(text: str, default: int, shown: str) -> tuple[str, int]:
-    if text.startswith('['):  # [IPv6]:port
-        host, _, rest = text[1:].partition(']')
-        port = rest[1:] if rest.startswith(':') else ''
-    elif text.count(':') == 1:
-        host, port = text.split(':')
-    else:
-        host, port = text, ''
-    if not host:
-        raise SourceError(f'{shown}: a host name is missing')
-    try:
-        return host, int(port) if port else default
-    except ValueError:
-        raise SourceError(f'{shown}: bad port in "{text}"') from None
-
-
-def _connect(target: RedisTarget
-             ) -> tuple[redis.Redis, redis.sentinel.Sentinel | None]:
-    """A client (bytes in, bytes out: bodies are msgpack) and the
-    Sentinel it came from, if any; nothing is connected yet."""
-    common: dict[str, Any] = {
-        'db': target.db, 'username': target.username,
-        'password': target.password,
-        'socket_timeout': target.socket_timeout,
-        'socket_connect_timeout': target.socket_timeout,
-        'retry': redis.retry.Retry(
-            redis.backoff.ExponentialBackoff(cap=0.5, base=0.1), RETRIES)}
-    if target.kind == 'sentinel':
-        sentinel = redis.sentinel.Sentinel(
-            list(target.hosts),
-            sentinel_kwargs={'username': target.sentinel_username,
-                             'password': target.sentinel_password,
-                             'socket_timeout': target.socket_timeout},
-            **common)
-        assert target.master is not None
-        return sentinel.master_for(target.master), sentinel
-    if target.kind == 'unix':
-        return redis.Redis(unix_socket_path=target.path, **common), None
-    [(host, port)] = target.hosts
-    return redis.Redis(host=host, port=port, **common), None
-
+        spec = storage_connection.parse_uri(form)
+        return storage_connection.make_client(
+            form, max_reconnect_attempts=RETRIES, reconnect_sleep=0.2,
+            socket_timeout=max(spec.socket_timeout, MIN_SOCKET_TIMEOUT),
+            decode_responses=False)
+    except errors.Unavailable as exc:
+        raise SourceError(str(exc)) from None
 
 
 # -- the connection --------------------------------------------------------
@@ -157,7 +81,7 @@ class Store:
 
     def __init__(self, uri: str) -> None:
         self.shown = uris.redacted(uri)
-        self.client, self._sentinel = _connect(parse_uri(uri))
+        self.client = connect(uri)
         try:
             with self.errors():
                 self.client.ping()
@@ -189,9 +113,6 @@ class Store:
 
     def close(self) -> None:
         self.client.close()
-        if self._sentinel is not None:
-            for sentinel in self._sentinel.sentinels:
-                sentinel.close()
 
     def scan(self, pattern: str, kind: str) -> list[str]:
         """Every key matching ``pattern`` whose type is ``kind``, sorted.
@@ -253,6 +174,28 @@ class Store:
                     found.append((key, held or None))
         return found
 
+    def records(self, keys: list[str], fields: Iterable[str],
+                required: Iterable[str], what: str,
+                build: Callable[[str, Hash], T]) -> Iterator[T]:
+        """``build(key, hash)`` of each of ``keys``, in order, that holds
+        a hash with every ``required`` field: Redis drops an expired
+        message's or subscription's hash, not its id, and a write of a
+        few fields may land after it expired.
+
+        Raises:
+            SourceError: ``build`` cannot read a hash (``what`` names its
+                kind in the message).
+        """
+        required = tuple(required)
+        for key, info in self.hashes(keys, fields):
+            if not info or any(field not in info for field in required):
+                continue
+            try:
+                yield build(key, info)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise SourceError(f'{self.shown}: {what} {key} is not in '
+                                  f'upstream\'s layout ({exc})') from None
+
     def check_upstream(self) -> None:
         """Raise :class:`SourceError` if the database holds zaqar-core's
         own keys: called when no upstream key was found, in case the URI
@@ -265,3 +208,22 @@ class Store:
                 f'{self.shown} holds no upstream Zaqar data but keys of '
                 f'zaqar-core\'s own layout (such as {text(own)!r}): is it '
                 f'the new deployment\'s store rather than upstream\'s?')
+
+
+class RedisReader:
+    """What both readers of upstream's Redis stores share: upstream's
+    default URI, the scheme, and a connection made at once
+    (:class:`SourceError` if it cannot)."""
+
+    default_uri = 'redis://127.0.0.1:6379'
+
+    @classmethod
+    def serves(cls, uri: str) -> bool:
+        return uri.partition(':')[0].lower() == 'redis'
+
+    def __init__(self, uri: str) -> None:
+        super().__init__(uri)  # type: ignore[call-arg]
+        self._store = Store(uri)
+
+    def close(self) -> None:
+        self._store.close()

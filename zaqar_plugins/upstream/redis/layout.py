@@ -13,8 +13,6 @@ import redis.sentinel
 
 from zaqar_core.importing.sources import SourceError
 
-DEFAULT_PORT = 6379
-DEFAULT_SENTINEL_PORT = 26379
 #: Upstream's default socket timeout (0.1 s) suits a service's short
 #: commands; pipelines of thousands of hashes need longer. A URI's
 #: ``socket_timeout`` is raised to this at least.

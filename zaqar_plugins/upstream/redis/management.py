@@ -8,7 +8,7 @@ from zaqar_core.importing.sources import ManagementSource
 from zaqar_core.importing.sources import UpstreamFlavor
 from zaqar_core.importing.sources import UpstreamPool
 from zaqar_core.importing.sources import UpstreamQueue
-from zaqar_plugins.upstream.redis.connection import Store
+from zaqar_plugins.upstream.redis.connection import RedisReader
 from zaqar_plugins.upstream.redis.layout import CATALOGUE_PREFIX
 from zaqar_plugins.upstream.redis.layout import FLAVORS_SET
 from zaqar_plugins.upstream.redis.layout import FLAVORS_SUFFIX
@@ -22,21 +22,11 @@ from zaqar_plugins.upstream.redis.layout import text
 
 # -- the management store --------------------------------------------------
 
-class RedisManagement(ManagementSource):
+class RedisManagement(RedisReader, ManagementSource):
     """Upstream's Redis management store: queues (with their metadata),
     pools, flavors and the catalogue. Constructed as ``Cls(uri)``, with
     upstream's ``[drivers:management_store:redis] uri``; it connects at
     once (:class:`SourceError` if it cannot)."""
-
-    default_uri = 'redis://127.0.0.1:6379'
-
-    @classmethod
-    def serves(cls, uri: str) -> bool:
-        return uri.partition(':')[0].lower() == 'redis'
-
-    def __init__(self, uri: str) -> None:
-        super().__init__(uri)
-        self._store = Store(uri)
 
     def queues(self) -> Iterator[UpstreamQueue]:
         sets = self._store.scan(f'*{QUEUES_SET_SUFFIX}', 'zset')
@@ -109,6 +99,3 @@ class RedisManagement(ManagementSource):
                 key[len(CATALOGUE_PREFIX):-len(queue) - 1]
             entries.append((project, queue, text(pool)))
         yield from sorted(entries)
-
-    def close(self) -> None:
-        self._store.close()

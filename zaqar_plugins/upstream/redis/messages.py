@@ -8,10 +8,9 @@ from collections.abc import Iterator
 
 from zaqar_core.importing.sources import Batch
 from zaqar_core.importing.sources import MessageSource
-from zaqar_core.importing.sources import SourceError
 from zaqar_core.importing.sources import UpstreamMessage
 from zaqar_core.importing.sources import UpstreamSubscription
-from zaqar_plugins.upstream.redis.connection import Store
+from zaqar_plugins.upstream.redis.connection import RedisReader
 from zaqar_plugins.upstream.redis.layout import MESSAGE_FIELDS
 from zaqar_plugins.upstream.redis.layout import MESSAGE_REQUIRED
 from zaqar_plugins.upstream.redis.layout import MESSAGES_SUFFIX
@@ -29,21 +28,11 @@ from zaqar_plugins.upstream.redis.layout import unpack
 
 # -- the message store -----------------------------------------------------
 
-class RedisMessages(MessageSource):
+class RedisMessages(RedisReader, MessageSource):
     """Upstream's Redis message store (or a pool's): messages per queue in
     FIFO order, and subscriptions. Constructed as ``Cls(uri)``, with
     upstream's ``[drivers:message_store:redis] uri`` or a pool's URI; it
     connects at once (:class:`SourceError` if it cannot)."""
-
-    default_uri = 'redis://127.0.0.1:6379'
-
-    @classmethod
-    def serves(cls, uri: str) -> bool:
-        return uri.partition(':')[0].lower() == 'redis'
-
-    def __init__(self, uri: str) -> None:
-        super().__init__(uri)
-        self._store = Store(uri)
 
     def queues(self) -> Iterator[tuple[str, str]]:
         # Upstream adds a queue's set to the index when it creates the
@@ -102,20 +91,10 @@ class RedisMessages(MessageSource):
     def _messages(self, ids: list[str]) -> list[UpstreamMessage]:
         """The live ones of ``ids``, in their order."""
         now = time.time()
-        found = []
-        for mid, info in self._store.hashes(ids, MESSAGE_FIELDS):
-            if not info or any(field not in info
-                               for field in MESSAGE_REQUIRED):
-                continue  # expired (Redis dropped the hash) or deleted
-            try:
-                message = _message(mid, info, now)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise SourceError(
-                    f'{self._store.shown}: message {mid} is not in '
-                    f'upstream\'s layout ({exc})') from None
-            if message.expires > now:
-                found.append(message)
-        return found
+        return [message for message in self._store.records(
+            ids, MESSAGE_FIELDS, MESSAGE_REQUIRED, 'message',
+            lambda mid, info: _message(mid, info, now))
+            if message.expires > now]
 
     def subscriptions(self) -> Iterator[UpstreamSubscription]:
         keys = set(self._store.members(SUBSET_INDEX))
@@ -126,22 +105,12 @@ class RedisMessages(MessageSource):
                 continue
             ids = self._store.members(key)
             now = time.time()
-            for sid, info in self._store.hashes(ids, SUBSCRIPTION_FIELDS):
-                # Redis drops an expired subscription's hash, not its id.
-                if not info or any(field not in info
-                                   for field in SUBSCRIPTION_REQUIRED):
-                    continue
-                try:
-                    subscription = _subscription(sid, info, scope)
-                except (ValueError, UnicodeDecodeError) as exc:
-                    raise SourceError(
-                        f'{self._store.shown}: subscription {sid} is not in '
-                        f'upstream\'s layout ({exc})') from None
+            for subscription in self._store.records(
+                    ids, SUBSCRIPTION_FIELDS, SUBSCRIPTION_REQUIRED,
+                    'subscription',
+                    lambda sid, info, at=scope: _subscription(sid, info, at)):
                 if subscription.expires > now:
                     yield subscription
-
-    def close(self) -> None:
-        self._store.close()
 
 
 def _msgset_key(project: str, queue: str) -> str:
