@@ -215,17 +215,11 @@ class Importer:
         """Check the pool's store answers here and bring its schema to
         this release's, as registering a pool through the API does."""
         try:
-            driver = self.stores.open_pool(pool.uri, pool.options)
+            state = self.stores.prepare_pool(pool.uri, pool.options,
+                                             PROBE_TIMEOUT)
         except errors.StorageError as exc:
             raise ImportRefused(f'Pool {pool.name} cannot be opened: '
                                 f'{exc}') from exc
-        try:
-            state = driver.check(PROBE_TIMEOUT)
-            if state.needs_upgrade:
-                driver.upgrade()
-                state = driver.check(PROBE_TIMEOUT)
-        finally:
-            driver.close()
         if state.problem:
             raise ImportRefused(f'Pool {pool.name}: the store '
                                 f'{state.problem}')

@@ -102,11 +102,14 @@ class UpstreamSubscription:
     confirmed: bool
 
 
-class ManagementSource(abc.ABC):
-    """Upstream's management store (``[drivers] management_store``)."""
+class Reader:
+    """What every reader is: made with its store's URI (``Cls(uri)``)."""
 
     #: Upstream's default URI for this store, when its file gives none.
     default_uri: str = ''
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
 
     @classmethod
     def serves(cls, uri: str) -> bool:
@@ -114,8 +117,13 @@ class ManagementSource(abc.ABC):
         URI's scheme)."""
         return False
 
-    def __init__(self, uri: str) -> None:
-        self.uri = uri
+    def close(self) -> None:
+        """Release connections."""
+        return None
+
+
+class ManagementSource(Reader, abc.ABC):
+    """Upstream's management store (``[drivers] management_store``)."""
 
     @abc.abstractmethod
     def queues(self) -> Iterator[UpstreamQueue]:
@@ -133,25 +141,9 @@ class ManagementSource(abc.ABC):
     def catalogue(self) -> Iterator[tuple[str, str, str]]:
         """``(project, queue, pool)`` of every queue placed on a pool."""
 
-    def close(self) -> None:  # noqa: B027 (a reader may hold none)
-        """Release connections."""
-        return None
 
-
-class MessageSource(abc.ABC):
+class MessageSource(Reader, abc.ABC):
     """Upstream's message store, or one pool's."""
-
-    #: Upstream's default URI for this store, when its file gives none.
-    default_uri: str = ''
-
-    @classmethod
-    def serves(cls, uri: str) -> bool:
-        """Whether an upstream store at ``uri`` is this reader's (by the
-        URI's scheme)."""
-        return False
-
-    def __init__(self, uri: str) -> None:
-        self.uri = uri
 
     @abc.abstractmethod
     def queues(self) -> Iterator[tuple[str, str]]:
@@ -171,7 +163,3 @@ class MessageSource(abc.ABC):
     @abc.abstractmethod
     def subscriptions(self) -> Iterator[UpstreamSubscription]:
         """Every live subscription of every project and source."""
-
-    def close(self) -> None:  # noqa: B027 (a reader may hold none)
-        """Release connections."""
-        return None

@@ -109,6 +109,28 @@ class Stores:
             raise pooling.PoolUnusable('This server opens no pools.')
         return self.pool_opener.open(uri, options)
 
+    def prepare_pool(self, uri: str, options: dict[str, Any],
+                     timeout: float) -> base.StoreState:
+        """Open a pool's store before it is registered, check it answers
+        within ``timeout`` seconds and bring an empty or older schema to
+        this release's (no operator command knows a pool before); what
+        is still wrong, if anything.
+
+        Raises:
+            PoolUnusable: no driver serves ``uri``, or an option is bad.
+            StorageError: the store cannot be opened (drivers that
+                connect as they open).
+        """
+        driver = self.open_pool(uri, options)
+        try:
+            state = driver.check(timeout)
+            if state.needs_upgrade:
+                driver.upgrade()
+                state = driver.check(timeout)
+        finally:
+            driver.close()
+        return state
+
     @property
     def pool_drivers(self) -> PoolDrivers:
         """The open stores of the pools (see :class:`PoolDrivers`)."""

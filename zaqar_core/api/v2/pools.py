@@ -132,20 +132,13 @@ def check_reachable(api: Api, uri: str, options: dict[str, Any]) -> None:
             the store does not answer.
     """
     try:
-        driver = api.stores.open_pool(uri, options)
+        state = api.stores.prepare_pool(uri, options, CONNECT_TIMEOUT)
     except pooling.PoolUnusable as exc:
         raise errors.BadRequest(str(exc), title='Unable to create pool'
                                 ) from None
     except storage_errors.StorageError as exc:
         # Drivers that connect as they open (SQL) fail here.
         raise _unreachable(uri, str(exc)) from None
-    try:
-        state = driver.check(CONNECT_TIMEOUT)
-        if state.needs_upgrade:
-            driver.upgrade()
-            state = driver.check(CONNECT_TIMEOUT)
-    finally:
-        driver.close()
     if state.problem:
         raise _unreachable(uri, f'the store {state.problem}')
 

@@ -30,10 +30,7 @@ from zaqar_core.notification.base import Target
 from zaqar_core.storage import errors as storage_errors
 from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.unit import sqlite_copies
-from zaqar_plugins.storage.redis import options as redis_stores
 from zaqar_testing.receivers import Receiver
-from zaqar_testing.redis_servers import RedisBackend
-from zaqar_testing.redis_servers import RedisFactory
 
 TIMEOUT = 30.0
 HUNG = 'http://hung.test/'
@@ -88,16 +85,6 @@ def stores(sqlite_conf: cfg.ConfigOpts) -> Iterator[Stores]:
     stores.close()
 
 
-@pytest.fixture(scope='module')
-def redis_server(tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[RedisBackend]:
-    factory = RedisFactory(tmp_path_factory.mktemp('redis'))
-    try:
-        yield factory.create('redis')
-    finally:
-        factory.stop_all()
-
-
 @pytest.fixture(params=['sqlite', 'redis'])
 def any_stores(request: pytest.FixtureRequest,
                conf: cfg.ConfigOpts) -> Iterator[Stores]:
@@ -105,14 +92,8 @@ def any_stores(request: pytest.FixtureRequest,
     if request.param == 'sqlite':
         yield request.getfixturevalue('stores')
         return
-    server: RedisBackend = request.getfixturevalue('redis_server')
-    server.flush()
+    conf = request.getfixturevalue('redis_conf')
     conf.set_override('outbox_poll_interval', 0.05, group='notification')
-    conf.set_override('message_store', 'redis', group='drivers')
-    conf.set_override('management_store', 'redis', group='drivers')
-    for group in (redis_stores.MESSAGE_GROUP,
-                  redis_stores.MANAGEMENT_GROUP):
-        conf.set_override('uri', server.uri, group=group)
     stores = bootstrap.load_stores(conf)
     yield stores
     stores.close()
