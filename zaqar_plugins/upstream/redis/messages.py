@@ -40,9 +40,10 @@ class RedisMessages(RedisReader, MessageSource):
         # write, an older release). Claims' "<claim id>.messages" lists
         # are not sorted sets, and hold one '.' only.
         keys = set(self._store.members(MSGSET_INDEX))
+        # No check for this project's own keys when none is found (as the
+        # management store has): a pooled deployment's configured message
+        # store may hold nothing of upstream's, beside this project's.
         keys.update(self._store.scan(f'*{MESSAGES_SUFFIX}', 'zset'))
-        if not keys:
-            self._store.check_upstream()
         found = {split_scoped(key, MESSAGES_SUFFIX) for key in keys}
         yield from sorted(pair for pair in found if pair is not None)
 
