@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 
 from zaqar_core.storage import base
 from zaqar_core.storage import errors
@@ -114,6 +116,20 @@ class MessageController(base.MessageControllerBase):
             elif conn.dialect.name == 'mysql':
                 # MySQL has no RETURNING; one statement per row keeps ids.
                 numbers = [_insert_one(conn, v) for v in values]
+            elif conn.dialect.name == 'sqlite' and len(values) > 1:
+                # SQLite returns no rows in a known order, so SQLAlchemy
+                # would insert them one statement each. One multi-row
+                # INSERT instead: under the write lock this transaction
+                # holds, AUTOINCREMENT numbers its rows one after another
+                # in the order given, ending at the last row id.
+                sql, names = _multi_row_insert(tuple(values[0]),
+                                               len(values))
+                given = {f'{column}_{i}': value
+                         for i, row in enumerate(values)
+                         for column, value in row.items()}
+                last = conn.exec_driver_sql(
+                    sql, tuple(given[name] for name in names)).lastrowid
+                numbers = list(range(last - len(values) + 1, last + 1))
             else:
                 # RETURNING with sort_by_parameter_order keeps the ids in
                 # the order the messages were given.
@@ -276,6 +292,20 @@ class MessageController(base.MessageControllerBase):
             conn.execute(_m.delete().where(rows.in_queue(project, queue)))
             conn.execute(_c.delete().where(
                 _c.c.project == project, _c.c.queue == queue))
+
+
+@functools.lru_cache(maxsize=64)
+def _multi_row_insert(columns: tuple[str, ...], rows: int
+                      ) -> tuple[str, tuple[str, ...]]:
+    """SQLite's INSERT of ``rows`` message rows, compiled once per row
+    count: its text and the names of its parameters in order. Built and
+    compiled at every post, as SQLAlchemy would, it cost more than the
+    statements it saves."""
+    statement = _m.insert().values([
+        {column: sa.bindparam(f'{column}_{i}') for column in columns}
+        for i in range(rows)])
+    compiled = statement.compile(dialect=sqlite.dialect())
+    return str(compiled), tuple(compiled.positiontup or ())
 
 
 def _insert_one(conn: sa.Connection, values: dict[str, Any]) -> int:
