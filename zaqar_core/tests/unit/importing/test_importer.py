@@ -487,3 +487,12 @@ def test_pools_need_a_pooling_configuration(
     with pytest.raises(importer.ImportRefused, match='pooling = True'):
         run(conf, stores, upstream)
     assert stores.queues.list(PROJECT) == []
+
+
+def test_a_store_that_gained_other_than_was_written_is_a_mismatch() -> None:
+    written = tallying.QueueTally(read=3, written=3, gained=2)
+    assert written.mismatch() == 'wrote 3 but the store gained 2'
+    # Unless the missing one expired meanwhile.
+    written.expired_since = 1
+    assert written.mismatch() is None
+    assert tallying.QueueTally(read=3, written=3, gained=3).mismatch() is None
