@@ -308,7 +308,9 @@ def test_events_reach_a_listener_on_rabbitmq(bus_conf: cfg.ConfigOpts
         listener.stop()
         listener.wait()
         transport.cleanup()
-    create, post = received.got
+    # The listener's threads may hand the two over in either order.
+    create, post = sorted(received.got, key=lambda n: n['event_type'],
+                          reverse=True)
     assert create['event_type'] == 'messaging.queue.create'
     assert create['publisher_id'] == f'messaging.{socket.gethostname()}'
     assert create['payload'] == {'project_id': 'p1', 'queue_name': 'q1'}
