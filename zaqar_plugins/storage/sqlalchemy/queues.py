@@ -13,6 +13,11 @@ from zaqar_plugins.storage.sqlalchemy import tables
 
 _q = tables.queues
 
+# Built once: constructing the statement cost a post as much as running it.
+_METADATA = sa.select(_q.c.metadata).where(
+    _q.c.project == sa.bindparam('project'),
+    _q.c.name == sa.bindparam('name'))
+
 
 class QueueController(base.QueueControllerBase):
     def __init__(self, engine: sa.engine.Engine) -> None:
@@ -39,10 +44,9 @@ class QueueController(base.QueueControllerBase):
             return conn.execute(query).scalar_one()
 
     def get_metadata(self, project: str, name: str) -> dict:
-        query = sa.select(_q.c.metadata).where(
-            _q.c.project == project, _q.c.name == name)
         with txn.read(self._engine) as conn:
-            raw = conn.execute(query).scalar_one_or_none()
+            raw = conn.execute(_METADATA, {'project': project,
+                                           'name': name}).scalar_one_or_none()
         if raw is None:
             raise errors.QueueDoesNotExist(name, project)
         return json.loads(raw)
