@@ -16,6 +16,7 @@ from zaqar_plugins.storage.sqlalchemy import tables
 
 _m = tables.messages
 _c = tables.claims
+_INSERT = _c.insert()
 
 
 class ClaimController(base.ClaimControllerBase):
@@ -31,8 +32,9 @@ class ClaimController(base.ClaimControllerBase):
         at = rows.now()
         expires = at + ttl
         with txn.write(self._engine) as conn:
-            found = conn.execute(
-                messages.select_free(project, queue, at, limit)).all()
+            found = conn.execute(messages.SELECT_FREE, {
+                'project': project, 'queue': queue, 'at': at,
+                'limit': limit}).all()
             moved = 0
             if dead_letter is not None:
                 doomed = [r.id for r in found
@@ -44,22 +46,24 @@ class ClaimController(base.ClaimControllerBase):
             if not found:
                 return None, [], moved
             claim_id = rows.new_claim_id()
-            conn.execute(_c.insert().values(
-                id=claim_id, project=project, queue=queue, ttl=ttl,
-                grace=grace, created=at, expires=expires))
-            ids = [r.id for r in found]
-            changes = {'claim_id': claim_id, 'claim_expires': expires}
-            if dead_letter is not None:
-                # Counting only matters where a dead-letter queue reads it.
-                changes['claim_count'] = _m.c.claim_count + 1
-            conn.execute(_m.update().where(_m.c.id.in_(ids)).values(
-                **changes))
-            rows.extend_for_claim(conn, ids, expires, grace)
-            claimed = conn.execute(sa.select(*rows.MESSAGE_COLUMNS).where(
-                _m.c.id.in_(ids)).order_by(_m.c.id)).all()
+            conn.execute(_INSERT, {
+                'id': claim_id, 'project': project, 'queue': queue,
+                'ttl': ttl, 'grace': grace, 'created': at,
+                'expires': expires})
+            # Counting only matters where a dead-letter queue reads it.
+            counted = dead_letter is not None
+            conn.execute(rows.claim_update(True, counted), {
+                'ids': [r.id for r in found], 'claim_id': claim_id,
+                'claim_expires': expires, 'keep_until': expires + grace})
         codec = self._keys.encoder()
-        return claim_id, [rows.to_message(r, at, codec) for r in claimed], \
-            moved
+        claimed = []
+        # What the UPDATE wrote, worked out rather than read back.
+        for row in found:
+            message = rows.to_message(row, at, codec, claim_id)
+            message['ttl'] = rows.ttl_when_claimed(row, expires + grace)
+            message['claim_count'] += counted
+            claimed.append(message)
+        return claim_id, claimed, moved
 
     @staticmethod
     def _move(conn: sa.engine.Connection, ids: list[int],
@@ -112,9 +116,9 @@ class ClaimController(base.ClaimControllerBase):
                 _m.c.claim_id == claim_id, rows.in_queue(project, queue),
                 _m.c.claim_expires > at)).scalars().all()
             if held:
-                conn.execute(_m.update().where(_m.c.id.in_(held)).values(
-                    claim_expires=expires))
-                rows.extend_for_claim(conn, held, expires, grace)
+                conn.execute(rows.claim_update(False, False), {
+                    'ids': held, 'claim_expires': expires,
+                    'keep_until': expires + grace})
 
     @txn.retry_on_deadlock
     def delete(self, project: str, queue: str, claim_id: str) -> None:

@@ -39,17 +39,45 @@ _c = tables.claims
 _k = tables.post_keys
 
 
-def select_free(project: str, queue: str, at: float,
-                limit: int) -> sa.Select:
-    """The oldest free messages, locked for this transaction.
+#: The oldest free messages (live, unclaimed, past their delay), locked
+#: for this transaction. ``SKIP LOCKED`` lets concurrent claimers on
+#: PostgreSQL and MySQL take different messages instead of queueing behind
+#: each other; SQLite has a single writer, so it needs no row locks.
+SELECT_FREE = (
+    rows.in_fifo_order(sa.select(*rows.MESSAGE_COLUMNS, _m.c.expires))
+    .where(rows.IN_QUEUE, _m.c.expires > rows.AT,
+           _m.c.claim_expires <= rows.AT, _m.c.visible_at <= rows.AT)
+    .limit(sa.bindparam('limit', type_=sa.Integer))
+    .with_for_update(skip_locked=True))
 
-    ``SKIP LOCKED`` lets concurrent claimers on PostgreSQL and MySQL take
-    different messages instead of queueing behind each other; SQLite has a
-    single writer, so it needs no row locks.
-    """
-    return (rows.in_fifo_order(sa.select(*rows.MESSAGE_COLUMNS))
-            .where(rows.in_queue(project, queue), rows.free(at))
-            .limit(limit).with_for_update(skip_locked=True))
+_THE_MESSAGE = (rows.IN_QUEUE, _m.c.id == sa.bindparam('id'))
+_DELETE_FREE = _m.delete().where(*_THE_MESSAGE,
+                                 _m.c.claim_expires <= rows.AT)
+_DELETE_CLAIMED = _m.delete().where(
+    *_THE_MESSAGE, _m.c.claim_expires > rows.AT,
+    _m.c.claim_id == sa.bindparam('claim_id'))
+_INSERT = _m.insert()
+_INSERT_RETURNING_IDS = _m.insert().returning(
+    _m.c.id, sort_by_parameter_order=True)
+
+
+@functools.cache
+def _listing(after: bool, include_claimed: bool, include_delayed: bool,
+             not_from: bool) -> sa.Select:
+    """A page of a queue's live messages, oldest first, ``limit`` long:
+    past the message numbered ``after`` if ``after``, and not posted by
+    ``client_uuid`` if ``not_from``."""
+    query = rows.in_fifo_order(sa.select(*rows.MESSAGE_COLUMNS)).where(
+        rows.IN_QUEUE, _m.c.expires > rows.AT)
+    if after:
+        query = query.where(tables.FIFO > sa.bindparam('after'))
+    if not include_claimed:
+        query = query.where(_m.c.claim_expires <= rows.AT)
+    if not include_delayed:
+        query = query.where(_m.c.visible_at <= rows.AT)
+    if not_from:
+        query = query.where(_m.c.client_uuid != sa.bindparam('client_uuid'))
+    return query.limit(sa.bindparam('limit', type_=sa.Integer))
 
 
 def _row(project: str, queue: str, body: str, ttl: int, delay: int,
@@ -133,10 +161,7 @@ class MessageController(base.MessageControllerBase):
             else:
                 # RETURNING with sort_by_parameter_order keeps the ids in
                 # the order the messages were given.
-                result = conn.execute(
-                    _m.insert().returning(
-                        _m.c.id, sort_by_parameter_order=True),
-                    values)
+                result = conn.execute(_INSERT_RETURNING_IDS, values)
                 numbers = list(result.scalars())
             # In the same transaction: a second one costs more than this.
             subscribed, key = conn.execute(_COUNT_SUBSCRIPTIONS, {
@@ -174,21 +199,15 @@ class MessageController(base.MessageControllerBase):
              include_delayed: bool = False) -> tuple[list[base.Message],
                                                      str | None]:
         at = rows.now()
-        query = rows.in_fifo_order(sa.select(*rows.MESSAGE_COLUMNS)).where(
-            rows.in_queue(project, queue), rows.live(at))
         codec = self._keys.encoder()
         after = codec.decode(marker)
-        if after is not None:
-            query = query.where(tables.FIFO > after)
-        if not include_claimed:
-            query = query.where(_m.c.claim_expires <= at)
-        if not include_delayed:
-            query = query.where(_m.c.visible_at <= at)
-        if not echo and client_uuid is not None:
-            query = query.where(_m.c.client_uuid != client_uuid)
-        query = query.limit(limit)
+        query = _listing(after is not None, include_claimed,
+                         include_delayed, not echo and client_uuid is not None)
         with txn.read(self._engine) as conn:
-            found = conn.execute(query).all()
+            found = conn.execute(query, {
+                'project': project, 'queue': queue, 'at': at,
+                'after': after, 'client_uuid': client_uuid,
+                'limit': limit}).all()
         messages = [rows.to_message(r, at, codec) for r in found]
         return messages, (messages[-1]['id'] if messages else None)
 
@@ -213,11 +232,18 @@ class MessageController(base.MessageControllerBase):
         if row_id is None:
             return
         at = rows.now()
-        where = (rows.in_queue(project, queue), _m.c.id == row_id)
+        found = {'project': project, 'queue': queue, 'id': row_id,
+                 'at': at, 'claim_id': claim_id}
         with txn.write(self._engine) as conn:
+            # The usual case in one statement; the row is read only to
+            # tell why it was not deleted.
+            if conn.execute(_DELETE_FREE if claim_id is None
+                            else _DELETE_CLAIMED, found).rowcount:
+                return
             row = conn.execute(
                 sa.select(_m.c.claim_id, _m.c.claim_expires, _m.c.expires)
-                .where(*where).with_for_update()).one_or_none()
+                .where(*_THE_MESSAGE).with_for_update(),
+                found).one_or_none()
             if row is None or row.expires <= at:
                 return
             claimed = row.claim_expires > at
@@ -228,7 +254,6 @@ class MessageController(base.MessageControllerBase):
                 raise errors.MessageNotClaimed(message_id)
             elif row.claim_id != claim_id:
                 raise errors.ClaimDoesNotMatch(message_id)
-            conn.execute(_m.delete().where(*where))
 
     @txn.retry_on_deadlock
     def bulk_delete(self, project: str, queue: str, message_ids: list[str],
@@ -252,7 +277,9 @@ class MessageController(base.MessageControllerBase):
     def pop(self, project: str, queue: str, limit: int) -> list[base.Message]:
         at = rows.now()
         with txn.write(self._engine) as conn:
-            found = conn.execute(select_free(project, queue, at, limit)).all()
+            found = conn.execute(SELECT_FREE, {
+                'project': project, 'queue': queue, 'at': at,
+                'limit': limit}).all()
             if not found:
                 return []
             conn.execute(_m.delete().where(
@@ -310,4 +337,4 @@ def _multi_row_insert(columns: tuple[str, ...], rows: int
 
 def _insert_one(conn: sa.Connection, values: dict[str, Any]) -> int:
     """Insert one message row; its number."""
-    return conn.execute(_m.insert().values(**values)).inserted_primary_key[0]
+    return conn.execute(_INSERT, values).inserted_primary_key[0]

@@ -4,6 +4,7 @@ with, the "free" condition and the row-to-dict mapping.
 A message's row id is its FIFO position; clients see it only through the
 deployment's id permutation (:mod:`zaqar_core.storage.ids`)."""
 
+import functools
 import json
 import time
 import uuid
@@ -44,6 +45,14 @@ def in_queue(project: str, queue: str) -> sa.ColumnElement[bool]:
     return sa.and_(_m.c.project == project, _m.c.queue == queue)
 
 
+# The hot statements are built once, with these parameters, rather than
+# per request: building one (with its cache key) cost more than SQLite
+# took to run it.
+AT = sa.bindparam('at', type_=sa.Double)
+IN_QUEUE = sa.and_(_m.c.project == sa.bindparam('project'),
+                   _m.c.queue == sa.bindparam('queue'))
+
+
 def live(at: float) -> sa.ColumnElement[bool]:
     return _m.c.expires > at
 
@@ -77,12 +86,37 @@ def to_message(row: sa.Row, at: float, codec: ids.MessageIds,
     return message
 
 
-def extend_for_claim(conn: sa.engine.Connection, ids: list[int],
-                     claim_expires: float, grace: int) -> None:
-    """Make claimed messages outlive their claim by ``grace`` seconds."""
-    keep_until = claim_expires + grace
-    conn.execute(_m.update().where(
-        _m.c.id.in_(ids), _m.c.expires < keep_until).values(
-        expires=keep_until,
-        ttl=sa.cast(sa.func.round(keep_until - _m.c.created), sa.Integer)))
+@functools.cache
+def claim_update(set_claim_id: bool, count: bool) -> sa.Update:
+    """The UPDATE of the messages numbered ``ids`` that puts them under a
+    claim ending at ``claim_expires`` (``claim_id`` too if
+    ``set_claim_id``) and makes them outlive it until ``keep_until``;
+    ``count`` adds one to their claim count.
 
+    Ordered: MySQL assigns left to right, each expression seeing the
+    columns assigned before it, so ``ttl`` reads ``expires`` before it
+    changes (the other backends read the old row throughout).
+    """
+    keep_until = sa.bindparam('keep_until', type_=sa.Double)
+    extended = _m.c.expires < keep_until
+    changes = [
+        (_m.c.ttl, sa.case((extended, sa.cast(sa.func.round(
+            keep_until - _m.c.created), sa.Integer)), else_=_m.c.ttl)),
+        (_m.c.expires, sa.case((extended, keep_until),
+                               else_=_m.c.expires)),
+        (_m.c.claim_expires, sa.bindparam('claim_expires', type_=sa.Double))]
+    if set_claim_id:
+        changes.insert(0, (_m.c.claim_id, sa.bindparam('claim_id')))
+    if count:
+        changes.append((_m.c.claim_count, _m.c.claim_count + 1))
+    return _m.update().where(
+        _m.c.id.in_(sa.bindparam('ids', expanding=True))).ordered_values(
+        *changes)
+
+
+def ttl_when_claimed(row: sa.Row, keep_until: float) -> int:
+    """The ``ttl`` :func:`claim_update` leaves a row read with
+    ``expires``, without reading it again."""
+    if row.expires < keep_until:
+        return round(keep_until - row.created)
+    return row.ttl

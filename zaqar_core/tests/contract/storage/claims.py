@@ -75,6 +75,22 @@ class ClaimControllerContract:
         clock.advance(2)
         assert not exists(stores, message_id)
 
+    def test_a_claim_answers_what_it_stored(self, stores: Stores,
+                                            clock: FrozenClock) -> None:
+        post(stores, ttl=60)
+        post(stores, ttl=LONG_TTL)
+        clock.advance(3)
+        letter = dead_letter(max_claim_count=5)
+        for count in (1, 2):
+            claim_id, claimed, _ = stores.claims.create(
+                PROJECT, QUEUE, 100, 50, 10, letter)
+            assert [m['claim_count'] for m in claimed] == [count, count]
+            assert [m['ttl'] for m in claimed] == [153, LONG_TTL]
+            for message in claimed:
+                assert message == stores.messages.get(
+                    PROJECT, QUEUE, message['id'])
+            stores.claims.delete(PROJECT, QUEUE, claim_id)
+
     def test_claim_never_shortens_the_message_ttl(self, stores: Stores
                                                   ) -> None:
         [message_id] = post(stores, ttl=LONG_TTL)

@@ -1,4 +1,4 @@
-"""The claim selection query (``messages.select_free``) finds a queue's
+"""The claim selection query (``messages.SELECT_FREE``) finds a queue's
 head through the queue index, whatever else the table holds."""
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ LAYOUTS = {
 def explain(stores: Stores) -> str:
     """The plan of the claim query for ``p/target``."""
     engine = stores.data.engine
-    query = messages.select_free('p', 'target', time.time(), 10)
+    query = messages.SELECT_FREE.params(project='p', queue='target',
+                                        at=time.time(), limit=10)
     sql = str(query.compile(dialect=engine.dialect,
                             compile_kwargs={'literal_binds': True}))
     with engine.begin() as conn:
