@@ -18,6 +18,7 @@ from zaqar_core.api import signed_url
 from zaqar_core.api import validation
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
+from zaqar_core.api.seen_metadata import SeenMetadata
 from zaqar_core.api.v2 import actions  # noqa: F401 (registers actions)
 from zaqar_core.api.v2 import registry
 from zaqar_core.api.v2 import topics
@@ -52,6 +53,7 @@ class Api:
         self.notifiers = dict(notifiers or {})
         self.outbox = Outbox(conf, stores)
         self.events = events
+        self.seen_metadata = SeenMetadata(stores)
 
     def notifier_for(self, subscriber: str) -> NotifierBase | None:
         """The notifier that serves ``subscriber``'s URI scheme."""

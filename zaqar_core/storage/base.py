@@ -19,6 +19,7 @@ when the deployment has none.
 from __future__ import annotations
 
 import abc
+import json
 import re
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -178,6 +179,17 @@ class QueueControllerBase(abc.ABC):
             QueueDoesNotExist: no such queue.
         """
 
+    def get_metadata_text(self, project: str, name: str) -> str:
+        """Stored metadata of a queue, as the JSON document the store
+        holds: what a post's ``seen_metadata`` is compared with (see
+        :meth:`DataDriverBase.checks_metadata_of`). Drivers whose data
+        store checks metadata return the stored text itself.
+
+        Raises:
+            QueueDoesNotExist: no such queue.
+        """
+        return json.dumps(self.get_metadata(project, name))
+
     @abc.abstractmethod
     def create(self, project: str, name: str,
                metadata: dict | None = None) -> bool:
@@ -225,9 +237,19 @@ class MessageControllerBase(abc.ABC):
     def post_counting_subscriptions(
             self, project: str, queue: str, messages: list[NewMessage],
             client_uuid: str, fan_out: FanOut | None = None,
-            once: str | None = None) -> Posted | None:
+            once: str | None = None,
+            seen_metadata: str | None = None) -> Posted | None:
         """:meth:`post`, and a bound on the queue's subscriptions, in one
         step: the API needs to know whether anyone is subscribed.
+
+        With ``seen_metadata`` (only from a caller that
+        :meth:`DataDriverBase.checks_metadata_of` says may), the text of
+        the queue's metadata as :meth:`QueueControllerBase.get_metadata_text`
+        read it, perhaps long ago: the post stores nothing, and raises
+        :class:`~zaqar_core.storage.errors.MetadataChanged`, unless the
+        queue exists with exactly that metadata at the moment the messages
+        are stored (in the same atomic step). The caller can then keep the
+        metadata between posts and read it again only when it changed.
 
         With ``once``, a key (up to 128 characters) naming this post in
         ``queue``: a post whose key the queue has recorded stores nothing
@@ -710,6 +732,13 @@ class ControlDriverBase(DriverBase):
 
 class DataDriverBase(DriverBase):
     """Entry class of a ``zaqar_core.storage.data`` plugin."""
+
+    def checks_metadata_of(self, control: ControlDriverBase) -> bool:
+        """Whether posts here can check the metadata of ``control``'s
+        queues (``seen_metadata``): true only where both are one store,
+        which the message scripts or transactions can read. By default,
+        no."""
+        return False
 
     @property
     @abc.abstractmethod

@@ -34,6 +34,20 @@ class QueueDoesNotExist(DoesNotExist):
         self.project = project
 
 
+class MetadataChanged(StorageError):
+    """A post made on the condition that the queue's metadata was still
+    what the caller read (see ``seen_metadata``) stored nothing: it is not.
+
+    Attributes:
+        text: the metadata document the store holds now, or None when the
+            queue does not exist.
+    """
+
+    def __init__(self, text: str | None) -> None:
+        super().__init__('The queue metadata changed since it was read.')
+        self.text = text
+
+
 class MessageDoesNotExist(DoesNotExist):
     def __init__(self, message_id: str, queue: str) -> None:
         super().__init__(f'Message {message_id} does not exist in queue '

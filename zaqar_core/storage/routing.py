@@ -102,6 +102,9 @@ class PlacedQueues(base.QueueControllerBase):
     def get_metadata(self, project: str, name: str) -> dict:
         return self.inner.get_metadata(project, name)
 
+    def get_metadata_text(self, project: str, name: str) -> str:
+        return self.inner.get_metadata_text(project, name)
+
     def create(self, project: str, name: str,
                metadata: dict | None = None) -> bool:
         try:
@@ -142,7 +145,12 @@ class _Messages(_Routed, base.MessageControllerBase):
     def post_counting_subscriptions(
             self, project: str, queue: str, messages: list[base.NewMessage],
             client_uuid: str, fan_out: base.FanOut | None = None,
-            once: str | None = None) -> base.Posted | None:
+            once: str | None = None,
+            seen_metadata: str | None = None) -> base.Posted | None:
+        if seen_metadata is not None:
+            # The catalogue is not in the pool's store (RoutedData keeps
+            # the default checks_metadata_of).
+            raise ValueError('A routed post cannot check queue metadata.')
         store, name, pool = self.router.at(project, queue)
         posted = store.message_controller.post_counting_subscriptions(
             project, name, messages, client_uuid, fan_out, once)

@@ -11,6 +11,7 @@ from zaqar_core.api import errors
 from zaqar_core.api import validation
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
+from zaqar_core.api.seen_metadata import Seen
 from zaqar_core.api.v2.registry import action
 from zaqar_core.storage import base
 from zaqar_core.storage import errors as storage_errors
@@ -88,17 +89,48 @@ def popped(msg: base.Message, reveal: Callable[[Any], Any]
     return found
 
 
+#: Posts in a row that find the queue's metadata changed since it was read
+#: before one is made without that condition, on metadata read just then.
+MAX_METADATA_CHANGES = 3
+
+
 @action('message_post', 'messages:create', 'POST', MESSAGES, document=True,
         body_limit='max_messages_post_size',
         too_large='Message collection size is too large. Max size {limit}')
 def message_post(api: 'Api', req: Request) -> Result:
+    name = req.params['queue_name']
+    seen = api.seen_metadata.get(req.project_id, name)
+    changes = 0
+    while True:
+        try:
+            posted = _post(api, req, seen, checked=api.seen_metadata.checked
+                           and changes < MAX_METADATA_CHANGES)
+        except storage_errors.MetadataChanged as exc:
+            changes += 1
+            seen = api.seen_metadata.saw(req.project_id, name, exc.text)
+            continue
+        except errors.ApiError:
+            if seen.fresh:
+                raise
+            # Refused on metadata kept from an earlier post: refuse only
+            # on the queue's metadata as it is now.
+            seen = api.seen_metadata.read(req.project_id, name)
+            continue
+        break
+    if posted.fan_out is not None:
+        # Before the answer, so the client's next post notifies after.
+        api.outbox.expand_posted(posted.fan_out)
+    return Result(201, {'message_ids': posted.ids})
+
+
+def _post(api: 'Api', req: Request, seen: Seen,
+          checked: bool) -> base.Posted:
+    """Check the posted messages against the queue's metadata as ``seen``
+    and store them: on the condition that the metadata is still that if
+    ``checked`` (else :class:`storage_errors.MetadataChanged`)."""
     limits = api.conf.transport
     name = req.params['queue_name']
-    try:
-        meta = api.stores.queues.get_metadata(req.project_id, name)
-        exists = True
-    except storage_errors.QueueDoesNotExist:
-        meta, exists = {}, False
+    meta = seen.metadata
     max_size = meta.get('_max_messages_post_size')
     # The service-wide limit was checked before the body was read.
     if max_size and req.body_size > max_size:
@@ -120,18 +152,17 @@ def message_post(api: 'Api', req: Request) -> Result:
                 for doc in documents]
     # Sealed copies if the queue encrypts; ``messages`` stays plaintext.
     stored = encryption.seal(api.conf, req.project_id, meta, messages)
-    if not exists:
-        # Queues are lazy; unlike upstream, bad input creates none.
+    if seen.text is None:
+        # Queues are lazy; unlike upstream, bad input creates none. The
+        # post goes on the metadata of no queue, whoever created it.
         api.stores.queues.create(req.project_id, name)
+        checked = False
     # The notifications' fan-out job is stored with the messages, in one
     # atomic step: a crash cannot keep the one and lose the other.
-    posted = api.stores.messages.post_counting_subscriptions(
+    return api.stores.messages.post_counting_subscriptions(
         req.project_id, name, stored, req.client_id,
-        api.outbox.fan_out(req.project_id, name, req.kind, meta))
-    if posted.fan_out is not None:
-        # Before the answer, so the client's next post notifies after.
-        api.outbox.expand_posted(posted.fan_out)
-    return Result(201, {'message_ids': posted.ids})
+        api.outbox.fan_out(req.project_id, name, req.kind, meta),
+        seen_metadata=seen.text if checked else None)
 
 
 def _ids_param(api: 'Api', req: Request, name: str) -> list[str] | None:

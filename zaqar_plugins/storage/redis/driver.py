@@ -148,6 +148,12 @@ class DataDriver(_RedisDriver, base.DataDriverBase):
         self._scripts = scripts.Scripts(self.client)
         self._signals = signals.SignalController(self.client, options.uri)
 
+    def checks_metadata_of(self, control: base.ControlDriverBase) -> bool:
+        # The post script reads the project's metadata hash: same hash
+        # tag, so same node on a cluster too.
+        return isinstance(control, ControlDriver) and \
+            control.options.uri == self.options.uri
+
     @property
     def message_controller(self) -> messages.MessageController:
         return self._messages

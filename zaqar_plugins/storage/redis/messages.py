@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from typing import Any
 
@@ -59,7 +60,8 @@ class MessageController(base.MessageControllerBase):
     def post_counting_subscriptions(
             self, project: str, queue: str, messages: list[base.NewMessage],
             client_uuid: str, fan_out: base.FanOut | None = None,
-            once: str | None = None) -> base.Posted | None:
+            once: str | None = None,
+            seen_metadata: str | None = None) -> base.Posted | None:
         at = records.now()
         # The script stores this key if the project has none yet.
         args: list = [repr(at), self._keys.cached_key(project)
@@ -71,7 +73,8 @@ class MessageController(base.MessageControllerBase):
         script_keys = [keys.seq_key(project_prefix),
                        *keys.queue_keys(prefix),
                        keys.subscription_ids_key(prefix),
-                       keys.id_key(project_prefix)]
+                       keys.id_key(project_prefix),
+                       keys.catalogue_keys(project)[1]]
         if fan_out is None:
             args += ['', '', 0, '', 0]
         else:
@@ -83,7 +86,10 @@ class MessageController(base.MessageControllerBase):
                                        fan_out['client_uuid']),
                      json.dumps(fan_out['post']), fan_out['ttl'],
                      fan_out['client_uuid'], int(fan_out['confirmed_only'])]
-        args.append(once or '')
+        args += [once or '',
+                 '' if seen_metadata is None else hashlib.sha1(
+                     seen_metadata.encode(), usedforsecurity=False
+                 ).hexdigest(), queue]
         if once:
             script_keys.append(keys.once_key(prefix))
         for message in messages:
@@ -93,6 +99,8 @@ class MessageController(base.MessageControllerBase):
         done = self._scripts.run('post', script_keys, args)
         if done is None:
             return None
+        if done[0] == 'changed':
+            raise errors.MetadataChanged(done[1] if len(done) > 1 else None)
         numbers, count, key, job, body = done
         codec = self._keys.put(project, key)
         stored = None

@@ -33,11 +33,14 @@ class QueueController(base.QueueControllerBase):
             return self._client.zcard(keys.catalogue_keys(project)[0])
 
     def get_metadata(self, project: str, name: str) -> dict:
+        return json.loads(self.get_metadata_text(project, name))
+
+    def get_metadata_text(self, project: str, name: str) -> str:
         with scripts.translated():
             raw = self._client.hget(keys.catalogue_keys(project)[1], name)
         if raw is None:
             raise errors.QueueDoesNotExist(name, project)
-        return json.loads(raw)
+        return raw
 
     def create(self, project: str, name: str,
                metadata: dict | None = None) -> bool:

@@ -227,6 +227,11 @@ class DataDriver(_SQLDriver, base.DataDriverBase):
             self.engine)
         self._signals = signals.controller_for(self.engine)
 
+    def checks_metadata_of(self, control: base.ControlDriverBase) -> bool:
+        # One database: the post's transaction reads the queues table.
+        return isinstance(control, ControlDriver) and \
+            control.engine.url == self.engine.url
+
     @property
     def message_controller(self) -> messages.MessageController:
         return self._messages

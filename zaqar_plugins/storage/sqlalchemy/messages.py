@@ -29,6 +29,11 @@ _COUNT_SUBSCRIPTIONS = sa.select(
         _s.c.source == sa.bindparam('source'),
         _s.c.expires > sa.bindparam('at')).scalar_subquery(),
     message_ids.STORED_KEY)
+# The same, with the queue's metadata, for a post that checks it.
+_COUNT_SUBSCRIPTIONS_AND_METADATA = _COUNT_SUBSCRIPTIONS.add_columns(
+    sa.select(tables.queues.c.metadata).where(
+        tables.queues.c.project == sa.bindparam('project'),
+        tables.queues.c.name == sa.bindparam('source')).scalar_subquery())
 _SUBSCRIPTION_IDS = sa.select(_s.c.id).where(
     _s.c.project == sa.bindparam('project'),
     _s.c.source == sa.bindparam('source'),
@@ -109,7 +114,8 @@ class MessageController(base.MessageControllerBase):
     def post_counting_subscriptions(
             self, project: str, queue: str, messages: list[base.NewMessage],
             client_uuid: str, fan_out: base.FanOut | None = None,
-            once: str | None = None) -> base.Posted | None:
+            once: str | None = None,
+            seen_metadata: str | None = None) -> base.Posted | None:
         at = rows.now()
         values = [_row(project, queue, json.dumps(m['body']), m['ttl'],
                        m['delay'], m.get('client_uuid', client_uuid), at,
@@ -118,7 +124,7 @@ class MessageController(base.MessageControllerBase):
         for _ in range(2):
             try:
                 return self._insert(project, queue, values, at, fan_out,
-                                    messages, once)
+                                    messages, once, seen_metadata)
             except _Repeated:
                 return None
             except _NoKey:
@@ -131,7 +137,8 @@ class MessageController(base.MessageControllerBase):
     def _insert(self, project: str, queue: str, values: list[dict],
                 at: float, fan_out: base.FanOut | None,
                 messages: list[base.NewMessage],
-                once: str | None = None) -> base.Posted:
+                once: str | None = None,
+                seen_metadata: str | None = None) -> base.Posted:
         job_body, job_number = None, 0
         with txn.write(self._engine) as conn:
             if once is not None and not conn.execute(
@@ -164,8 +171,17 @@ class MessageController(base.MessageControllerBase):
                 result = conn.execute(_INSERT_RETURNING_IDS, values)
                 numbers = list(result.scalars())
             # In the same transaction: a second one costs more than this.
-            subscribed, key = conn.execute(_COUNT_SUBSCRIPTIONS, {
-                'project': project, 'source': queue, 'at': at}).one()
+            counts = {'project': project, 'source': queue, 'at': at}
+            if seen_metadata is None:
+                subscribed, key = conn.execute(
+                    _COUNT_SUBSCRIPTIONS, counts).one()
+            else:
+                # Checked after the INSERT, in the statement that was to
+                # run anyway: a change (rare) undoes the post.
+                subscribed, key, metadata = conn.execute(
+                    _COUNT_SUBSCRIPTIONS_AND_METADATA, counts).one()
+                if metadata != seen_metadata:
+                    raise errors.MetadataChanged(metadata)
             if key is None:
                 raise _NoKey()
             if fan_out is not None and subscribed:

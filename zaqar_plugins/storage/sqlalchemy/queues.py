@@ -44,12 +44,15 @@ class QueueController(base.QueueControllerBase):
             return conn.execute(query).scalar_one()
 
     def get_metadata(self, project: str, name: str) -> dict:
+        return json.loads(self.get_metadata_text(project, name))
+
+    def get_metadata_text(self, project: str, name: str) -> str:
         with txn.read(self._engine) as conn:
             raw = conn.execute(_METADATA, {'project': project,
                                            'name': name}).scalar_one_or_none()
         if raw is None:
             raise errors.QueueDoesNotExist(name, project)
-        return json.loads(raw)
+        return raw
 
     @txn.retry_on_deadlock
     def create(self, project: str, name: str,

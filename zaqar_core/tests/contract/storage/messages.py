@@ -27,10 +27,13 @@ from zaqar_core.tests.contract.storage.helpers import new_message
 from zaqar_core.tests.contract.storage.helpers import post
 from zaqar_core.tests.contract.storage.message_ids import MessageIdContract
 from zaqar_core.tests.contract.storage.post_once import PostOnceContract
+from zaqar_core.tests.contract.storage.seen_metadata import (
+    SeenMetadataContract,
+)
 
 
 class MessageControllerContract(MessageIdContract, FanOutContract,
-                                PostOnceContract):
+                                PostOnceContract, SeenMetadataContract):
     # -- post, get, bulk_get ------------------------------------------------
 
     def test_post_returns_ids_in_the_order_given(self, stores: Stores

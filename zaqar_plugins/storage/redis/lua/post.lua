@@ -1,5 +1,6 @@
 -- KEYS: seq, queue keys, the queue's subscription ids, the project's id
--- key; when a fan-out job is asked for, then the queue's subscription
+-- key, the project's queue metadata hash; when a fan-out job is asked
+-- for, then the queue's subscription
 -- records and expiries, and the msgs, all, exp and avail keys of the
 -- project's fan-out queue (one that tenants cannot name; a job there is
 -- never delayed, and the rest of its keys only change later).
@@ -7,13 +8,25 @@
 -- ARGV: now, the id key to store if none is, the job's destination as
 -- JSON ('' for no job), its post (JSON), its TTL, its client id, '1' to
 -- notify confirmed subscriptions only, the post's once key ('' for
--- none), then (ttl, delay, record) per message.
+-- none), the SHA-1 of the queue metadata the caller saw ('' to post
+-- without looking), the queue's name, then (ttl, delay, record) per
+-- message.
 -- Returns {the new numbers in order, how many subscription ids the queue
 -- has (expired ones included until collected), the stored id key, the
 -- job's number or 0, the job's body or ''}. The job is stored only when
 -- it has subscriptions to notify. Returns false, storing nothing, when
--- the once key was recorded before.
-local FIRST = 9
+-- the once key was recorded before; {'changed', the metadata now} (just
+-- {'changed'} if the queue is gone), storing nothing, when the queue's
+-- metadata is not what the caller saw.
+local FIRST = 11
+if ARGV[9] ~= '' then
+    local meta = redis.call('HGET', KEYS[#QUEUE_SUFFIXES + 4], ARGV[10])
+    if not meta then
+        return {'changed'}
+    elseif redis.sha1hex(meta) ~= ARGV[9] then
+        return {'changed', meta}
+    end
+end
 if ARGV[8] ~= '' and redis.call('SADD', KEYS[#KEYS], ARGV[8]) == 0 then
     return false
 end
@@ -45,8 +58,8 @@ local count = redis.call('ZCARD', subids)
 
 -- The live (and, if asked, confirmed) subscriptions of this moment.
 local function targets()
-    local subs = KEYS[#QUEUE_SUFFIXES + 4]
-    local subexp = KEYS[#QUEUE_SUFFIXES + 5]
+    local subs = KEYS[#QUEUE_SUFFIXES + 5]
+    local subexp = KEYS[#QUEUE_SUFFIXES + 6]
     local found = {}
     for _, sid in ipairs(redis.call('ZRANGE', subids, 0, -1)) do
         local expires = redis.call('ZSCORE', subexp, sid)
@@ -80,7 +93,7 @@ if ARGV[3] ~= '' and count > 0 then
             .. cjson.encode(notified) .. ', "messages": ['
             .. table.concat(items, ', ') .. ']}'
         job = redis.call('INCR', seq)
-        local first = #QUEUE_SUFFIXES + 6
+        local first = #QUEUE_SUFFIXES + 7
         store({msgs = KEYS[first], all = KEYS[first + 1],
                exp = KEYS[first + 2], avail = KEYS[first + 3]},
               tostring(job), tonumber(ARGV[5]), 0,
