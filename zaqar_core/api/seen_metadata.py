@@ -21,6 +21,9 @@ from zaqar_core.storage.stores import Stores
 #: Queues remembered per process; when full, it starts over (a read each
 #: for the queues posted to next).
 MAX_QUEUES = 10000
+#: Longer metadata (up to max_queue_metadata, 64 KiB) is read at every
+#: post rather than kept: memory stays within a few tens of MB.
+MAX_TEXT = 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +75,7 @@ class SeenMetadata:
         if text is None:
             # Posts create the queue first: its text is read next time.
             self._seen.pop((project, name), None)
-        elif self.checked:
+        elif self.checked and len(text) <= MAX_TEXT:
             if len(self._seen) >= MAX_QUEUES:
                 self._seen.clear()
             self._seen[(project, name)] = dataclasses.replace(

@@ -12,6 +12,7 @@ from oslo_config import cfg
 
 from zaqar_core import bootstrap
 from zaqar_core.api import errors
+from zaqar_core.api import seen_metadata
 from zaqar_core.api.request import Request
 from zaqar_core.api.service import Api
 from zaqar_core.api.v2 import messages
@@ -114,3 +115,15 @@ def test_metadata_that_keeps_changing_is_read_and_posted_on(
                         changing)
     assert post(here).status == 201
     assert checked == ['{}'] * messages.MAX_METADATA_CHANGES + [None]
+
+
+def test_long_metadata_is_read_at_every_post(
+        two_processes: tuple[Api, Api]) -> None:
+    here, there = two_processes
+    there.stores.queues.create(PROJECT, QUEUE, {
+        '_default_message_ttl': 77, 'note': 'x' * seen_metadata.MAX_TEXT})
+    assert ttl_of(here, post(here)) == 77
+    assert here.seen_metadata._seen == {}
+    there.stores.queues.set_metadata(PROJECT, QUEUE, {
+        '_default_message_ttl': 78, 'note': 'x' * seen_metadata.MAX_TEXT})
+    assert ttl_of(here, post(here)) == 78
