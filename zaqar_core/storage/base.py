@@ -365,13 +365,19 @@ class ClaimControllerBase(abc.ABC):
 
     @abc.abstractmethod
     def create(self, project: str, queue: str, ttl: int, grace: int,
-               limit: int, dead_letter: DeadLetter | None = None
+               limit: int, dead_letter: DeadLetter | None = None,
+               seen_metadata: str | None = None
                ) -> tuple[str | None, list[Message], int]:
         """Claim up to ``limit`` free, undelayed messages, oldest first.
 
         With ``dead_letter``, a message already claimed
         ``max_claim_count`` times moves to the dead-letter queue instead
         of being claimed, and the claim count of the others grows by one.
+
+        With ``seen_metadata``, as for
+        :meth:`MessageControllerBase.post_counting_subscriptions`: nothing
+        is claimed or moved, and ``MetadataChanged`` is raised, unless the
+        queue's metadata is still exactly that.
 
         Returns:
             ``(claim_id, messages, moved)``: claim_id is None when nothing

@@ -135,6 +135,13 @@ class _Routed:
         self.router = router
 
 
+def _unchecked(seen_metadata: str | None) -> None:
+    if seen_metadata is not None:
+        # The catalogue is not in the pool's store (RoutedData keeps the
+        # default checks_metadata_of, so the API never asks).
+        raise ValueError('A routed store cannot check queue metadata.')
+
+
 class _Messages(_Routed, base.MessageControllerBase):
 
     def _at(self, project: str, queue: str
@@ -147,10 +154,7 @@ class _Messages(_Routed, base.MessageControllerBase):
             client_uuid: str, fan_out: base.FanOut | None = None,
             once: str | None = None,
             seen_metadata: str | None = None) -> base.Posted | None:
-        if seen_metadata is not None:
-            # The catalogue is not in the pool's store (RoutedData keeps
-            # the default checks_metadata_of).
-            raise ValueError('A routed post cannot check queue metadata.')
+        _unchecked(seen_metadata)
         store, name, pool = self.router.at(project, queue)
         posted = store.message_controller.post_counting_subscriptions(
             project, name, messages, client_uuid, fan_out, once)
@@ -207,8 +211,10 @@ class _Claims(_Routed, base.ClaimControllerBase):
         return store.claim_controller, name
 
     def create(self, project: str, queue: str, ttl: int, grace: int,
-               limit: int, dead_letter: base.DeadLetter | None = None
+               limit: int, dead_letter: base.DeadLetter | None = None,
+               seen_metadata: str | None = None
                ) -> tuple[str | None, list[base.Message], int]:
+        _unchecked(seen_metadata)
         store, name, pool = self.router.at(project, queue)
         elsewhere = None
         if dead_letter is not None:

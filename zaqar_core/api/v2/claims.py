@@ -8,10 +8,10 @@ from zaqar_core.api import errors
 from zaqar_core.api import validation
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
+from zaqar_core.api.seen_metadata import Seen
 from zaqar_core.api.v2 import messages
 from zaqar_core.api.v2.registry import action
 from zaqar_core.storage import base
-from zaqar_core.storage import errors as storage_errors
 
 if TYPE_CHECKING:
     from zaqar_core.api.service import Api
@@ -70,14 +70,22 @@ def claim_create(api: 'Api', req: Request) -> Result:
         req.params, 'limit', 10,
         api.conf.transport.max_messages_per_claim_or_pop)
     ttl, grace = _ttl_and_grace(api, req.body)
-    try:
-        meta = api.stores.queues.get_metadata(req.project_id, name)
-    except storage_errors.QueueDoesNotExist:
-        # Claiming never creates a queue; a missing one has nothing free.
+
+    def claim(seen: Seen, checked: bool
+              ) -> tuple[base.DeadLetter | None, tuple] | None:
+        if seen.text is None:
+            # Claiming never creates a queue; a missing one has nothing
+            # free.
+            return None
+        dead_letter = _dead_letter(seen.metadata)
+        return dead_letter, api.stores.claims.create(
+            req.project_id, name, ttl, grace, limit, dead_letter,
+            seen_metadata=seen.text if checked else None)
+
+    done = api.seen_metadata.run(req.project_id, name, claim)
+    if done is None:
         return Result(204)
-    dead_letter = _dead_letter(meta)
-    claim_id, claimed, moved = api.stores.claims.create(
-        req.project_id, name, ttl, grace, limit, dead_letter)
+    dead_letter, (claim_id, claimed, moved) = done
     if moved and dead_letter is not None:
         # The dead-letter queue exists from its first message on.
         api.stores.queues.create(req.project_id, dead_letter['queue'])

@@ -89,34 +89,13 @@ def popped(msg: base.Message, reveal: Callable[[Any], Any]
     return found
 
 
-#: Posts in a row that find the queue's metadata changed since it was read
-#: before one is made without that condition, on metadata read just then.
-MAX_METADATA_CHANGES = 3
-
-
 @action('message_post', 'messages:create', 'POST', MESSAGES, document=True,
         body_limit='max_messages_post_size',
         too_large='Message collection size is too large. Max size {limit}')
 def message_post(api: 'Api', req: Request) -> Result:
-    name = req.params['queue_name']
-    seen = api.seen_metadata.get(req.project_id, name)
-    changes = 0
-    while True:
-        try:
-            posted = _post(api, req, seen, checked=api.seen_metadata.checked
-                           and changes < MAX_METADATA_CHANGES)
-        except storage_errors.MetadataChanged as exc:
-            changes += 1
-            seen = api.seen_metadata.saw(req.project_id, name, exc.text)
-            continue
-        except errors.ApiError:
-            if seen.fresh:
-                raise
-            # Refused on metadata kept from an earlier post: refuse only
-            # on the queue's metadata as it is now.
-            seen = api.seen_metadata.read(req.project_id, name)
-            continue
-        break
+    posted = api.seen_metadata.run(
+        req.project_id, req.params['queue_name'],
+        lambda seen, checked: _post(api, req, seen, checked))
     if posted.fan_out is not None:
         # Before the answer, so the client's next post notifies after.
         api.outbox.expand_posted(posted.fan_out)

@@ -7,8 +7,11 @@ from zaqar_core.storage import base
 from zaqar_core.storage import errors
 from zaqar_core.storage import ids as message_codec
 from zaqar_plugins.storage.redis import connection
+from zaqar_plugins.storage.redis import keys
 from zaqar_plugins.storage.redis import records
 from zaqar_plugins.storage.redis import scripts
+from zaqar_plugins.storage.redis.messages import checked
+from zaqar_plugins.storage.redis.messages import metadata_digest
 from zaqar_plugins.storage.redis.messages import queue_keys
 
 
@@ -19,7 +22,8 @@ class ClaimController(base.ClaimControllerBase):
         self._keys = id_keys
 
     def create(self, project: str, queue: str, ttl: int, grace: int,
-               limit: int, dead_letter: base.DeadLetter | None = None
+               limit: int, dead_letter: base.DeadLetter | None = None,
+               seen_metadata: str | None = None
                ) -> tuple[str | None, list[base.Message], int]:
         at = records.now()
         claim_id = records.new_claim_id()
@@ -30,9 +34,10 @@ class ClaimController(base.ClaimControllerBase):
             dead = queue_keys(project, dead_letter['queue'])
             max_count = dead_letter['max_claim_count']
             dead_ttl = dead_letter['ttl'] or 0
-        moved, *found = self._scripts.run(
-            'claim_create', [*own, *dead],
-            [repr(at), claim_id, ttl, grace, limit, max_count, dead_ttl])
+        moved, *found = checked(self._scripts.run(
+            'claim_create', [*own, *dead, keys.catalogue_keys(project)[1]],
+            [repr(at), claim_id, ttl, grace, limit, max_count, dead_ttl,
+             metadata_digest(seen_metadata), queue]))
         if not found:
             return None, [], moved
         codec = self._keys.encoder(project)

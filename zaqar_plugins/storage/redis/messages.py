@@ -37,6 +37,27 @@ def queue_keys(project: str, queue: str) -> list[str]:
     return keys.queue_keys(keys.queue_prefix(project, queue))
 
 
+def metadata_digest(seen_metadata: str | None) -> str:
+    """The script argument for a ``seen_metadata``: its SHA-1, or '' to
+    leave the metadata unchecked."""
+    if seen_metadata is None:
+        return ''
+    return hashlib.sha1(seen_metadata.encode(),
+                        usedforsecurity=False).hexdigest()
+
+
+def checked(result: Any) -> Any:
+    """A script's result, unless it found the queue's metadata changed
+    (common.lua's ``metadata_changed``).
+
+    Raises:
+        MetadataChanged: with the metadata now.
+    """
+    if isinstance(result, list) and result and result[0] == 'changed':
+        raise errors.MetadataChanged(result[1] if len(result) > 1 else None)
+    return result
+
+
 def key_cache(client: connection.Client) -> message_codec.KeyCache:
     """Id keys by project, read (and if need be made) by a script; the
     post script makes them too, and returns the one it used."""
@@ -86,21 +107,16 @@ class MessageController(base.MessageControllerBase):
                                        fan_out['client_uuid']),
                      json.dumps(fan_out['post']), fan_out['ttl'],
                      fan_out['client_uuid'], int(fan_out['confirmed_only'])]
-        args += [once or '',
-                 '' if seen_metadata is None else hashlib.sha1(
-                     seen_metadata.encode(), usedforsecurity=False
-                 ).hexdigest(), queue]
+        args += [once or '', metadata_digest(seen_metadata), queue]
         if once:
             script_keys.append(keys.once_key(prefix))
         for message in messages:
             args += [message['ttl'], message['delay'],
                      records.pack(message.get('client_uuid', client_uuid),
                                   at, message)]
-        done = self._scripts.run('post', script_keys, args)
+        done = checked(self._scripts.run('post', script_keys, args))
         if done is None:
             return None
-        if done[0] == 'changed':
-            raise errors.MetadataChanged(done[1] if len(done) > 1 else None)
         numbers, count, key, job, body = done
         codec = self._keys.put(project, key)
         stored = None

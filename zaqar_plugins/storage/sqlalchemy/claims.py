@@ -11,6 +11,7 @@ from zaqar_core.storage import errors
 from zaqar_core.storage import ids as message_codec
 from zaqar_plugins.storage.sqlalchemy import engine as txn
 from zaqar_plugins.storage.sqlalchemy import messages
+from zaqar_plugins.storage.sqlalchemy import queues
 from zaqar_plugins.storage.sqlalchemy import rows
 from zaqar_plugins.storage.sqlalchemy import tables
 
@@ -27,11 +28,17 @@ class ClaimController(base.ClaimControllerBase):
 
     @txn.retry_on_deadlock
     def create(self, project: str, queue: str, ttl: int, grace: int,
-               limit: int, dead_letter: base.DeadLetter | None = None
+               limit: int, dead_letter: base.DeadLetter | None = None,
+               seen_metadata: str | None = None
                ) -> tuple[str | None, list[base.Message], int]:
         at = rows.now()
         expires = at + ttl
         with txn.write(self._engine) as conn:
+            if seen_metadata is not None:
+                metadata = conn.execute(queues.METADATA, {
+                    'project': project, 'name': queue}).scalar_one_or_none()
+                if metadata != seen_metadata:
+                    raise errors.MetadataChanged(metadata)
             found = conn.execute(messages.SELECT_FREE, {
                 'project': project, 'queue': queue, 'at': at,
                 'limit': limit}).all()

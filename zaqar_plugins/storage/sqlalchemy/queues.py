@@ -14,7 +14,7 @@ from zaqar_plugins.storage.sqlalchemy import tables
 _q = tables.queues
 
 # Built once: constructing the statement cost a post as much as running it.
-_METADATA = sa.select(_q.c.metadata).where(
+METADATA = sa.select(_q.c.metadata).where(
     _q.c.project == sa.bindparam('project'),
     _q.c.name == sa.bindparam('name'))
 
@@ -48,7 +48,7 @@ class QueueController(base.QueueControllerBase):
 
     def get_metadata_text(self, project: str, name: str) -> str:
         with txn.read(self._engine) as conn:
-            raw = conn.execute(_METADATA, {'project': project,
+            raw = conn.execute(METADATA, {'project': project,
                                            'name': name}).scalar_one_or_none()
         if raw is None:
             raise errors.QueueDoesNotExist(name, project)

@@ -1,6 +1,7 @@
-"""Posts on the condition that the queue's metadata is what the caller
-read (``post_counting_subscriptions(..., seen_metadata=text)``), where the
-data store holds the queue catalogue too.
+"""Posts and claims on the condition that the queue's metadata is what the
+caller read (``post_counting_subscriptions(..., seen_metadata=text)``,
+``claims.create(..., seen_metadata=text)``), where the data store holds
+the queue catalogue too.
 
 Part of :class:`MessageControllerContract`.
 """
@@ -63,3 +64,29 @@ class SeenMetadataContract:
             post_seen(stores, text, 1)
         assert raised.value.text is None
         assert bodies(stores) == []
+
+    def test_a_claim_on_changed_metadata_takes_nothing(
+            self, stores: Stores) -> None:
+        stores.queues.create(PROJECT, QUEUE, {'a': 1})
+        text = stores.queues.get_metadata_text(PROJECT, QUEUE)
+        post_seen(stores, text, 1)
+        stores.queues.set_metadata(PROJECT, QUEUE, {'a': 2})
+        with pytest.raises(errors.MetadataChanged) as raised:
+            stores.claims.create(PROJECT, QUEUE, 60, 60, 10,
+                                 seen_metadata=text)
+        assert json.loads(raised.value.text) == {'a': 2}
+        claim_id, claimed, _ = stores.claims.create(
+            PROJECT, QUEUE, 60, 60, 10, seen_metadata=raised.value.text)
+        assert claim_id is not None
+        assert [m['body'] for m in claimed] == [1]
+
+    def test_a_claim_on_a_deleted_queue_takes_nothing(
+            self, stores: Stores) -> None:
+        stores.queues.create(PROJECT, QUEUE)
+        text = stores.queues.get_metadata_text(PROJECT, QUEUE)
+        post_seen(stores, text, 1)
+        stores.queues.delete(PROJECT, QUEUE)
+        with pytest.raises(errors.MetadataChanged) as raised:
+            stores.claims.create(PROJECT, QUEUE, 60, 60, 10,
+                                 seen_metadata=text)
+        assert raised.value.text is None

@@ -1,7 +1,12 @@
 -- KEYS: queue keys, then the dead-letter queue's keys (or the queue's
--- again when there is none). ARGV: now, claim id, ttl, grace, limit,
--- max claim count (-1: no dead-letter queue), dead-letter TTL (0: keep).
--- Returns {moved, described messages...}.
+-- again when there is none), the project's queue metadata hash. ARGV:
+-- now, claim id, ttl, grace, limit, max claim count (-1: no dead-letter
+-- queue), dead-letter TTL (0: keep), the SHA-1 of the queue metadata the
+-- caller saw ('' to claim without looking), the queue's name.
+-- Returns {moved, described messages...}, or what metadata_changed does.
+local changed = metadata_changed(KEYS[2 * #QUEUE_SUFFIXES + 1], ARGV[9],
+                                 ARGV[8])
+if changed then return changed end
 local k = queue(1)
 local dead = queue(1 + #QUEUE_SUFFIXES)
 local now = tonumber(ARGV[1])

@@ -25,6 +25,21 @@ local function exact(x)
     return string.format('%.17g', x)
 end
 
+-- What a script returns, storing nothing, when the caller asked it to
+-- check the queue's metadata (the SHA-1 of the document it saw; '' for
+-- no check) and that changed: {'changed', the metadata now}, or just
+-- {'changed'} when the queue is gone. nil when the script may go on.
+local function metadata_changed(qmeta, name, seen)
+    if seen == '' then return nil end
+    local meta = redis.call('HGET', qmeta, name)
+    if not meta then
+        return {'changed'}
+    elseif redis.sha1hex(meta) ~= seen then
+        return {'changed', meta}
+    end
+    return nil
+end
+
 local function score(key, id)
     local s = redis.call('ZSCORE', key, id)
     if s then return tonumber(s) end

@@ -19,14 +19,9 @@
 -- {'changed'} if the queue is gone), storing nothing, when the queue's
 -- metadata is not what the caller saw.
 local FIRST = 11
-if ARGV[9] ~= '' then
-    local meta = redis.call('HGET', KEYS[#QUEUE_SUFFIXES + 4], ARGV[10])
-    if not meta then
-        return {'changed'}
-    elseif redis.sha1hex(meta) ~= ARGV[9] then
-        return {'changed', meta}
-    end
-end
+local changed = metadata_changed(KEYS[#QUEUE_SUFFIXES + 4], ARGV[10],
+                                 ARGV[9])
+if changed then return changed end
 if ARGV[8] ~= '' and redis.call('SADD', KEYS[#KEYS], ARGV[8]) == 0 then
     return false
 end

@@ -1,6 +1,6 @@
-"""Posts keep the queue metadata they read, and the store checks it as it
-stores them: a change made through another process (another ``Api`` on
-the same stores) is seen by the very next post."""
+"""Posts and claims keep the queue metadata they read, and the store checks
+it as it stores or claims: a change made through another process (another
+``Api`` on the same stores) is seen by the very next one."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from zaqar_core.api import errors
 from zaqar_core.api import seen_metadata
 from zaqar_core.api.request import Request
 from zaqar_core.api.service import Api
-from zaqar_core.api.v2 import messages
 from zaqar_core.storage import errors as storage_errors
 
 PROJECT = 'p'
@@ -114,7 +113,7 @@ def test_metadata_that_keeps_changing_is_read_and_posted_on(
     monkeypatch.setattr(controller, 'post_counting_subscriptions',
                         changing)
     assert post(here).status == 201
-    assert checked == ['{}'] * messages.MAX_METADATA_CHANGES + [None]
+    assert checked == ['{}'] * seen_metadata.MAX_CHANGES + [None]
 
 
 def test_long_metadata_is_read_at_every_post(
@@ -127,3 +126,40 @@ def test_long_metadata_is_read_at_every_post(
     there.stores.queues.set_metadata(PROJECT, QUEUE, {
         '_default_message_ttl': 78, 'note': 'x' * seen_metadata.MAX_TEXT})
     assert ttl_of(here, post(here)) == 78
+
+
+def claim(api: Api) -> Any:
+    req = Request(project_id=PROJECT, client_id=CLIENT_ID,
+                  params={'queue_name': QUEUE},
+                  body={'ttl': 60, 'grace': 60}, body_size=32)
+    return api.call('claim_create', req)
+
+
+def test_a_claim_follows_dead_letter_settings_changed_elsewhere(
+        two_processes: tuple[Api, Api]) -> None:
+    here, there = two_processes
+    there.stores.queues.create(PROJECT, QUEUE)
+    [message_id] = post(here).body['message_ids']
+    claimed = claim(here)
+    assert claimed.status == 201
+    here.stores.claims.delete(PROJECT, QUEUE, claimed.body['claim_id'])
+    # Claimed once: with at most one claim allowed, the next claim moves
+    # it to the dead-letter queue instead.
+    there.stores.queues.set_metadata(PROJECT, QUEUE, {
+        '_max_claim_count': 1, '_dead_letter_queue': 'dead'})
+    claimed = claim(here)
+    # Counting starts with the dead-letter settings: this claim counts.
+    assert claimed.status == 201
+    here.stores.claims.delete(PROJECT, QUEUE, claimed.body['claim_id'])
+    assert claim(here).status == 204
+    moved = here.stores.messages.list(PROJECT, 'dead', echo=True)[0]
+    assert [m['id'] for m in moved] == [message_id]
+
+
+def test_a_claim_on_a_queue_deleted_elsewhere_finds_nothing(
+        two_processes: tuple[Api, Api]) -> None:
+    here, there = two_processes
+    post(here)
+    assert claim(here).status == 201
+    there.stores.queues.delete(PROJECT, QUEUE)
+    assert claim(here).status == 204
