@@ -14,6 +14,7 @@ from zaqar_core.storage import errors
 from zaqar_core.storage import ids as message_codec
 from zaqar_plugins.storage.sqlalchemy import engine as txn
 from zaqar_plugins.storage.sqlalchemy import message_ids
+from zaqar_plugins.storage.sqlalchemy import queues
 from zaqar_plugins.storage.sqlalchemy import rows
 from zaqar_plugins.storage.sqlalchemy import tables
 
@@ -31,9 +32,7 @@ _COUNT_SUBSCRIPTIONS = sa.select(
     message_ids.STORED_KEY)
 # The same, with the queue's metadata, for a post that checks it.
 _COUNT_SUBSCRIPTIONS_AND_METADATA = _COUNT_SUBSCRIPTIONS.add_columns(
-    sa.select(tables.queues.c.metadata).where(
-        tables.queues.c.project == sa.bindparam('project'),
-        tables.queues.c.name == sa.bindparam('source')).scalar_subquery())
+    queues.METADATA.scalar_subquery())
 _SUBSCRIPTION_IDS = sa.select(_s.c.id).where(
     _s.c.project == sa.bindparam('project'),
     _s.c.source == sa.bindparam('source'),
@@ -171,7 +170,8 @@ class MessageController(base.MessageControllerBase):
                 result = conn.execute(_INSERT_RETURNING_IDS, values)
                 numbers = list(result.scalars())
             # In the same transaction: a second one costs more than this.
-            counts = {'project': project, 'source': queue, 'at': at}
+            counts = {'project': project, 'source': queue, 'name': queue,
+                      'at': at}
             if seen_metadata is None:
                 subscribed, key = conn.execute(
                     _COUNT_SUBSCRIPTIONS, counts).one()

@@ -57,12 +57,6 @@ def live(at: float) -> sa.ColumnElement[bool]:
     return _m.c.expires > at
 
 
-def free(at: float) -> sa.ColumnElement[bool]:
-    """Live, unclaimed and past its delay: what a claim may take."""
-    return sa.and_(_m.c.expires > at, _m.c.claim_expires <= at,
-                   _m.c.visible_at <= at)
-
-
 def to_message(row: sa.Row, at: float, codec: ids.MessageIds,
                claim_id: str | None = None) -> base.Message:
     """A row read with MESSAGE_COLUMNS as a :class:`base.Message`, its id
