@@ -1,6 +1,7 @@
 """The background work of every process that serves the API, whatever
-its transport: garbage collection of expired data and delivery of the
-notifications in the outbox."""
+its transport: garbage collection of expired data, delivery of the
+notifications in the outbox, and hearing of arrivals for the requests
+that wait for messages."""
 
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ class Services:
             threading.Thread(target=self._collect, name='zaqar-gc',
                              daemon=True).start()
         self.delivery.start()
+        if self.api.conf.transport.max_message_wait:
+            self.api.arrivals.start()
         # At interpreter exit, threading joins the delivery threads
         # (concurrent.futures registers that join the same way): stop them
         # first, or a stop waits out their retry backoff. Such hooks run
@@ -47,6 +50,7 @@ class Services:
         """Stop them; deliveries left are made after a restart."""
         self._stop.set()
         self.delivery.stop()
+        self.api.arrivals.stop()
 
     def _collect(self) -> None:
         interval = self.api.conf.storage.gc_interval

@@ -174,6 +174,12 @@ class Targets:
         self.urls[name] = url.replace('http:', 'ws:') if websocket else url
         self.groups[name] = proc.pid
 
+    def serve(self, name: str, stores: dict[str, dict]) -> None:
+        """A zaqar-server target ``name`` on ``stores`` (sections of its
+        configuration), which other targets may share."""
+        self._ours(name, json.loads(json.dumps(stores, default=str)),
+                   [str(BIN / 'zaqar-server')])
+
     def redis_store(self, db: int) -> dict[str, dict]:
         uri = f'{self.redis}?dbid={db}'
         return {'drivers': {'message_store': 'redis',

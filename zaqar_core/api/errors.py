@@ -11,6 +11,7 @@
     ├── NotAcceptable          406
     ├── Conflict               409
     ├── UnsupportedMediaType   415
+    ├── TooManyRequests        429
     └── ServiceUnavailable     503
 
 Storage errors become API errors through :func:`from_storage`, one table
@@ -76,6 +77,15 @@ class Conflict(ApiError):
 class UnsupportedMediaType(ApiError):
     status = 415
     title = '415 Unsupported Media Type'  # falcon's, as upstream answers
+
+
+class TooManyRequests(ApiError):
+    status = 429
+    title = 'Too many requests'
+
+    def __init__(self, description: str, *, retry_after: int = 1) -> None:
+        super().__init__(description,
+                         headers={'Retry-After': str(retry_after)})
 
 
 class ServiceUnavailable(ApiError):

@@ -16,6 +16,7 @@ from zaqar_core import policy
 from zaqar_core.api import errors
 from zaqar_core.api import signed_url
 from zaqar_core.api import validation
+from zaqar_core.api.arrivals import Arrivals
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
 from zaqar_core.api.seen_metadata import SeenMetadata
@@ -28,6 +29,7 @@ from zaqar_core.notification.events import Emitter
 from zaqar_core.notification.outbox import Outbox
 from zaqar_core.storage import errors as storage_errors
 from zaqar_core.storage.stores import Stores
+from zaqar_core.transport.gate import Gate
 
 LOG = log.getLogger(__name__)
 
@@ -54,6 +56,11 @@ class Api:
         self.outbox = Outbox(conf, stores)
         self.events = events
         self.seen_metadata = SeenMetadata(stores)
+        self.arrivals = Arrivals(stores,
+                                 conf.transport.max_waiting_requests)
+        #: Set by a transport that runs requests in threads (see
+        #: zaqar_core.transport.gate); a waiting request steps out of it.
+        self.gate = Gate()
 
     def notifier_for(self, subscriber: str) -> NotifierBase | None:
         """The notifier that serves ``subscriber``'s URI scheme."""

@@ -39,6 +39,20 @@ OPTS = [
                help='Largest message TTL (s).'),
     cfg.IntOpt('max_message_delay', default=900,
                help='Largest message delay (s).'),
+    cfg.IntOpt('max_message_wait', default=20, min=0, max=300,
+               help='Longest "wait" (s) a listing of messages or a claim may '
+                    'ask for: long polling, an extension of the v2 API. A '
+                    'request that finds no message then answers as soon as '
+                    'one arrives, or after that many seconds. 0 turns it '
+                    'off (a request asking to wait is refused with 400). '
+                    'Requests without "wait" answer at once, as ever.'),
+    cfg.IntOpt('max_waiting_requests', default=100, min=0,
+               help='Requests that may wait for messages at once, per '
+                    'server process; one more is refused with 429 and '
+                    'Retry-After. Each holds a thread that does nothing '
+                    'while it waits: zaqar-server adds that many threads to '
+                    'each process, beyond those that do the work. Under '
+                    'another WSGI server, give it threads for them too.'),
     cfg.IntOpt('max_claim_ttl', default=43200,
                help='Largest claim TTL (s).'),
     cfg.IntOpt('max_claim_grace', default=43200,

@@ -6,6 +6,7 @@ from typing import Any
 from zaqar_core.api import encryption
 from zaqar_core.api import errors
 from zaqar_core.api import validation
+from zaqar_core.api import waiting
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
 from zaqar_core.api.seen_metadata import Seen
@@ -63,13 +64,14 @@ def _dead_letter(meta: dict) -> base.DeadLetter | None:
 
 
 @action('claim_create', 'claims:create', 'POST', CLAIMS, document=True,
-        query={'limit': int})
+        query={'limit': int, waiting.PARAM: int})
 def claim_create(api: 'Api', req: Request) -> Result:
     name = req.params['queue_name']
     limit = validation.limit_param(
         req.params, 'limit', 10,
         api.conf.transport.max_messages_per_claim_or_pop)
     ttl, grace = _ttl_and_grace(api, req.body)
+    wait = waiting.wait_param(api, req)
 
     def claim(seen: Seen, checked: bool
               ) -> tuple[base.DeadLetter | None, tuple] | None:
@@ -82,13 +84,19 @@ def claim_create(api: 'Api', req: Request) -> Result:
             req.project_id, name, ttl, grace, limit, dead_letter,
             seen_metadata=seen.text if checked else None)
 
-    done = api.seen_metadata.run(req.project_id, name, claim)
-    if done is None:
-        return Result(204)
-    dead_letter, (claim_id, claimed, moved) = done
-    if moved and dead_letter is not None:
-        # The dead-letter queue exists from its first message on.
-        api.stores.queues.create(req.project_id, dead_letter['queue'])
+    def look() -> tuple[str | None, list[dict]]:
+        done = api.seen_metadata.run(req.project_id, name, claim)
+        if done is None:
+            return None, []
+        dead_letter, (claim_id, claimed, moved) = done
+        if moved and dead_letter is not None:
+            # The dead-letter queue exists from its first message on.
+            api.stores.queues.create(req.project_id, dead_letter['queue'])
+            api.arrivals.announce(req.project_id, dead_letter['queue'])
+        return claim_id, claimed
+
+    claim_id, claimed = waiting.until_found(
+        api, req, wait, look, lambda looked: looked[0] is not None)
     if claim_id is None:
         return Result(204)
     reveal = encryption.opener(api.conf, req.project_id)
@@ -121,4 +129,6 @@ def claim_update(api: 'Api', req: Request) -> Result:
 def claim_delete(api: 'Api', req: Request) -> Result:
     api.stores.claims.delete(req.project_id, req.params['queue_name'],
                              req.params['claim_id'])
+    # What it held is free again.
+    api.arrivals.announce(req.project_id, req.params['queue_name'])
     return Result(204)

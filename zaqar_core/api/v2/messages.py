@@ -9,6 +9,7 @@ from typing import Any
 from zaqar_core.api import encryption
 from zaqar_core.api import errors
 from zaqar_core.api import validation
+from zaqar_core.api import waiting
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
 from zaqar_core.api.seen_metadata import Seen
@@ -99,6 +100,7 @@ def message_post(api: 'Api', req: Request) -> Result:
     if posted.fan_out is not None:
         # Before the answer, so the client's next post notifies after.
         api.outbox.expand_posted(posted.fan_out)
+    api.arrivals.announce(req.project_id, req.params['queue_name'])
     return Result(201, {'message_ids': posted.ids})
 
 
@@ -156,7 +158,8 @@ def _ids_param(api: 'Api', req: Request, name: str) -> list[str] | None:
 
 @action('message_list', 'messages:get_all', 'GET', MESSAGES,
         query={'marker': str, 'limit': int, 'echo': bool,
-               'include_claimed': bool, 'include_delayed': bool})
+               'include_claimed': bool, 'include_delayed': bool,
+               waiting.PARAM: int})
 def message_list(api: 'Api', req: Request) -> Result:
     name = req.params['queue_name']
     limit = validation.limit_param(
@@ -165,15 +168,23 @@ def message_list(api: 'Api', req: Request) -> Result:
     echo = validation.get_bool(req.params, 'echo')
     include_claimed = validation.get_bool(req.params, 'include_claimed')
     include_delayed = validation.get_bool(req.params, 'include_delayed')
-    forced: dict[str, Any] = {}
-    if not include_delayed and \
-            not queue_metadata(api, req).get('_default_message_delay'):
-        # Outside delayed queues, delays do not exist.
-        include_delayed = True
-        forced['include_delayed'] = True
-    found, next_marker = api.stores.messages.list(
-        req.project_id, name, marker, limit, echo, req.client_id,
-        include_claimed, include_delayed)
+    wait = waiting.wait_param(api, req)
+
+    def look() -> tuple[list[dict], str | None, dict[str, Any]]:
+        forced: dict[str, Any] = {}
+        delayed = include_delayed
+        if not delayed and \
+                not queue_metadata(api, req).get('_default_message_delay'):
+            # Outside delayed queues, delays do not exist.
+            delayed = True
+            forced['include_delayed'] = True
+        found, next_marker = api.stores.messages.list(
+            req.project_id, name, marker, limit, echo, req.client_id,
+            include_claimed, delayed)
+        return found, next_marker, forced
+
+    found, next_marker, forced = waiting.until_found(
+        api, req, wait, look, lambda looked: bool(looked[0]))
     reveal = encryption.opener(api.conf, req.project_id)
     return Result(200, {'messages': [shown(m, reveal) for m in found]},
                   None if next_marker is None

@@ -22,6 +22,7 @@ from typing import Any
 
 from oslo_config import cfg
 
+from zaqar_core.api import waiting
 from zaqar_core.api.request import Request
 from zaqar_core.api.request import Result
 from zaqar_core.api.v2 import registry
@@ -108,7 +109,7 @@ SHAPES: dict[str, Shape] = {
     'message_post': Shape('Post messages', {201: 'PostedMessages'},
                           body='NewMessages', body_required=True,
                           located=(201,)),
-    'message_list': Shape('List messages', {200: 'Messages'}),
+    'message_list': Shape('List messages', {200: 'Messages'}, (429,)),
     'message_get_many': Shape('Get messages by id', {200: 'Messages'},
                               (404,)),
     'message_delete_many': Shape(
@@ -117,8 +118,8 @@ SHAPES: dict[str, Shape] = {
     'message_get': Shape('Get a message', {200: 'Message'}, (404,)),
     'message_delete': Shape('Delete a message', {204: None}, (403,)),
     'claim_create': Shape('Claim messages (204: none was free)',
-                          {201: 'Claimed', 204: None}, body='ClaimRequest',
-                          located=(201,)),
+                          {201: 'Claimed', 204: None}, (429,),
+                          body='ClaimRequest', located=(201,)),
     'claim_get': Shape('Show a claim', {200: 'Claim'}, (404,)),
     'claim_update': Shape('Renew a claim', {204: None}, (404,),
                           body='ClaimUpdate', body_required=True),
@@ -167,6 +168,8 @@ _BOUNDED = {
     ('message_delete_many', 'claim_ids'): 'max_messages_per_page',
     ('message_delete_many', 'pop'): 'max_messages_per_claim_or_pop',
     ('claim_create', 'limit'): 'max_messages_per_claim_or_pop',
+    ('message_list', waiting.PARAM): 'max_message_wait',
+    ('claim_create', waiting.PARAM): 'max_message_wait',
     ('subscription_list', 'limit'): 'max_subscriptions_per_page',
     ('pool_list', 'limit'): 'max_pools_per_page',
     ('flavor_list', 'limit'): 'max_flavors_per_page',
@@ -187,8 +190,15 @@ _ERRORS = {
     409: ('Conflict', 'The request conflicts with the resource\'s state.'),
     415: ('UnsupportedMediaType', f'The body is not of type '
           f'{PATCH_MEDIA_TYPE}.'),
+    429: ('TooManyRequests', 'As many requests as this server process '
+          'holds wait for messages; try again after Retry-After seconds.'),
     503: ('ServiceUnavailable', 'Storage is unavailable; try again later.'),
 }
+# Query parameters whose least value is not 1.
+_LEAST = {waiting.PARAM: 0}
+_DESCRIBED = {waiting.PARAM: 'Seconds to wait for messages when there are '
+                             'none: the answer comes as soon as some '
+                             'arrive (long polling, an extension).'}
 # Headers of an error response besides the request id, by status.
 _ERROR_HEADERS = {
     405: {'Allow': {'description': 'The methods the path has.',
@@ -196,6 +206,11 @@ _ERROR_HEADERS = {
     415: {'Accept-Patch': {'description': 'The media type to send.',
                            'required': True,
                            'schema': {'const': PATCH_MEDIA_TYPE}}},
+    429: {'Retry-After': {'description': 'Seconds to wait before trying '
+                                         'again.',
+                          'required': True,
+                          'schema': {'type': 'string',
+                                     'pattern': '^[0-9]+$'}}},
 }
 
 _TAGS = (('queues', 'Queues and their metadata'),
@@ -353,6 +368,9 @@ def _parameters(conf: cfg.ConfigOpts, served: list[registry.Action]
     seen = set()
     for entry in served:
         for name, kind in entry.query.items():
+            if name == waiting.PARAM and \
+                    not conf.transport.max_message_wait:
+                continue  # the server does not wait
             if name not in seen:
                 seen.add(name)
                 found.append(_query_parameter(conf, entry, name, kind))
@@ -383,8 +401,11 @@ def _query_parameter(conf: cfg.ConfigOpts, entry: registry.Action,
     if kind is str:
         schema['pattern'] = schemas.TEXT
     if maximum:
-        schema.update(minimum=1, maximum=maximum)
-    return {'name': name, 'in': 'query', 'schema': schema}
+        schema.update(minimum=_LEAST.get(name, 1), maximum=maximum)
+    parameter = {'name': name, 'in': 'query', 'schema': schema}
+    if name in _DESCRIBED:
+        parameter['description'] = _DESCRIBED[name]
+    return parameter
 
 
 def _headers(conf: cfg.ConfigOpts) -> dict[str, Any]:

@@ -66,8 +66,11 @@ def _json_home(ctx: Any, response: Any) -> Any:
 
 @pytest.fixture
 def server_with_key(make_server: Callable[..., Server]) -> Server:
-    # A signing key, so that queue_share can succeed.
-    return make_server(signed_url={'secret_key': 'openapi-test-key'})
+    # A signing key, so that queue_share can succeed. No long polling:
+    # generated waits would hold the run up to 20 s a case (the test of
+    # the document itself covers the parameter).
+    return make_server(signed_url={'secret_key': 'openapi-test-key'},
+                       transport={'max_message_wait': 0})
 
 
 @ON_SQLITE

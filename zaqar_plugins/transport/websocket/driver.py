@@ -12,6 +12,7 @@ import socket
 from zaqar_core.notification.hub import Hub
 from zaqar_core.transport import base
 from zaqar_core.transport import startup
+from zaqar_core.transport.gate import Gate
 from zaqar_plugins.transport.websocket import (
     options as drivers_transport_websocket,
 )
@@ -42,6 +43,7 @@ class Driver(base.DriverBase):
     def serve_worker(self, sock: socket.socket) -> int:
         """Serve in this (forked) process until stopped."""
         api, services = self.serving_api()
+        api.gate = Gate(self.conf[GROUP].threads)
         hub = Hub(self.conf, api.stores).start()
         ws = server.Server(self.conf, api, hub)
         try:

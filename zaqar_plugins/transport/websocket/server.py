@@ -36,6 +36,7 @@ from websockets.exceptions import ConnectionClosed
 
 from zaqar_core.api.service import Api
 from zaqar_core.notification.hub import Hub
+from zaqar_core.transport import gate
 from zaqar_plugins.transport.websocket import auth
 from zaqar_plugins.transport.websocket import codecs
 from zaqar_plugins.transport.websocket import prefork
@@ -121,7 +122,8 @@ class Peer:
                 self.server.pool, self.server.hub.detach, self.connection)
 
     def _handle_all(self, frames: list[codecs.Frame]) -> list[Reply]:
-        return [self.session.handle(frame) for frame in frames]
+        with self.server.api.gate.working():
+            return [self.session.handle(frame) for frame in frames]
 
     async def _send(self, frame: codecs.Frame) -> None:
         # One frame always goes out; past that, what waits is bounded.
@@ -221,8 +223,10 @@ class Server:
         self.hub = hub
         self.authenticator = auth.KeystoneAuthenticator(conf) \
             if conf.auth_strategy == 'keystone' else None
+        # Threads beyond ``threads`` are for requests that wait for
+        # messages (api.gate keeps them from working all at once).
         self.pool = futures.ThreadPoolExecutor(
-            opts.threads, thread_name_prefix='zaqar-ws')
+            gate.threads(conf, opts.threads), thread_name_prefix='zaqar-ws')
         self.max_send_buffer = opts.max_send_buffer
         limits = conf.transport
         # Never below what the API itself accepts (and refuses with 400).

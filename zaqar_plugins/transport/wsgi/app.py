@@ -16,7 +16,9 @@ Order, outermost first, and why:
 6. Pecan, routed by the API's table.
 
 Around it all, :class:`RelativeLocation` undoes WebOb's habit of making
-Location absolute: Zaqar sends relative paths. Outermost, when
+Location absolute: Zaqar sends relative paths. Under zaqar-server, the
+:class:`Working` gate lets ``threads`` requests work at a time (the
+threads beyond are for requests that wait for messages). Outermost, when
 ``[drivers:transport:wsgi] access_log`` is on (or ``debug``), the request
 log (:mod:`.access_log`): it times the whole request and sees the
 response's request id.
@@ -96,6 +98,8 @@ def setup_app(conf: cfg.ConfigOpts, api: Api):
         app = proxied
     app = middleware.CrossOrigin(app, cors.CORS(app, conf))
     app = middleware.RelativeLocation(app)
+    if api.gate.limits:
+        app = middleware.Working(app, api.gate)
     if conf[drivers_transport_wsgi.GROUP].access_log or conf.debug:
         app = access_log.AccessLog(app)
     return app

@@ -5,6 +5,7 @@ connections, threads and background services."""
 from typing import Any
 
 from zaqar_core.transport import base
+from zaqar_core.transport.gate import Gate
 from zaqar_plugins.transport.wsgi import app as wsgi_app
 from zaqar_plugins.transport.wsgi import server
 
@@ -17,4 +18,11 @@ class Driver(base.DriverBase, base.WsgiDriver):
         return wsgi_app.setup_app(self.conf, api)
 
     def listen(self) -> None:
-        server.serve(self.conf, self.app)
+        server.serve(self.conf, self._served_app)
+
+    def _served_app(self) -> Any:
+        """The app of a zaqar-server worker, whose threads beyond
+        ``threads`` are for waiting requests (see :func:`server.serve`)."""
+        api, _ = self.serving_api()
+        api.gate = Gate(self.conf[server.GROUP].threads)
+        return wsgi_app.setup_app(self.conf, api)

@@ -16,6 +16,7 @@ import webob
 from oslo_context import context as oslo_context
 from oslo_middleware import request_id
 
+from zaqar_core.transport.gate import Gate
 from zaqar_plugins.transport.wsgi import controllers
 from zaqar_plugins.transport.wsgi import decoding
 from zaqar_plugins.transport.wsgi import views
@@ -169,3 +170,17 @@ class RelativeLocation:
             return start_response(status, headers, exc_info)
 
         return self.app(environ, relative)
+
+
+class Working:
+    """Lets each request through a :class:`~zaqar_core.transport.gate.Gate`
+    (zaqar-server's threads beyond those that work are for requests that
+    wait for messages)."""
+
+    def __init__(self, app: WSGIApp, gate: Gate) -> None:
+        self.app = app
+        self.gate = gate
+
+    def __call__(self, environ: Environ, start_response: Callable):
+        with self.gate.working():
+            return self.app(environ, start_response)

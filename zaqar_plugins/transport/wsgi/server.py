@@ -42,6 +42,7 @@ from granian.server import Server
 from oslo_config import cfg
 from oslo_log import log
 
+from zaqar_core.transport import gate
 from zaqar_core.transport import startup
 from zaqar_plugins.transport import listening
 from zaqar_plugins.transport import processes
@@ -77,7 +78,8 @@ def serve(conf: cfg.ConfigOpts, factory: AppFactory) -> NoReturn:
     server = Server(
         'zaqar', address=opts.bind, port=opts.port,
         interface=granian_constants.Interfaces.WSGI,
-        workers=workers(conf), blocking_threads=opts.threads,
+        workers=workers(conf),
+        blocking_threads=gate.threads(conf, opts.threads),
         http=granian_constants.HTTPModes.http1, websockets=False,
         http1_settings=granian_http.HTTP1Settings(
             header_read_timeout=opts.client_timeout * 1000,

@@ -131,6 +131,23 @@ def test_limits_come_from_the_configuration(conf: cfg.ConfigOpts) -> None:
         'maximum'] == 600
 
 
+def test_wait_is_documented_where_the_server_waits(
+        conf: cfg.ConfigOpts) -> None:
+    conf.set_override('max_message_wait', 12, 'transport')
+    found = operations(openapi.document(conf))
+    for name in ('message_list', 'claim_create'):
+        wait = params(found[name], 'query')['wait']
+        assert wait['schema'] == {'type': 'integer', 'minimum': 0,
+                                  'maximum': 12}
+        assert 'long polling' in wait['description']
+        assert '429' in found[name]['responses']
+    shared = openapi.document(conf)['components']['responses']
+    assert 'Retry-After' in shared['TooManyRequests']['headers']
+    conf.set_override('max_message_wait', 0, 'transport')
+    found = operations(openapi.document(conf))
+    assert 'wait' not in params(found['message_list'], 'query')
+
+
 def test_statuses_an_action_can_answer(conf: cfg.ConfigOpts) -> None:
     found = operations(openapi.document(conf))
     assert set(found['queue_update']['responses']) == {

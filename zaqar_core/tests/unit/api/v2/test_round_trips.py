@@ -34,14 +34,19 @@ ROUND_TRIPS = {
     # messages in one UPDATE, in one transaction (8 while it extended them
     # in a second UPDATE and read them back, 6 while it read the metadata
     # before); a delete is one DELETE (it read the row first).
+    # While some process has requests waiting for messages (long
+    # polling), a post signals its queue's waiters: through the listeners'
+    # sockets on SQLite, no statement.
     'sqlite': {'post-1': 3, 'post-10': 3, 'list-10': 4, 'claim-10': 5,
-               'delete-by-claim': 2, 'pop-10': 3},
+               'delete-by-claim': 2, 'pop-10': 3, 'post-1 waited for': 3},
     # Requests. A listing reads the queue's metadata, then runs its
     # script; a post and a claim run their script only, which checks the
     # metadata is what an earlier one saw; a delete and a pop run theirs
-    # only; a ping checks each of the two stores.
+    # only; a ping checks each of the two stores. While requests wait
+    # somewhere, a post publishes to its queue's waiters.
     'redis': {'post-1': 1, 'post-10': 1, 'list-10': 2, 'claim-10': 1,
-              'delete-by-claim': 1, 'pop-10': 1, 'ping': 2},
+              'delete-by-claim': 1, 'pop-10': 1, 'ping': 2,
+              'post-1 waited for': 2},
 }
 
 class Counter:
@@ -61,6 +66,9 @@ def counted(request: pytest.FixtureRequest,
     backend = request.param
     conf: cfg.ConfigOpts = request.getfixturevalue(f'{backend}_conf')
     api = bootstrap.make_api(conf)
+    # As in a serving process: hearing of waiters elsewhere costs a post
+    # nothing while there are none.
+    api.arrivals.start()
     counter = Counter()
     if backend == 'redis':
         sent = redis.connection.AbstractConnection.send_packed_command
@@ -78,6 +86,7 @@ def counted(request: pytest.FixtureRequest,
                        (api.stores.control, api.stores.home)}:
             sa.event.listen(engine, 'before_cursor_execute', executed)
     yield backend, api, counter
+    api.arrivals.stop()
     api.stores.close()
 
 
@@ -121,6 +130,8 @@ def test_round_trips_per_operation(
         api, 'message_delete', message_id=next(held)['id'],
         claim_id=claimed.body['claim_id']))
     measure('pop-10', lambda: call(api, 'message_delete_many', pop=10))
+    api.arrivals.say_waiting()
+    measure('post-1 waited for', lambda: post(api, 1))
     if backend == 'redis':
         # Load balancers ping often; the check of each store (and of
         # upstream's keys beside the message store) is one request.

@@ -70,11 +70,20 @@ def test_the_options_reach_the_server(conf: cfg.ConfigOpts,
     serve(conf)
     made = recorded.made
     assert (made['address'], made['port']) == ('127.0.0.1', 9999)
-    assert (made['workers'], made['blocking_threads']) == (3, 3)
+    # Working threads, and one for each request that may wait.
+    assert (made['workers'], made['blocking_threads']) == (3, 3 + 100)
     assert made['http1_settings'].keep_alive
     assert made['http1_settings'].header_read_timeout == 7000
     assert made['workers_kill_timeout'] == server.GRACEFUL_TIMEOUT
     assert made['respawn_failed_workers']
+
+
+def test_without_long_polling_no_thread_is_added(
+        conf: cfg.ConfigOpts, recorded: type[Recorded]) -> None:
+    conf.set_override('max_message_wait', 0, group='transport')
+    conf.set_override('threads', 6, group=server.GROUP)
+    serve(conf)
+    assert recorded.made['blocking_threads'] == 6
 
 
 def test_granians_access_log_stays_off(conf: cfg.ConfigOpts,

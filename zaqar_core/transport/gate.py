@@ -1,0 +1,59 @@
+"""How many requests of a process work at a time, when some may wait.
+
+A transport that runs requests in threads runs ``threads`` of them at once.
+A request that waits for messages (long polling) holds its thread while it
+waits, doing nothing; such a transport gets ``max_waiting_requests`` more
+threads for them, and lets each request through the :class:`Gate`, which
+a waiting request steps out of. So at most ``threads`` requests compete
+for the interpreter, however many wait, and a process full of waiting
+requests still serves the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+
+from oslo_config import cfg
+
+
+def threads(conf: cfg.ConfigOpts, working: int) -> int:
+    """Threads for a transport whose requests run in ``working`` threads:
+    those, and one more for each request that may wait for messages."""
+    limits = conf.transport
+    return working + (limits.max_waiting_requests
+                      if limits.max_message_wait else 0)
+
+
+class Gate:
+    """At most ``slots`` requests inside at once; ``None``: no limit (the
+    transport's own threads are the limit)."""
+
+    def __init__(self, slots: int | None = None) -> None:
+        self._slots = None if slots is None else threading.Semaphore(slots)
+
+    @property
+    def limits(self) -> bool:
+        return self._slots is not None
+
+    @contextlib.contextmanager
+    def working(self) -> Iterator[None]:
+        """Around a request's work."""
+        if self._slots is None:
+            yield
+            return
+        with self._slots:
+            yield
+
+    @contextlib.contextmanager
+    def stepped_out(self) -> Iterator[None]:
+        """Around a wait inside a request: its slot goes to another."""
+        if self._slots is None:
+            yield
+            return
+        self._slots.release()
+        try:
+            yield
+        finally:
+            self._slots.acquire()
