@@ -108,6 +108,8 @@ class Arrivals:
         # and when this one last said it has.
         self._someone_waits_until = 0.0
         self._said_at = float('-inf')
+        #: Set when the process stops: nothing waits any more.
+        self.stopping = False
 
     def start(self) -> Arrivals:
         """Listen to the other processes' announcements (a serving
@@ -117,6 +119,16 @@ class Arrivals:
             self._listening = self.stores.signals.listen(
                 (WAITING, *CHANNELS), self._signalled)
         return self
+
+    def release_all(self) -> None:
+        """The process is stopping: every waiting request answers now
+        with what it finds, and none waits from now on (a graceful stop
+        waits for the requests in progress, only so long)."""
+        self.stopping = True
+        with self._lock:
+            waiters = [w for held in self._waiters.values() for w in held]
+        for waiter in waiters:
+            waiter.wake()
 
     def stop(self) -> None:
         listening, self._listening = self._listening, None

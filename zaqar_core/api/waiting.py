@@ -55,7 +55,7 @@ def until_found(api: Api, req: Request, seconds: int, look: Callable[[], T],
         while True:
             result = look()
             left = deadline - time.monotonic()
-            if found(result) or left <= 0:
+            if found(result) or left <= 0 or api.arrivals.stopping:
                 return result
             with api.gate.stepped_out():
                 waiter.sleep(left)

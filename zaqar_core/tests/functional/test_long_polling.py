@@ -6,10 +6,18 @@ and a client that does not ask to wait sees no change."""
 from __future__ import annotations
 
 import configparser
+import os
+import signal
 import statistics
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from zaqar_testing.zaqar_servers import ZaqarServer
 
 from .helpers import ApiClient
 from .helpers import Server
@@ -149,3 +157,54 @@ def test_a_websocket_claim_waits_too(ws_server: Server,
     [reply] = answers
     assert reply.status == 201, reply.body
     assert [m['body'] for m in reply.body['messages']] == ['over ws']
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[ZaqarServer]:
+    """A zaqar-server of this test's own (on SQLite), to stop or reload."""
+    uri = f'sqlite:///{tmp_path / "zaqar.sqlite"}'
+    server = ZaqarServer(tmp_path, {
+        'DEFAULT': {'auth_strategy': ''},
+        'drivers:transport:wsgi': {'workers': 2},
+        'drivers:message_store:sqlalchemy': {'uri': uri},
+        'drivers:management_store:sqlalchemy': {'uri': uri}})
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+def test_a_stopping_server_answers_its_waiting_requests(
+        own_server: ZaqarServer) -> None:
+    # A graceful stop waits for the requests in progress only so long
+    # (then kills the worker, dropping them): waiting ones answer at once.
+    consumer = ApiClient(own_server.url)
+    waiting = [waiting_claim(consumer, f'stop{n}', 20) for n in range(4)]
+    time.sleep(1.0)
+    stopped_at = time.monotonic()
+    os.kill(own_server.pid, signal.SIGTERM)
+    for thread, answer in waiting:
+        thread.join(15)
+        assert answer['response'].status_code == 204
+        assert answer['at'] - stopped_at < 2.0
+    own_server.process.wait(15)
+
+
+def test_a_reload_answers_the_old_workers_waiting_requests(
+        own_server: ZaqarServer) -> None:
+    consumer = ApiClient(own_server.url)
+    thread, answer = waiting_claim(consumer, 'reload', 20)
+    time.sleep(1.0)
+    reloaded_at = time.monotonic()
+    os.kill(own_server.pid, signal.SIGHUP)
+    thread.join(15)
+    assert answer['response'].status_code == 204
+    # When the old worker stops, after the new ones started.
+    assert answer['at'] - reloaded_at < 10
+    # The new workers serve, and wait.
+    later, answered = waiting_claim(consumer, 'reload', 20)
+    time.sleep(1.0)
+    assert consumer.post('/v2/queues/reload/messages', json={
+        'messages': [{'body': 'after'}]}).status_code == 201
+    later.join(15)
+    assert answered['response'].status_code == 201

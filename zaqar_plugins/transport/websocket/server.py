@@ -262,7 +262,8 @@ class Server:
             loop.remove_signal_handler(signo)
             signal.signal(signo, signal.SIG_IGN)
         # Stop accepting; close every connection (1001) once its request
-        # in progress is answered.
+        # in progress is answered, requests that wait for messages at once.
+        self.api.arrivals.release_all()
         server.close(close_connections=False)
         for peer in list(self.peers):
             peer.shut_down()

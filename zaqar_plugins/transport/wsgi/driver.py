@@ -25,4 +25,5 @@ class Driver(base.DriverBase, base.WsgiDriver):
         ``threads`` are for waiting requests (see :func:`server.serve`)."""
         api, _ = self.serving_api()
         api.gate = Gate(self.conf[server.GROUP].threads)
+        server.when_told_to_stop(api.arrivals.release_all)
         return wsgi_app.setup_app(self.conf, api)

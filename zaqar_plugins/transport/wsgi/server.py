@@ -30,7 +30,10 @@ whatever killed it, so that a restart finds the port free.
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
+import threading
 from collections.abc import Callable
 from typing import Any
 from typing import NoReturn
@@ -89,9 +92,12 @@ def serve(conf: cfg.ConfigOpts, factory: AppFactory) -> NoReturn:
         # granian's own lines go through oslo.log, its handlers and
         # format; only warnings unless debugging.
         log_level=LogLevels.debug if conf.debug else LogLevels.warning,
-        log_dictconfig={'loggers': {
-            '_granian': {'handlers': [], 'propagate': True},
-            'granian.access': {'handlers': [], 'propagate': True}}},
+        log_dictconfig={
+            'filters': {'threads': {'()': _IntendedThreads}},
+            'loggers': {
+                '_granian': {'handlers': [], 'propagate': True,
+                             'filters': ['threads']},
+                'granian.access': {'handlers': [], 'propagate': True}}},
         # Requests are logged by the app (access_log.py), with their
         # request id, under any WSGI server: granian's line would repeat it.
         log_access=False)
@@ -117,6 +123,17 @@ def _cannot_serve(where: str, problem: str) -> NoReturn:
     raise SystemExit(1)
 
 
+class _IntendedThreads(logging.Filter):
+    """Drops granian's warning that a worker may have many threads: those
+    beyond ``threads`` are for requests that wait for messages, and the
+    app's gate (zaqar_core.transport.gate) keeps them from working at
+    once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return 'Python threads, which seems quite high' not in \
+            record.getMessage()
+
+
 class _WorkerApp:
     """Builds the app in a worker, after the fork (granian calls it there:
     ``target_loader``)."""
@@ -134,6 +151,32 @@ class _WorkerApp:
             LOG.error('The configuration files could not be read again; '
                       'this worker keeps the previous configuration.')
         return self.factory()
+
+
+def when_told_to_stop(callback: Callable[[], None]) -> None:
+    """Call ``callback`` on a thread of its own as soon as this worker gets
+    SIGTERM or SIGINT (a stop, or the end of a SIGHUP reload). Call it in
+    the worker's main thread, while it builds the app.
+
+    granian's handler of those signals starts the worker's graceful stop,
+    which waits for the requests in progress for GRACEFUL_TIMEOUT: requests
+    that wait for messages must answer first, or they are cut off. The
+    handler is granian's, installed after the app is built; the signal is
+    seen through the interpreter's wakeup fd, which it writes whatever
+    handler runs.
+    """
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    stopping = {signal.SIGTERM, signal.SIGINT}
+
+    def watch() -> None:
+        while data := os.read(read, 64):
+            if stopping & set(data):
+                callback()
+                return
+    threading.Thread(target=watch, name='zaqar-stop-signal',
+                     daemon=True).start()
 
 
 def workers(conf: cfg.ConfigOpts) -> int:

@@ -258,3 +258,21 @@ def test_a_waiting_request_steps_out_of_the_gate(
 def _gated_post(api: Api) -> Result:
     with api.gate.working():
         return post(api)
+
+
+def test_a_stopping_process_waits_no_more(
+        sqlite_conf: cfg.ConfigOpts) -> None:
+    api = bootstrap.make_api(sqlite_conf)
+    claim = Background(lambda: call(api, 'claim_create', CLAIM, wait='10'))
+    deadline = time.monotonic() + 5
+    while not api.arrivals.waiting:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    released_at = time.monotonic()
+    api.arrivals.release_all()
+    assert claim.join().status == 204
+    assert claim.done_at - released_at < 0.5
+    started = time.monotonic()
+    assert call(api, 'message_list', wait='10').status == 200
+    assert time.monotonic() - started < 0.5
+    api.stores.close()
