@@ -33,41 +33,51 @@ def queue_metadata(api: 'Api', req: Request) -> dict:
         return {}
 
 
-def _new_message(api: 'Api', document: Any, default_ttl: int,
-                 delay: int | None) -> base.NewMessage:
-    """Check one posted message; ``delay`` None means delays are off."""
+def _new_messages(api: 'Api', documents: list[Any], default_ttl: int,
+                  delay: int | None) -> list[base.NewMessage]:
+    """Check the posted messages; ``delay`` None means delays are off.
+
+    The limits are read once per post, not per message: an option lookup
+    costs about as much as checking a message.
+    """
     limits = api.conf.transport
-    # The shape of the document is the body's fault, as upstream titles it.
-    if not isinstance(document, dict):
-        raise errors.invalid_body('Document type not supported.')
-    if 'body' not in document:
-        raise errors.invalid_body('Missing "body" field.')
-    ttl = document.get('ttl', default_ttl)
-    if not validation.is_int(ttl):
-        raise errors.invalid_body('The value of the "ttl" field must be a '
-                                  'int.')
-    validation.check_range(
-        ttl, limits.min_message_ttl, limits.max_message_ttl,
-        f'The TTL for a message may not exceed {limits.max_message_ttl} '
-        f'seconds, and must be at least {limits.min_message_ttl} seconds '
-        f'long.')
-    message: base.NewMessage = {'body': document['body'], 'ttl': ttl,
-                                'delay': 0}
-    if delay is not None:
-        wanted = document.get('delay', delay)
-        if not validation.is_int(wanted):
-            raise errors.invalid_body('The value of the "delay" field must '
-                                      'be a int.')
-        message['delay'] = validation.check_range(
-            wanted, 0, limits.max_message_delay,
-            f'The delay for a message may not exceed '
-            f'{limits.max_message_delay} seconds, and must be at least 0 '
-            f'seconds long.')
-    if api.conf.enable_checksum:
-        digest = hashlib.md5(json.dumps(document['body']).encode(),
-                             usedforsecurity=False).hexdigest()
-        message['checksum'] = f'MD5:{digest}'
-    return message
+    min_ttl, max_ttl = limits.min_message_ttl, limits.max_message_ttl
+    max_delay = limits.max_message_delay
+    checksum = api.conf.enable_checksum
+    messages = []
+    for document in documents:
+        # The shape of the document is the body's fault, as upstream
+        # titles it.
+        if not isinstance(document, dict):
+            raise errors.invalid_body('Document type not supported.')
+        if 'body' not in document:
+            raise errors.invalid_body('Missing "body" field.')
+        ttl = document.get('ttl', default_ttl)
+        if not validation.is_int(ttl):
+            raise errors.invalid_body('The value of the "ttl" field must be '
+                                      'a int.')
+        if not min_ttl <= ttl <= max_ttl:
+            raise errors.BadRequest(
+                f'The TTL for a message may not exceed {max_ttl} seconds, '
+                f'and must be at least {min_ttl} seconds long.')
+        message: base.NewMessage = {'body': document['body'], 'ttl': ttl,
+                                    'delay': 0}
+        if delay is not None:
+            wanted = document.get('delay', delay)
+            if not validation.is_int(wanted):
+                raise errors.invalid_body('The value of the "delay" field '
+                                          'must be a int.')
+            if not 0 <= wanted <= max_delay:
+                raise errors.BadRequest(
+                    f'The delay for a message may not exceed {max_delay} '
+                    f'seconds, and must be at least 0 seconds long.')
+            message['delay'] = wanted
+        if checksum:
+            digest = hashlib.md5(json.dumps(document['body']).encode(),
+                                 usedforsecurity=False).hexdigest()
+            message['checksum'] = f'MD5:{digest}'
+        messages.append(message)
+    return messages
 
 
 def shown(msg: base.Message, reveal: Callable[[Any], Any]
@@ -129,8 +139,7 @@ def _post(api: 'Api', req: Request, seen: Seen,
         limits.default_message_ttl
     # Per-message delays apply only in delayed queues.
     delay = meta.get('_default_message_delay') or None
-    messages = [_new_message(api, doc, default_ttl, delay)
-                for doc in documents]
+    messages = _new_messages(api, documents, default_ttl, delay)
     # Sealed copies if the queue encrypts; ``messages`` stays plaintext.
     stored = encryption.seal(api.conf, req.project_id, meta, messages)
     if seen.text is None:
