@@ -87,3 +87,28 @@ def test_an_unreachable_server_is_unavailable_not_a_crash() -> None:
     assert data.is_alive() is False
     with pytest.raises(errors.Unavailable):
         data.message_controller.stats('p', 'q')
+
+
+@pytest.mark.parametrize('args', [
+    ('EVALSHA', 'f' * 40, 2, 'k1', 'k2', 'é\n', 0, -7, 300, 1.5,
+     1726000000.1234567, 3.3000000000000003, b'\x00\xff', ''),
+    ('CLIENT SETNAME', 'zaqar'),
+    ('GET', memoryview(b'key')),
+])
+def test_the_packer_packs_as_redis_py_does(args: tuple) -> None:
+    theirs = redis.connection.PythonRespSerializer(
+        6000, redis.connection.Encoder('utf-8', 'strict', False).encode)
+    assert b''.join(connection.PACKER.pack(*args)) == \
+        b''.join(theirs.pack(*args))
+
+
+@pytest.mark.parametrize('value', [True, None, object()])
+def test_the_packer_refuses_what_redis_py_refuses(value: object) -> None:
+    with pytest.raises(redis.exceptions.DataError):
+        connection.PACKER.pack('SET', 'k', value)
+
+
+def test_a_server_client_packs_with_hiredis_alone() -> None:
+    client = connection.make_client('redis://127.0.0.1:1')
+    assert client.connection_pool.connection_kwargs['command_packer'] \
+        is connection.PACKER
