@@ -95,6 +95,14 @@ def waiting_heard(api: Api, timeout: float = 5) -> None:
         time.sleep(0.01)
 
 
+def until_waiting(api: Api, timeout: float = 5) -> None:
+    """Until a request of ``api``'s process waits."""
+    deadline = time.monotonic() + timeout
+    while not api.arrivals.waiting:
+        assert time.monotonic() < deadline, 'no request waits'
+        time.sleep(0.01)
+
+
 @pytest.mark.parametrize('wait, said', [
     ('21', 'no greater than 20 seconds'),
     ('-1', 'at least 0'),
@@ -219,10 +227,7 @@ def test_waiting_requests_are_limited(sqlite_conf: cfg.ConfigOpts) -> None:
     sqlite_conf.set_override('max_waiting_requests', 1, group='transport')
     api = bootstrap.make_api(sqlite_conf)
     first = Background(lambda: call(api, 'claim_create', CLAIM, wait='10'))
-    deadline = time.monotonic() + 5
-    while not api.arrivals.waiting:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    until_waiting(api)
     with pytest.raises(errors.TooManyRequests) as refused:
         call(api, 'message_list', wait='1')
     assert refused.value.status == 429
@@ -244,10 +249,7 @@ def test_a_waiting_request_steps_out_of_the_gate(
         with api.gate.working():
             return call(api, 'claim_create', CLAIM, wait='10')
     claim = Background(waiting_claim)
-    deadline = time.monotonic() + 5
-    while not api.arrivals.waiting:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    until_waiting(api)
     # The only slot is free while the claim waits: the post gets in.
     poster = Background(lambda: _gated_post(api))
     poster.join(5)
@@ -264,10 +266,7 @@ def test_a_stopping_process_waits_no_more(
         sqlite_conf: cfg.ConfigOpts) -> None:
     api = bootstrap.make_api(sqlite_conf)
     claim = Background(lambda: call(api, 'claim_create', CLAIM, wait='10'))
-    deadline = time.monotonic() + 5
-    while not api.arrivals.waiting:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    until_waiting(api)
     released_at = time.monotonic()
     api.arrivals.release_all()
     assert claim.join().status == 204
