@@ -91,6 +91,9 @@ def pytest_collection_modifyitems(config: pytest.Config,
 #: starts again if asked for.
 MAX_LIVE = 8
 DEFAULT_KEY = json.dumps({})
+#: The servers that session fixtures hand out (``server``, ``ws_server``):
+#: never stopped to make room, since those fixtures keep them.
+KEPT = {DEFAULT_KEY, json.dumps(['websocket', {}])}
 
 
 class ServerPool:
@@ -137,7 +140,7 @@ class ServerPool:
                 raise
         # Most recently used last (dicts keep insertion order).
         self.servers[key] = self.servers.pop(key)
-        others = [k for k in self.servers if k != DEFAULT_KEY]
+        others = [k for k in self.servers if k not in KEPT]
         for old in others[:-MAX_LIVE]:
             self.servers.pop(old).process.stop()
         return self.servers[key]
