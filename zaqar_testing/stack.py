@@ -521,7 +521,9 @@ def bootstrap_keystone(state: dict[str, Any], conf: Path) -> None:
     keystone_manage(
         conf, 'bootstrap',
         '--bootstrap-username', admin['username'],
-        '--bootstrap-password', admin['password'],
+        # Joined: a generated password may start with '-', which argparse
+        # would take for an option (token_urlsafe: 1 in 64).
+        f'--bootstrap-password={admin["password"]}',
         '--bootstrap-project-name', admin['project_name'],
         '--bootstrap-role-name', 'admin',
         '--bootstrap-service-name', 'keystone',
