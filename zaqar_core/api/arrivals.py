@@ -72,9 +72,9 @@ class Waiter:
     def wake(self) -> None:
         self._event.set()
 
-    def sleep(self, seconds: float) -> bool:
+    def sleep(self, seconds: float) -> None:
         """Block until woken or ``seconds`` (at most :data:`BACKSTOP`)
-        have passed; whether it was woken.
+        have passed: either way, the caller looks again.
 
         While it sleeps, its process keeps saying that it has waiters.
         """
@@ -83,10 +83,10 @@ class Waiter:
             self._arrivals.say_waiting()
             left = deadline - time.monotonic()
             if left <= 0:
-                return False
+                return
             if self._event.wait(min(left, ANNOUNCE_EVERY)):
                 self._event.clear()
-                return True
+                return
 
 
 class Arrivals:

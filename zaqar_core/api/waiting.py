@@ -28,8 +28,11 @@ PARAM = 'wait'
 
 def wait_param(api: Api, req: Request) -> int:
     """Seconds the request may wait: 0 when it does not ask to."""
-    longest = api.conf.transport.max_message_wait
     wait = validation.get_int(req.params, PARAM, 0)
+    if not wait:
+        return 0
+    # Only a request that asks to wait pays for the option and the text.
+    longest = api.conf.transport.max_message_wait
     return validation.check_range(
         wait, 0, longest,
         f'Wait must be at least 0 and no greater than {longest} seconds.'
