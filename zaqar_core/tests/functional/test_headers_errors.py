@@ -695,6 +695,21 @@ def test_cors_headers_for_an_allowed_origin(cors_server: Server) -> None:
         resp.headers['Access-Control-Expose-Headers']
 
 
+def test_location_stays_relative_through_cors(cors_server: Server) -> None:
+    # oslo.middleware's CORS is a WebOb layer, which makes a Location
+    # absolute on its way out.
+    client = cors_server.client()
+    resp = client.put('/v2/queues/corsloc', headers={'Origin': ORIGIN})
+    assert resp.status_code == 201
+    assert resp.headers['Location'] == '/v2/queues/corsloc'
+    resp = client.post('/v2/queues/corsloc/messages',
+                       json={'messages': [{'body': 1}]},
+                       headers={'Origin': ORIGIN})
+    assert resp.status_code == 201
+    assert resp.headers['Location'].startswith(
+        '/v2/queues/corsloc/messages?ids=')
+
+
 def test_no_cors_headers_for_other_origins(cors_server: Server) -> None:
     client = cors_server.client()
     resp = client.get('/v2/queues',

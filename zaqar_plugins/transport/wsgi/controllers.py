@@ -170,9 +170,22 @@ def _media_type(environ: dict) -> str:
     return environ.get('CONTENT_TYPE', '').split(';', 1)[0].strip()
 
 
+class Response(webob.Response):
+    """A WebOb response that sends its Location header as it is.
+
+    Zaqar's Location is a relative path. WebOb makes it absolute from the
+    request when the response is sent (a URL parse and join: a twentieth
+    of a message post), which :class:`.middleware.RelativeLocation` would
+    then undo.
+    """
+
+    def _abs_headerlist(self, environ: dict) -> list[tuple[str, str]]:
+        return self._headerlist
+
+
 def render(shown: views.Shown) -> webob.Response:
     """The HTTP response for a rendered result or error."""
-    response = webob.Response(status=shown.status)
+    response = Response(status=shown.status)
     if shown.body is not None and shown.status != 204:
         response.body = json.dumps(shown.body).encode()
         response.content_type = JSON

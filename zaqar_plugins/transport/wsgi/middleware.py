@@ -151,9 +151,10 @@ class RootWithoutAuth:
 class RelativeLocation:
     """Strips this server's own origin from Location headers.
 
-    Every WebOb layer (Pecan, each oslo middleware) rewrites a relative
-    Location as an absolute URL built from the request; Zaqar's contract
-    is the relative path.
+    The app's own responses keep theirs relative
+    (:class:`.controllers.Response`), but a WebOb layer in front of it (an
+    oslo middleware, auth_token) rewrites a relative Location as an absolute
+    URL built from the request; Zaqar's contract is the relative path.
     """
 
     def __init__(self, app) -> None:
@@ -161,7 +162,8 @@ class RelativeLocation:
 
     def __call__(self, environ: Environ, start_response: Callable):
         def relative(status, headers, exc_info=None):
-            if any(k.lower() == 'location' for k, _ in headers):
+            if any(k.lower() == 'location' and not v.startswith('/')
+                   for k, v in headers):
                 origin = webob.Request(environ).host_url
                 headers = [(k, v[len(origin):])
                            if k.lower() == 'location' and
