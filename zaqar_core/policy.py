@@ -20,8 +20,11 @@ MAX_DECISIONS = 10000
 
 
 def _frozen(values: dict) -> tuple:
-    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
-                        for k, v in values.items()))
+    # In the dict's own order, not sorted: the dicts of one kind are built
+    # by one piece of code, and two orders of equal dicts would only cost
+    # a second entry, never a wrong decision.
+    return tuple([(k, tuple(v) if isinstance(v, list) else v)
+                  for k, v in values.items()])
 
 
 class Enforcer(policy.Enforcer):
