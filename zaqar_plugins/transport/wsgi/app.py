@@ -26,6 +26,7 @@ response's request id.
 
 import inspect
 
+import webob
 from keystonemiddleware import auth_token
 from oslo_config import cfg
 from oslo_middleware import cors
@@ -80,6 +81,11 @@ def setup_app(conf: cfg.ConfigOpts, api: Api):
     """The full WSGI application for ``api``."""
     pecan_app = Application(
         controllers.RootController(api),
+        # WebOb's own request and response: Pecan's request wraps every
+        # attribute read in a Python call, to turn an undecodable value
+        # into a 400 (DecodedRequest refuses those before Pecan, and the
+        # query, the one value read through WebOb, says so itself).
+        request_cls=webob.Request, response_cls=controllers.Response,
         hooks=[hooks.ErrorHook(), hooks.ContextHook()],
         force_canonical=False,
         guess_content_type_from_ext=False,

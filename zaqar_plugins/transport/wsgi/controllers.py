@@ -29,7 +29,12 @@ PATCH_MEDIA_TYPE = 'application/openstack-messaging-v2.0-json-patch'
 
 def _query(req: webob.Request) -> dict[str, Any]:
     params: dict[str, Any] = {}
-    for key, value in req.GET.items():
+    try:
+        pairs = list(req.GET.items())
+    except UnicodeDecodeError:
+        # DecodedRequest, in front of the app, refuses such a query first.
+        raise decoding.undecodable_query() from None
+    for key, value in pairs:
         if key in params:
             previous = params[key]
             params[key] = (previous if isinstance(previous, list)

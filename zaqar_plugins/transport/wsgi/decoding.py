@@ -32,7 +32,7 @@ def undecodable(environ: Environ) -> errors.BadRequest | None:
     if not _pep3333(environ, 'PATH_INFO'):
         return errors.BadRequest('The request path is not UTF-8 text.')
     if not _pep3333(environ, 'QUERY_STRING'):
-        return _undecodable_query()
+        return undecodable_query()
     error = _undecodable_url(environ)
     if error is not None:
         return error
@@ -65,7 +65,7 @@ def _undecodable_url(environ: Environ) -> errors.BadRequest | None:
         try:
             parse.unquote_to_bytes(query.encode('latin-1')).decode('utf-8')
         except UnicodeDecodeError:
-            return _undecodable_query()
+            return undecodable_query()
     return None
 
 
@@ -128,6 +128,6 @@ def _pep3333(environ: Environ, key: str) -> bool:
     return True
 
 
-def _undecodable_query() -> errors.BadRequest:
+def undecodable_query() -> errors.BadRequest:
     return errors.BadRequest('The query string is not UTF-8 text, once '
                              'its percent-escapes are decoded.')
