@@ -6,7 +6,9 @@ one that its poster left."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
+from importlib import resources
 
 import pytest
 
@@ -21,6 +23,7 @@ from zaqar_plugins.storage.redis import keys
 from zaqar_plugins.storage.redis import messages
 from zaqar_plugins.storage.redis import options as redis_stores
 from zaqar_plugins.storage.redis import records
+from zaqar_plugins.storage.redis import scripts as redis_scripts
 from zaqar_testing.redis_servers import RedisBackend
 from zaqar_testing.redis_servers import RedisFactory
 
@@ -140,3 +143,20 @@ def test_messages_from_before_id_keys_get_one_when_read(
     assert found['id'] != ids[0]  # old ids name nothing any more
     assert stores.data.client.get(key)
     assert fresh.messages.get(PROJECT, 'q', found['id'])['body'] == 1
+
+
+def test_scripts_are_loaded_again_when_the_server_lost_them(
+        stores: Stores) -> None:
+    stores.messages.post(PROJECT, 'q', [new_message(1)], 'client')
+    client = stores.data.client
+    folder = resources.files(redis_scripts.__package__) / 'lua'
+    every = [hashlib.sha1(redis_scripts.source(lua.name[:-4]).encode(),
+                          usedforsecurity=False).hexdigest()
+             for lua in folder.iterdir() if lua.name.endswith('.lua')]
+    assert any(client.script_exists(*every))
+    # As a restart, a failover or SCRIPT FLUSH leaves it.
+    client.script_flush()
+    assert not any(client.script_exists(*every))
+    stores.messages.post(PROJECT, 'q', [new_message(2)], 'client')
+    found, _ = stores.messages.list(PROJECT, 'q', echo=True)
+    assert [m['body'] for m in found] == [1, 2]
