@@ -86,7 +86,7 @@ def setup_app(conf: cfg.ConfigOpts, api: Api):
         # into a 400 (DecodedRequest refuses those before Pecan, and the
         # query, the one value read through WebOb, says so itself).
         request_cls=webob.Request, response_cls=controllers.Response,
-        hooks=[hooks.ErrorHook(), hooks.ContextHook()],
+        hooks=[hooks.ErrorHook()],
         force_canonical=False,
         guess_content_type_from_ext=False,
         use_context_locals=False,

@@ -11,6 +11,7 @@ from typing import Any
 
 import pecan
 import webob
+from oslo_context import context as oslo_context
 
 from zaqar_core.api import errors
 from zaqar_core.api import jsonbody
@@ -223,6 +224,11 @@ class RootController:
     def dispatch(self, req: webob.Request,
                  resp: webob.Response) -> webob.Response:
         environ = req.environ
+        # The oslo.context request context, from the auth headers
+        # (keystonemiddleware's, when Keystone is on); first, as it becomes
+        # the thread's current context, which log lines name.
+        context = oslo_context.RequestContext.from_environ(
+            decoding.text_headers(environ))
         _check_accept(environ)
         method = environ['REQUEST_METHOD']
         if method == 'OPTIONS':
@@ -245,7 +251,7 @@ class RootController:
             client_id=_header(environ, 'HTTP_CLIENT_ID'),
             params={**query, **path_params},
             body=body, body_size=size,
-            context=environ.get('zaqar.context'),
+            context=context,
             signed=_signed(environ))
         call = views.Call(action, api_request, query)
         try:

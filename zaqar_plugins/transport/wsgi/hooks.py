@@ -1,28 +1,14 @@
-"""Pecan hooks: request context, and errors rendered as JSON."""
+"""The Pecan hook that renders errors as JSON."""
 
-from oslo_context import context as oslo_context
 from oslo_log import log
 from pecan import hooks
 from webob import exc as webob_exc
 
 from zaqar_core.api import errors
 from zaqar_plugins.transport.wsgi import controllers
-from zaqar_plugins.transport.wsgi import decoding
 from zaqar_plugins.transport.wsgi import views
 
 LOG = log.getLogger(__name__)
-
-
-class ContextHook(hooks.PecanHook):
-    """Builds the oslo.context request context from the auth headers
-    (set by keystonemiddleware when Keystone is on)."""
-
-    priority = 10
-
-    def before(self, state) -> None:
-        environ = state.request.environ
-        environ['zaqar.context'] = oslo_context.RequestContext.from_environ(
-            decoding.text_headers(environ))
 
 
 class ErrorHook(hooks.PecanHook):
