@@ -39,6 +39,11 @@ def _reject_constant(name: str) -> None:
                               f'is not valid JSON.')
 
 
+# Built once: json.loads with these hooks builds a decoder per call.
+_DECODER = json.JSONDecoder(parse_int=_check_int, parse_float=_check_float,
+                            parse_constant=_reject_constant)
+
+
 def _too_deep(raw: str) -> bool:
     depth = deepest = 0
     in_string = escaped = False
@@ -94,9 +99,7 @@ def decode_text(text: str) -> Any:
         raise errors.invalid_body(
             f'Request body is nested deeper than {MAX_DEPTH} levels.')
     try:
-        document = json.loads(text, parse_int=_check_int,
-                              parse_float=_check_float,
-                              parse_constant=_reject_constant)
+        document = _DECODER.decode(text)
     except ValueError:
         raise errors.invalid_body(
             'Request body could not be parsed.') from None

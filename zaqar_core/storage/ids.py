@@ -56,16 +56,16 @@ class MessageIds:
                             person=b'zaqar-id-%d' % i)
             for i in range(_ROUNDS)]
 
-    def _f(self, i: int, half: int) -> int:
-        h = self._rounds[i].copy()
-        h.update(half.to_bytes(_HALF // 8, 'big'))
-        return int.from_bytes(h.digest(), 'big')
+    # The round function, inlined in both loops below (a post of ten
+    # messages computes forty): F_i(half) = BLAKE2b_i(half as 6 bytes).
 
     def encode(self, number: int) -> str:
         """The public id of ``number`` (1 to :data:`MAX_NUMBER`)."""
         left, right = number >> _HALF, number & _HALF_MASK
-        for i in range(_ROUNDS):
-            left, right = right, left ^ self._f(i, right)
+        for keyed in self._rounds:
+            h = keyed.copy()
+            h.update(right.to_bytes(6, 'big'))
+            left, right = right, left ^ int.from_bytes(h.digest(), 'big')
         return f'{left:012x}{right:012x}'
 
     def decode(self, message_id: str | None) -> int | None:
@@ -73,8 +73,10 @@ class MessageIds:
         if not isinstance(message_id, str) or not _ID.fullmatch(message_id):
             return None
         left, right = int(message_id[:12], 16), int(message_id[12:], 16)
-        for i in reversed(range(_ROUNDS)):
-            left, right = right ^ self._f(i, left), left
+        for keyed in reversed(self._rounds):
+            h = keyed.copy()
+            h.update(left.to_bytes(6, 'big'))
+            left, right = right ^ int.from_bytes(h.digest(), 'big'), left
         # The top 32 bits of the block must be zero (see the module doc).
         if left >> (64 - _HALF):
             return None
