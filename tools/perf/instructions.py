@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,6 +57,14 @@ def scenarios(app) -> dict:
             'claim-delete': claim_delete}
 
 
+def tool(name: str) -> str:
+    """The full path of valgrind's program ``name``."""
+    found = shutil.which(name)
+    if found is None:
+        raise SystemExit(f'{name} is not installed (Debian: valgrind)')
+    return found
+
+
 def measured(rest: list[str], scenario: str, requests: int) -> None:
     """In the process under callgrind: warm up, then count."""
     from zaqar_core import bootstrap
@@ -68,12 +77,12 @@ def measured(rest: list[str], scenario: str, requests: int) -> None:
         scenario]
     for _ in range(200):
         run()
-    me = str(os.getpid())
-    subprocess.run(['callgrind_control', '-i', 'on', me], check=True,
+    control, me = tool('callgrind_control'), str(os.getpid())
+    subprocess.run([control, '-i', 'on', me], check=True,
                    capture_output=True)
     for _ in range(requests):
         run()
-    subprocess.run(['callgrind_control', '-i', 'off', me], check=True,
+    subprocess.run([control, '-i', 'off', me], check=True,
                    capture_output=True)
 
 
@@ -91,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix='zaqar-callgrind-') as tmp:
         out = subprocess.run(
-            ['valgrind', '--tool=callgrind', '--instr-atstart=no',
+            [tool('valgrind'), '--tool=callgrind', '--instr-atstart=no',
              f'--callgrind-out-file={tmp}/callgrind.out', sys.executable,
              __file__, '--inside', '--scenario', args.scenario,
              '--requests', str(args.requests), *rest],
