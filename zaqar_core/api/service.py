@@ -23,6 +23,8 @@ from zaqar_core.api.seen_metadata import SeenMetadata
 from zaqar_core.api.v2 import actions  # noqa: F401 (registers actions)
 from zaqar_core.api.v2 import registry
 from zaqar_core.api.v2 import topics
+from zaqar_core.conf.snapshot import Snapshot
+from zaqar_core.conf.snapshot import Values
 from zaqar_core.notification import base as notification_base
 from zaqar_core.notification.base import NotifierBase
 from zaqar_core.notification.events import Emitter
@@ -50,6 +52,7 @@ class Api:
                  notifiers: Mapping[str, NotifierBase] | None = None,
                  events: Emitter | None = None) -> None:
         self.conf = conf
+        self._snapshot = Snapshot(conf)
         self.stores = stores
         self.enforcer = enforcer
         self.notifiers = dict(notifiers or {})
@@ -61,6 +64,13 @@ class Api:
         #: Set by a transport that runs requests in threads (see
         #: zaqar_core.transport.gate); a waiting request steps out of it.
         self.gate = Gate()
+
+    @property
+    def settings(self) -> Values | cfg.ConfigOpts:
+        """The configuration's option values, for requests to read: as
+        :attr:`conf` gives them, read once per change (see
+        :mod:`zaqar_core.conf.snapshot`)."""
+        return self._snapshot.values()
 
     def notifier_for(self, subscriber: str) -> NotifierBase | None:
         """The notifier that serves ``subscriber``'s URI scheme."""
@@ -74,12 +84,13 @@ class Api:
             KeyError: no such action (a transport bug).
         """
         action = registry.ACTIONS[name]
-        if not registry.exists(action, registry.switches(self.conf)):
+        settings = self.settings
+        if not registry.exists(action, registry.switches(settings)):
             raise errors.NotFound('The resource could not be found.',
                                   title='404 Not Found')
         _bind(action, req)
         if req.signed is not None and not signed_url.allows(
-                self.conf.signed_url.secret_key, req.signed, req.project_id,
+                settings.signed_url.secret_key, req.signed, req.project_id,
                 req.method, req.path):
             # Whatever is wrong with it, as upstream answers (falcon's
             # bare 404).
@@ -87,8 +98,8 @@ class Api:
                                   title='404 Not Found')
         if not action.anonymous:
             self._check_client_id(req.client_id)
-            if req.project_id is None and not self.conf.auth_strategy and \
-                    self.conf.noauth_project_id:
+            if req.project_id is None and not settings.auth_strategy and \
+                    settings.noauth_project_id:
                 self._default_project(req)
             self._check_project(req.project_id)
             queue_name = req.params.get('queue_name')
@@ -126,7 +137,7 @@ class Api:
         action = registry.ACTIONS[name]
         limit = registry.DEFAULT_BODY_LIMIT
         if action.body_limit is not None:
-            limit = self.conf.transport[action.body_limit]
+            limit = self.settings.transport[action.body_limit]
         if size > limit:
             raise errors.BadRequest(action.too_large.format(limit=limit))
 
@@ -134,7 +145,7 @@ class Api:
         if client_id is None:
             raise errors.BadRequest('The "Client-Id" header is required.',
                                     title='Missing header value')
-        limits = self.conf.transport
+        limits = self.settings.transport
         if limits.client_id_uuid_safe == 'strict':
             try:
                 uuid.UUID(client_id)

@@ -35,6 +35,7 @@ from oslo_log import log
 from zaqar_core.api import encryption
 from zaqar_core.api import signed_url
 from zaqar_core.api.v2 import registry
+from zaqar_core.conf.snapshot import Snapshot
 from zaqar_core.notification import push
 from zaqar_core.notification import retry
 from zaqar_core.notification.base import Target
@@ -64,6 +65,8 @@ class Outbox:
     def __init__(self, conf: cfg.ConfigOpts, stores: Stores,
                  wakeup: threading.Event | None = None) -> None:
         self.conf = conf
+        # Read on every post (fan_out): once per change instead.
+        self._snapshot = Snapshot(conf)
         self.stores = stores
         #: Set when a job was written; the delivery worker waits on it.
         self.wakeup = threading.Event() if wakeup is None else wakeup
@@ -72,12 +75,12 @@ class Outbox:
                 metadata: dict[str, Any]) -> base.FanOut:
         """The fan-out job that a post to ``source`` stores with its
         messages (their stored bodies: sealed, if the queue encrypts)."""
+        notification = self._snapshot.values().notification
         return {'project': PROJECT, 'queue': QUEUE, 'client_uuid': CLIENT_ID,
-                'ttl': self.conf.notification.outbox_ttl,
+                'ttl': notification.outbox_ttl,
                 'post': {'project': project, 'source': source, 'kind': kind,
                          'metadata': metadata},
-                'confirmed_only':
-                    self.conf.notification.require_confirmation}
+                'confirmed_only': notification.require_confirmation}
 
     def expand(self, job: dict[str, Any]) -> int:
         """Write the jobs of a fan-out job's post (see :meth:`fan_out`):

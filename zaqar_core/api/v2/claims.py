@@ -34,7 +34,7 @@ def _int_field(body: dict, key: str, default: int) -> int:
 
 def _ttl_and_grace(api: 'Api', body: Any,
                    check_grace: bool = True) -> tuple[int, int]:
-    limits = api.conf.transport
+    limits = api.settings.transport
     if body is None:
         body = {}
     if not isinstance(body, dict):
@@ -69,7 +69,7 @@ def claim_create(api: 'Api', req: Request) -> Result:
     name = req.params['queue_name']
     limit = validation.limit_param(
         req.params, 'limit', 10,
-        api.conf.transport.max_messages_per_claim_or_pop)
+        api.settings.transport.max_messages_per_claim_or_pop)
     ttl, grace = _ttl_and_grace(api, req.body)
     wait = waiting.wait_param(api, req)
 
@@ -99,7 +99,7 @@ def claim_create(api: 'Api', req: Request) -> Result:
         api, req, wait, look, lambda looked: looked[0] is not None)
     if claim_id is None:
         return Result(204)
-    reveal = encryption.opener(api.conf, req.project_id)
+    reveal = encryption.opener(api.settings, req.project_id)
     return Result(201, {
         'claim_id': claim_id,
         'messages': [messages.shown(m, reveal) for m in claimed]})
@@ -109,7 +109,7 @@ def claim_create(api: 'Api', req: Request) -> Result:
 def claim_get(api: 'Api', req: Request) -> Result:
     info, held = api.stores.claims.get(
         req.project_id, req.params['queue_name'], req.params['claim_id'])
-    reveal = encryption.opener(api.conf, req.project_id)
+    reveal = encryption.opener(api.settings, req.project_id)
     return Result(200, {
         'id': info['id'], 'age': info['age'], 'ttl': info['ttl'],
         'messages': [messages.shown(m, reveal) for m in held]})

@@ -40,10 +40,10 @@ def _new_messages(api: 'Api', documents: list[Any], default_ttl: int,
     The limits are read once per post, not per message: an option lookup
     costs about as much as checking a message.
     """
-    limits = api.conf.transport
+    limits = api.settings.transport
     min_ttl, max_ttl = limits.min_message_ttl, limits.max_message_ttl
     max_delay = limits.max_message_delay
-    checksum = api.conf.enable_checksum
+    checksum = api.settings.enable_checksum
     messages = []
     for document in documents:
         # The shape of the document is the body's fault, as upstream
@@ -119,7 +119,7 @@ def _post(api: 'Api', req: Request, seen: Seen,
     """Check the posted messages against the queue's metadata as ``seen``
     and store them: on the condition that the metadata is still that if
     ``checked`` (else :class:`storage_errors.MetadataChanged`)."""
-    limits = api.conf.transport
+    limits = api.settings.transport
     name = req.params['queue_name']
     meta = seen.metadata
     max_size = meta.get('_max_messages_post_size')
@@ -141,7 +141,7 @@ def _post(api: 'Api', req: Request, seen: Seen,
     delay = meta.get('_default_message_delay') or None
     messages = _new_messages(api, documents, default_ttl, delay)
     # Sealed copies if the queue encrypts; ``messages`` stays plaintext.
-    stored = encryption.seal(api.conf, req.project_id, meta, messages)
+    stored = encryption.seal(api.settings, req.project_id, meta, messages)
     if seen.text is None:
         # Queues are lazy; unlike upstream, bad input creates none. The
         # post goes on the metadata of no queue, whoever created it.
@@ -158,7 +158,7 @@ def _post(api: 'Api', req: Request, seen: Seen,
 def _ids_param(api: 'Api', req: Request, name: str) -> list[str] | None:
     ids = validation.get_list(req.params, name)
     if ids is not None:
-        limit = api.conf.transport.max_messages_per_page
+        limit = api.settings.transport.max_messages_per_page
         if len(ids) > limit:
             raise errors.BadRequest(f'Limit must be at least 1 and may not '
                                     f'be greater than {limit}.')
@@ -172,7 +172,7 @@ def _ids_param(api: 'Api', req: Request, name: str) -> list[str] | None:
 def message_list(api: 'Api', req: Request) -> Result:
     name = req.params['queue_name']
     limit = validation.limit_param(
-        req.params, 'limit', 10, api.conf.transport.max_messages_per_page)
+        req.params, 'limit', 10, api.settings.transport.max_messages_per_page)
     marker = validation.get_str(req.params, 'marker')
     echo = validation.get_bool(req.params, 'echo')
     include_claimed = validation.get_bool(req.params, 'include_claimed')
@@ -194,7 +194,7 @@ def message_list(api: 'Api', req: Request) -> Result:
 
     found, next_marker, forced = waiting.until_found(
         api, req, wait, look, lambda looked: bool(looked[0]))
-    reveal = encryption.opener(api.conf, req.project_id)
+    reveal = encryption.opener(api.settings, req.project_id)
     return Result(200, {'messages': [shown(m, reveal) for m in found]},
                   None if next_marker is None
                   else {**forced, 'marker': next_marker})
@@ -208,14 +208,14 @@ def message_get_many(api: 'Api', req: Request) -> Result:
     found = api.stores.messages.bulk_get(req.project_id, name, ids)
     if not found:
         raise errors.NotFound('No messages with the given ids were found.')
-    reveal = encryption.opener(api.conf, req.project_id)
+    reveal = encryption.opener(api.settings, req.project_id)
     return Result(200, {'messages': [shown(m, reveal) for m in found]})
 
 
 @action('message_delete_many', 'messages:delete_all', 'DELETE', MESSAGES,
         query={'ids': list, 'claim_ids': list, 'pop': int})
 def message_delete_many(api: 'Api', req: Request) -> Result:
-    limits = api.conf.transport
+    limits = api.settings.transport
     name = req.params['queue_name']
     ids = _ids_param(api, req, 'ids')
     pop = validation.get_int(req.params, 'pop')
@@ -230,7 +230,7 @@ def message_delete_many(api: 'Api', req: Request) -> Result:
             f'Pop value must be at least 1 and may not be greater than '
             f'{limits.max_messages_per_claim_or_pop}.')
         taken = api.stores.messages.pop(req.project_id, name, pop)
-        reveal = encryption.opener(api.conf, req.project_id)
+        reveal = encryption.opener(api.settings, req.project_id)
         return Result(200, {'messages': [popped(m, reveal)
                                          for m in taken]})
     claim_ids = None
@@ -249,7 +249,7 @@ def message_get(api: 'Api', req: Request) -> Result:
     found = api.stores.messages.get(req.project_id, req.params['queue_name'],
                                     req.params['message_id'])
     return Result(200, shown(found,
-                             encryption.opener(api.conf, req.project_id)))
+                             encryption.opener(api.settings, req.project_id)))
 
 
 @action('message_delete', 'messages:delete', 'DELETE', MESSAGE,
