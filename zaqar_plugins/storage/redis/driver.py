@@ -48,8 +48,10 @@ class _RedisDriver(base.DriverBase):
 
     def __init__(self, conf: cfg.ConfigOpts, options: Any) -> None:
         super().__init__(conf, options)
+        #: The server this driver's client talks to, for good.
+        self.uri = options.uri
         self.client = connection.client_for(
-            options.uri, options.max_reconnect_attempts,
+            self.uri, options.max_reconnect_attempts,
             options.reconnect_sleep)
         # Checks get a client of their own: the shared one retries a
         # refused connection for up to max_reconnect_attempts *
@@ -152,7 +154,7 @@ class DataDriver(_RedisDriver, base.DataDriverBase):
         # The post script reads the project's metadata hash: same hash
         # tag, so same node on a cluster too.
         return isinstance(control, ControlDriver) and \
-            control.options.uri == self.options.uri
+            control.uri == self.uri
 
     @property
     def message_controller(self) -> messages.MessageController:
