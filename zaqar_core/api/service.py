@@ -163,7 +163,7 @@ class Api:
 
     def _default_project(self, req: Request) -> None:
         # Development without auth: clients that cannot send the header.
-        req.project_id = self.conf.noauth_project_id
+        req.project_id = self.settings.noauth_project_id
         if req.context is not None:
             req.context.project_id = req.project_id
 

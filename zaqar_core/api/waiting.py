@@ -32,7 +32,7 @@ def wait_param(api: Api, req: Request) -> int:
     if not wait:
         return 0
     # Only a request that asks to wait pays for the option and the text.
-    longest = api.conf.transport.max_message_wait
+    longest = api.settings.transport.max_message_wait
     return validation.check_range(
         wait, 0, longest,
         f'Wait must be at least 0 and no greater than {longest} seconds.'

@@ -34,7 +34,7 @@ _FIELDS = ('pool_list', 'capabilities')
         requires=registry.POOLING)
 def flavor_list(api: Api, req: Request) -> Result:
     marker, limit, detailed = validation.page_params(
-        req.params, api.conf.transport.max_flavors_per_page)
+        req.params, api.settings.transport.max_flavors_per_page)
     found = api.stores.flavors.list(req.project_id, marker, limit)
     listed = []
     for flavor in found:

@@ -37,8 +37,9 @@ def _new_messages(api: 'Api', documents: list[Any], default_ttl: int,
                   delay: int | None) -> list[base.NewMessage]:
     """Check the posted messages; ``delay`` None means delays are off.
 
-    The limits are read once per post, not per message: an option lookup
-    costs about as much as checking a message.
+    The limits are read once per post, not per message, and checked
+    inline: ``validation.check_range`` would format its refusal text for
+    every message, refused or not.
     """
     limits = api.settings.transport
     min_ttl, max_ttl = limits.min_message_ttl, limits.max_message_ttl

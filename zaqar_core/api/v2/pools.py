@@ -44,7 +44,7 @@ _FIELDS = ('uri', 'weight', 'flavor', 'options')
         requires=registry.POOLING)
 def pool_list(api: Api, req: Request) -> Result:
     marker, limit, detailed = validation.page_params(
-        req.params, api.conf.transport.max_pools_per_page)
+        req.params, api.settings.transport.max_pools_per_page)
     found = api.stores.pools.list(marker, limit)
     return Result(200, {'pools': [shown(p, detailed) for p in found]},
                   {'marker': found[-1].name} if found else None)

@@ -31,7 +31,7 @@ _METADATA_LIMIT = {'body_limit': 'max_queue_metadata',
                'with_count': bool})
 def queue_list(api: 'Api', req: Request) -> Result:
     marker, limit, detailed = validation.page_params(
-        req.params, api.conf.transport.max_queues_per_page)
+        req.params, api.settings.transport.max_queues_per_page)
     with_count = validation.get_bool(req.params, 'with_count')
     found = api.stores.queues.list(req.project_id, marker, limit, detailed)
     if detailed:
@@ -63,7 +63,7 @@ def _check_flavor(api: 'Api', req: Request, document: dict,
     flavor of the caller's project (``missing`` says what answers
     otherwise: upstream's 400 on create, 404 on update)."""
     flavor = document.get('_flavor')
-    if not api.conf.pooling or flavor is None:
+    if not api.settings.pooling or flavor is None:
         return
     if not isinstance(flavor, str):
         raise errors.BadRequest('_flavor must be a string.')
@@ -171,7 +171,7 @@ def queue_share(api: 'Api', req: Request) -> Result:
     unknown = set(document) - _SHARE_KEYS
     if unknown:
         raise errors.BadRequest(f'Unknown keys: {unknown}')
-    key = api.conf.signed_url.secret_key
+    key = api.settings.signed_url.secret_key
     if not key:
         raise errors.BadRequest('Pre-signed URLs are not enabled: '
                                 '[signed_url] secret_key is not set.')

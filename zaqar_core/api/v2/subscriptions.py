@@ -46,7 +46,7 @@ def _check_document(api: Api, document: Any) -> dict[str, Any]:
     checked: dict[str, Any] = {}
     if 'subscriber' in document:
         subscriber = document['subscriber']
-        types = api.conf.transport.subscriber_types
+        types = api.settings.transport.subscriber_types
         if isinstance(subscriber, str) and '\x00' in subscriber:
             # No URI has one, and not every store can hold it.
             raise errors.BadRequest('The subscriber must be a URI without '
@@ -116,7 +116,7 @@ def _added(given: dict[str, Any], prepared: dict[str, Any]
 def subscription_list(api: Api, req: Request) -> Result:
     limit = validation.limit_param(
         req.params, 'limit', 10,
-        api.conf.transport.max_subscriptions_per_page)
+        api.settings.transport.max_subscriptions_per_page)
     marker = validation.get_str(req.params, 'marker')
     found = api.stores.subscriptions.list(
         req.project_id, req.params['queue_name'], marker, limit)
@@ -138,7 +138,7 @@ def subscription_create(api: Api, req: Request) -> Result:
         raise errors.BadRequest('Missing parameter subscriber in body.')
     name = req.params['queue_name']
     subscriber = checked['subscriber']
-    ttl = checked.get('ttl', api.conf.transport.default_subscription_ttl)
+    ttl = checked.get('ttl', api.settings.transport.default_subscription_ttl)
     given = checked.get('options', {})
     options = _prepared(api, req, subscriber, ttl, given)
     stored = False
@@ -172,10 +172,10 @@ def _subscribe_connection(api: Api, req: Request) -> Result:
     checked = _check_document(api, document) if document else {}
     name = req.params['queue_name']
     api.stores.queues.create(req.project_id, name)
+    ttl = checked.get('ttl', api.settings.transport.default_subscription_ttl)
     try:
         subscription_id = req.connection.subscribe(
-            api.stores, req.project_id, name,
-            checked.get('ttl', api.conf.transport.default_subscription_ttl),
+            api.stores, req.project_id, name, ttl,
             checked.get('options', {}))
     except storage_errors.SubscriptionAlreadyExists as exc:
         raise errors.Conflict(str(exc)) from None

@@ -103,7 +103,7 @@ def check_node_health(api: 'Api', req: Request) -> Result:
             {'ok': True} if report.ok else
             {'ok': False, 'problem': checks.describe(report, api.conf)}
         for report in reports}}
-    if api.conf.pooling:
+    if api.settings.pooling:
         # The catalogue is in the management store.
         body['catalog_reachable'] = reports[0].ok
         body['pools'] = _pool_health(api) if reports[0].ok else {}
