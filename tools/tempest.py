@@ -104,7 +104,7 @@ notification_timeout = 30
 # The stack's zaqar.conf has admin_mode and pooling; SQLite files it
 # reaches, one per pool a test registers.
 pool_uris = {','.join(f'sqlite:///{stack.POOL_DIR}/tempest-{n}.sqlite'
-                      for n in (1, 2))}
+                      for n in (1, 2, 3))}
 """
 
 

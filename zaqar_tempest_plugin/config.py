@@ -61,6 +61,8 @@ MESSAGING_OPTS = [
     cfg.ListOpt('pool_uris', default=[],
                 help='URIs of message stores the server reaches, one per '
                      'pool the pool and flavor tests register (at least '
-                     'two), for a server with [DEFAULT] admin_mode and '
-                     'pooling. Empty: those tests are skipped.'),
+                     'two; three, so that those tests, run in parallel, '
+                     'never register two pools at one URI at once), for '
+                     'a server with [DEFAULT] admin_mode and pooling. '
+                     'Empty: those tests are skipped.'),
 ]

@@ -33,6 +33,14 @@ class PoolingTest(base.BaseMessagingTest):
         cls.admin_messages = admin.MessagesClient()
         cls.member = cls.clients.PoolingClient()
 
+    @staticmethod
+    def uri(index: int) -> str:
+        """The ``index``-th of ``[messaging] pool_uris``, cycling. A URI
+        serves one pool at a time, so each test that registers a pool has
+        its own: with three URIs, tests run in parallel never collide."""
+        uris = CONF.messaging.pool_uris
+        return uris[index % len(uris)]
+
     def pool(self, uri: str, weight: int = 10, **fields) -> str:
         """A new pool at ``uri``, deleted after the test. It serves a
         flavor of its own, so that no other test's queue is placed on it
@@ -45,7 +53,7 @@ class PoolingTest(base.BaseMessagingTest):
 
     @decorators.idempotent_id('5b0c7a43-1d6e-4f2a-9c8b-0e7d3f6a2b91')
     def test_pool_lifecycle(self):
-        uri = CONF.messaging.pool_uris[0]
+        uri = self.uri(0)
         name = self.pool(uri, options={'max_reconnect_attempts': 1})
         shown = self.admin.show_pool(name)
         self.assertEqual((name, uri, 10, name),
@@ -76,7 +84,7 @@ class PoolingTest(base.BaseMessagingTest):
     def test_flavor_lifecycle(self):
         # Weight 0: once the flavor is deleted the pool serves none, and
         # no queue may land on it before the cleanup deletes it.
-        pool = self.pool(CONF.messaging.pool_uris[1], weight=0)
+        pool = self.pool(self.uri(1), weight=0)
         name = data_utils.rand_name(name='flavor', prefix='tempest')
         self.admin.create_flavor(name, [pool])
         self.addCleanup(test_utils.call_and_ignore_notfound_exc,
@@ -94,7 +102,7 @@ class PoolingTest(base.BaseMessagingTest):
 
     @decorators.idempotent_id('0b7e3c59-4d2a-4f8e-9a61-c3d5e7f9a1b2')
     def test_a_queue_of_a_flavor_lives_on_its_pool(self):
-        pool = self.pool(CONF.messaging.pool_uris[0])
+        pool = self.pool(self.uri(2))
         # The pool serves the flavor named after it (see pool()).
         self.admin.create_flavor(pool, [pool])
         self.addCleanup(test_utils.call_and_ignore_notfound_exc,
