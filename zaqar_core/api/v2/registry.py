@@ -112,6 +112,14 @@ DEFAULT_BODY_LIMIT = 64 * 1024
 ACTIONS: dict[str, Action] = {}
 
 
+def largest_body(limits: Any) -> int:
+    """The largest request body (bytes) that any action accepts under
+    ``limits``, the ``[transport]`` options."""
+    return max([DEFAULT_BODY_LIMIT] + [
+        limits[entry.body_limit] for entry in ACTIONS.values()
+        if entry.body_limit is not None])
+
+
 def action(name: str, rule: str | None, method: str, path: str, *,
            query: Mapping[str, type] | None = None, document: bool = False,
            anonymous: bool = False, requires: tuple[str, ...] = (),

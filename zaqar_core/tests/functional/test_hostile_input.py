@@ -695,12 +695,15 @@ def test_header_that_is_not_utf8_is_400(client: ApiClient,
 def test_utf8_header_is_read_as_text(client: ApiClient) -> None:
     # A server that passes on a UTF-8 project header makes it the same
     # project as the one a WebSocket client names; one that blanks it
-    # refuses it.
+    # refuses it, and so does one that drops it (zaqar-server: granian
+    # hands on only header values of visible ASCII).
     answer = _request(client, 'PUT', b'/v2/queues/utf8', [
         ('X-Project-Id', 'café'.encode())])
     assert answer.status in (201, 204, 400), answer
     if answer.status == 400:
-        _error(answer, 400, 'Empty project header not allowed')
+        title = json.loads(answer.body)['title']
+        assert title in ('Empty project header not allowed',
+                         'Project-Id Missing'), answer
 
 
 # -- what the HTTP server itself must answer ---------------------------------

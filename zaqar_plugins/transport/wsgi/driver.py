@@ -1,6 +1,6 @@
 """The ``wsgi`` transport: the Pecan app, served by granian (see
-:mod:`.server`) in pre-forked processes, each with its own storage
-connections, threads and background services."""
+:mod:`.server` and :mod:`.rsgi`) in pre-forked processes, each with its own
+storage connections, threads and background services."""
 
 from typing import Any
 
@@ -21,8 +21,8 @@ class Driver(base.DriverBase, base.WsgiDriver):
         server.serve(self.conf, self._served_app)
 
     def _served_app(self) -> Any:
-        """The app of a zaqar-server worker, whose threads beyond
-        ``threads`` are for waiting requests (see :func:`server.serve`)."""
+        """The app of a zaqar-server worker: ``threads`` requests work at
+        once, however many wait for messages (see :mod:`.rsgi`)."""
         api, _ = self.serving_api()
         api.gate = Gate(self.conf[server.GROUP].threads)
         server.when_told_to_stop(api.arrivals.release_all)

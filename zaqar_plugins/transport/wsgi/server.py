@@ -1,9 +1,11 @@
 """Serves a WSGI app with granian, run inside this process.
 
 The calling process becomes the master. It binds the listening socket and
-forks ``workers`` processes that serve it, each running the app in
-``threads`` Python threads while granian's Rust runtime does the
-network I/O. Each worker builds its app with the factory handed to
+forks ``workers`` processes that serve it while granian's Rust runtime does
+the network I/O. Each worker runs the WSGI app through the bridge of
+:mod:`.rsgi`: ordinary requests on its event loop's thread (or on
+``threads`` threads), requests that may wait for messages on threads of
+their own. Each worker builds its app with the factory handed to
 :func:`serve` (inherited through the fork), so storage connections are
 opened in the process that uses them.
 
@@ -30,7 +32,7 @@ whatever killed it, so that a restart finds the port free.
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import os
 import signal
 import threading
@@ -45,11 +47,12 @@ from granian.server import Server
 from oslo_config import cfg
 from oslo_log import log
 
-from zaqar_core.transport import gate
+from zaqar_core.api.v2 import registry
 from zaqar_core.transport import startup
 from zaqar_plugins.transport import listening
 from zaqar_plugins.transport import processes
 from zaqar_plugins.transport.wsgi import options as drivers_transport_wsgi
+from zaqar_plugins.transport.wsgi import rsgi
 
 LOG = log.getLogger(__name__)
 
@@ -69,6 +72,11 @@ GRACEFUL_TIMEOUT = 5
 #: SIGHUP: long enough for the new one to build its app.
 RELOAD_OVERLAP = 3.0
 
+#: Threads for requests that may wait, beyond ``max_waiting_requests``:
+#: a request over that limit is refused (429) on one of them, not queued
+#: behind the waiting ones.
+WAITING_SPARE = 4
+
 AppFactory = Callable[[], Any]
 
 def serve(conf: cfg.ConfigOpts, factory: AppFactory) -> NoReturn:
@@ -80,9 +88,8 @@ def serve(conf: cfg.ConfigOpts, factory: AppFactory) -> NoReturn:
     opts = conf[GROUP]
     server = Server(
         'zaqar', address=opts.bind, port=opts.port,
-        interface=granian_constants.Interfaces.WSGI,
+        interface=granian_constants.Interfaces.RSGI,
         workers=workers(conf),
-        blocking_threads=gate.threads(conf, opts.threads),
         http=granian_constants.HTTPModes.http1, websockets=False,
         http1_settings=granian_http.HTTP1Settings(
             header_read_timeout=opts.client_timeout * 1000,
@@ -93,10 +100,8 @@ def serve(conf: cfg.ConfigOpts, factory: AppFactory) -> NoReturn:
         # format; only warnings unless debugging.
         log_level=LogLevels.debug if conf.debug else LogLevels.warning,
         log_dictconfig={
-            'filters': {'threads': {'()': _IntendedThreads}},
             'loggers': {
-                '_granian': {'handlers': [], 'propagate': True,
-                             'filters': ['threads']},
+                '_granian': {'handlers': [], 'propagate': True},
                 'granian.access': {'handlers': [], 'propagate': True}}},
         # Requests are logged by the app (access_log.py), with their
         # request id, under any WSGI server: granian's line would repeat it.
@@ -123,17 +128,6 @@ def _cannot_serve(where: str, problem: str) -> NoReturn:
     raise SystemExit(1)
 
 
-class _IntendedThreads(logging.Filter):
-    """Drops granian's warning that a worker may have many threads: those
-    beyond ``threads`` are for requests that wait for messages, and the
-    app's gate (zaqar_core.transport.gate) keeps them from working at
-    once."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return 'Python threads, which seems quite high' not in \
-            record.getMessage()
-
-
 class _WorkerApp:
     """Builds the app in a worker, after the fork (granian calls it there:
     ``target_loader``)."""
@@ -150,33 +144,58 @@ class _WorkerApp:
         if not self.conf.reload_config_files():
             LOG.error('The configuration files could not be read again; '
                       'this worker keeps the previous configuration.')
-        return self.factory()
+        limits = self.conf.transport
+        waiting = (limits.max_waiting_requests + WAITING_SPARE
+                   if limits.max_message_wait else 0)
+        return rsgi.Bridge(
+            self.factory(), self.conf[GROUP].threads, waiting,
+            lambda: registry.largest_body(self.conf.transport),
+            started=_watch_stop_signals)
+
+
+#: What this worker calls when told to stop (see :func:`when_told_to_stop`).
+_STOPPING: list[Callable[[], None]] = []
 
 
 def when_told_to_stop(callback: Callable[[], None]) -> None:
     """Call ``callback`` on a thread of its own as soon as this worker gets
     SIGTERM or SIGINT (a stop, or the end of a SIGHUP reload). Call it in
-    the worker's main thread, while it builds the app.
+    the worker, while it builds the app.
 
     granian's handler of those signals starts the worker's graceful stop,
     which waits for the requests in progress for GRACEFUL_TIMEOUT: requests
-    that wait for messages must answer first, or they are cut off. The
-    handler is granian's, installed after the app is built; the signal is
-    seen through the interpreter's wakeup fd, which it writes whatever
-    handler runs.
+    that wait for messages must answer first, or they are cut off.
     """
+    _STOPPING.append(callback)
+
+
+def _watch_stop_signals() -> None:
+    """Run the callbacks of :func:`when_told_to_stop` on SIGTERM or SIGINT.
+
+    Called on the worker's event loop thread once granian has set its own
+    handling of them: the loop reads signals off the interpreter's wakeup
+    fd, which the signal writes whatever Python handler runs, so this
+    handler takes nothing from granian's. It only writes to a pipe: it runs
+    between two bytecodes of whatever the thread was doing, which may hold
+    a lock the callbacks take.
+    """
+    if not _STOPPING:
+        return
     read, write = os.pipe()
     os.set_blocking(write, False)
-    signal.set_wakeup_fd(write, warn_on_full_buffer=False)
-    stopping = {signal.SIGTERM, signal.SIGINT}
+
+    def handler(signum: int, frame: Any) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.write(write, b'.')
 
     def watch() -> None:
-        while data := os.read(read, 64):
-            if stopping & set(data):
+        if os.read(read, 1):
+            for callback in _STOPPING:
                 callback()
-                return
     threading.Thread(target=watch, name='zaqar-stop-signal',
                      daemon=True).start()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, handler)
 
 
 def workers(conf: cfg.ConfigOpts) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from granian.constants import Interfaces
 from oslo_config import cfg
 from oslo_log import log
 
@@ -70,20 +71,47 @@ def test_the_options_reach_the_server(conf: cfg.ConfigOpts,
     serve(conf)
     made = recorded.made
     assert (made['address'], made['port']) == ('127.0.0.1', 9999)
-    # Working threads, and one for each request that may wait.
-    assert (made['workers'], made['blocking_threads']) == (3, 3 + 100)
+    # The app runs through the bridge of rsgi.py, not on granian's threads.
+    assert made['interface'] == Interfaces.RSGI
+    assert made['workers'] == 3
     assert made['http1_settings'].keep_alive
     assert made['http1_settings'].header_read_timeout == 7000
     assert made['workers_kill_timeout'] == server.GRACEFUL_TIMEOUT
     assert made['respawn_failed_workers']
 
 
+def pools(conf: cfg.ConfigOpts) -> tuple[int, int]:
+    """The threads of a worker's bridge for ordinary requests and for
+    those that may wait (0: none), as built in a worker (a child of this
+    process, as granian runs it)."""
+    def sizes(pool: Any) -> int:
+        return 0 if pool is None else pool._max_workers
+
+    loader = server._WorkerApp(conf, dict)
+    working = in_child(lambda: sizes(loader()._working))
+    waiting = in_child(lambda: sizes(loader()._waiting))
+    return working, waiting
+
+
+def test_threads_for_waiting_requests(conf: cfg.ConfigOpts) -> None:
+    # threads = 3 (the fixture): ordinary requests on three threads, and
+    # one thread for each request that may wait, a few more to refuse
+    # those beyond the limit on.
+    assert pools(conf) == (3, 100 + server.WAITING_SPARE)
+
+
+def test_one_thread_runs_requests_on_the_event_loop(
+        conf: cfg.ConfigOpts) -> None:
+    conf.set_override('threads', 1, group=server.GROUP)
+    conf.set_override('max_waiting_requests', 7, group='transport')
+    assert pools(conf) == (0, 7 + server.WAITING_SPARE)
+
+
 def test_without_long_polling_no_thread_is_added(
-        conf: cfg.ConfigOpts, recorded: type[Recorded]) -> None:
+        conf: cfg.ConfigOpts) -> None:
     conf.set_override('max_message_wait', 0, group='transport')
-    conf.set_override('threads', 6, group=server.GROUP)
-    serve(conf)
-    assert recorded.made['blocking_threads'] == 6
+    conf.set_override('threads', 1, group=server.GROUP)
+    assert pools(conf) == (0, 0)
 
 
 def test_granians_access_log_stays_off(conf: cfg.ConfigOpts,
@@ -101,9 +129,15 @@ def test_ipv6_addresses_are_bracketed() -> None:
     assert server.address('10.0.0.1', 8888) == '10.0.0.1:8888'
 
 
+def threads_of_the_app(conf: cfg.ConfigOpts) -> server._WorkerApp:
+    """A worker's loader whose app is the ``threads`` it read."""
+    loader = server._WorkerApp(conf, lambda: conf[server.GROUP].threads)
+    return lambda: loader().app
+
+
 def test_a_worker_reads_the_configuration_files_again(
         conf: cfg.ConfigOpts, tmp_path: Path) -> None:
-    loader = server._WorkerApp(conf, lambda: conf[server.GROUP].threads)
+    loader = threads_of_the_app(conf)
     (tmp_path / 'zaqar.conf').write_text(
         '[drivers:transport:wsgi]\nthreads = 5\n')
     # In a child of the "master" (this process), as granian runs it.
@@ -112,6 +146,6 @@ def test_a_worker_reads_the_configuration_files_again(
 
 def test_a_worker_keeps_its_configuration_if_the_files_break(
         conf: cfg.ConfigOpts, tmp_path: Path) -> None:
-    loader = server._WorkerApp(conf, lambda: conf[server.GROUP].threads)
+    loader = threads_of_the_app(conf)
     (tmp_path / 'zaqar.conf').write_text('[drivers:transport:wsgi\n')
     assert in_child(loader) == 3
