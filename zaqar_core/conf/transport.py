@@ -50,9 +50,10 @@ OPTS = [
                help='Requests that may wait for messages at once, per '
                     'server process; one more is refused with 429 and '
                     'Retry-After. Each holds a thread that does nothing '
-                    'while it waits: zaqar-server adds that many threads to '
-                    'each process, beyond those that do the work. Under '
-                    'another WSGI server, give it threads for them too.'),
+                    'while it waits: zaqar-server gives each process that '
+                    'many threads for them, apart from those that run the '
+                    'other requests. Under another WSGI server, give it '
+                    'threads for them too.'),
     cfg.IntOpt('max_claim_ttl', default=43200,
                help='Largest claim TTL (s).'),
     cfg.IntOpt('max_claim_grace', default=43200,

@@ -109,7 +109,7 @@ def test_quiet_start_with_port_and_workers_from_the_command_line(
     database = f'sqlite:///{tmp_path / "zaqar.sqlite"}'
     assert lines[0]['level'] == 'INFO'
     assert lines[0]['message'] == (
-        f'Serving the Zaqar v2 API on {url} (wsgi, 1 worker x 4 threads); '
+        f'Serving the Zaqar v2 API on {url} (wsgi, 1 worker x 1 thread); '
         f'message store {database}, management store {database}')
     wanted = expected_notices(tmp_path / 'zaqar.conf')
     assert wanted, 'the default configuration has notices to give'
