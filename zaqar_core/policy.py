@@ -27,6 +27,39 @@ def _frozen(values: dict) -> tuple:
                   for k, v in values.items()])
 
 
+def _attribute_names() -> tuple[str, ...]:
+    """The names of oslo.context's policy values when each is the context's
+    attribute of that name (as in every release so far), else ()."""
+    sample = oslo_context.RequestContext(
+        user_id='u', user_domain_id='ud', domain_id='d', project_id='p',
+        project_domain_id='pd', roles=['r'], service_user_id='su',
+        service_roles=['sr'])
+    values = dict(sample.to_policy_values())
+    names = tuple(values)
+    if all(getattr(sample, name, values) == values[name] for name in names):
+        return names
+    return ()
+
+
+_ATTRIBUTES = _attribute_names()
+_TO_POLICY_VALUES = oslo_context.RequestContext.to_policy_values
+
+
+def _policy_key(context: oslo_context.RequestContext) -> tuple:
+    """What :meth:`Enforcer.enforce` sees of ``context``, as a key.
+
+    Read from its attributes when it is oslo.context's own: building its
+    policy values (a mapping written in Python) and reading them back
+    cost a tenth of a message delete.
+    """
+    if _ATTRIBUTES and \
+            type(context).to_policy_values is _TO_POLICY_VALUES:
+        return tuple([tuple(v) if isinstance(v, list) else v
+                      for v in [getattr(context, name)
+                                for name in _ATTRIBUTES]])
+    return _frozen(context.to_policy_values())
+
+
 class Enforcer(policy.Enforcer):
     """oslo.policy's enforcer, looking for policy file changes at most once
     a second instead of at every check (a search of the config directories
@@ -61,7 +94,7 @@ class Enforcer(policy.Enforcer):
         decision as :meth:`enforce`, which sees only the context's policy
         values."""
         self.load_rules()
-        key = (rule, _frozen(target), _frozen(context.to_policy_values()))
+        key = (rule, _frozen(target), _policy_key(context))
         allowed = self._decisions.get(key)
         if allowed is None:
             try:

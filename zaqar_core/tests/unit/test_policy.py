@@ -124,3 +124,21 @@ def test_remembered_decisions_are_per_credentials_and_target(
         with pytest.raises(errors.Forbidden):
             policy.authorize(enforcer, 'messages:create', member_of('a'),
                              'c')
+
+
+def test_remembered_decisions_tell_every_policy_value_apart() -> None:
+    # The key is read from the context's attributes, not from its policy
+    # values: each of those values must still change it.
+    base = oslo_context.RequestContext(project_id='p', roles=['member'])
+    names = list(base.to_policy_values())
+    assert 'roles' in names and 'project_id' in names
+    for name in names:
+        other = oslo_context.RequestContext(project_id='p', roles=['member'])
+        value = getattr(other, name)
+        setattr(other, name, ['x'] if isinstance(value, list) else
+                (not value) if isinstance(value, bool) else 'x')
+        assert other.to_policy_values()[name] != \
+            base.to_policy_values()[name]
+        assert policy._policy_key(other) != policy._policy_key(base), name
+    assert policy._policy_key(base) == policy._policy_key(
+        oslo_context.RequestContext(project_id='p', roles=['member']))
