@@ -64,15 +64,35 @@ class Scripts:
         if script is None:
             script = self._scripts[name] = self._client.register_script(
                 source(name))
-        # EVALSHA straight from the client: redis-py's Script.__call__
-        # imports two classes and checks the client against them on every
-        # call (3% of the instructions of a message post).
         with translated():
             try:
-                return self._client.evalsha(script.sha, len(keys), *keys,
-                                            *args)
+                return self._evalsha(script.sha, keys, args)
             except redis.exceptions.NoScriptError:
                 # The server lost it: a restart, SCRIPT FLUSH, a failover.
                 script.sha = self._client.script_load(script.script)
-                return self._client.evalsha(script.sha, len(keys), *keys,
-                                            *args)
+                return self._evalsha(script.sha, keys, args)
+
+    def _evalsha(self, sha: str, keys: list[str], args: list[Any]) -> Any:
+        """EVALSHA on a connection of the client's pool.
+
+        redis-py's command path (its retry wrapper, timing and error
+        accounting, a lambda and a closure per command) was 5% of the
+        instructions of a message post or delete (tools/perf/
+        instructions.py). A connection that breaks sends the script again
+        through that path, for the configured reconnection and retries (one
+        attempt more than configured, then), as redis-py would have.
+        """
+        client = self._client
+        if not isinstance(client, redis.Redis):  # Cluster routes by key
+            return client.evalsha(sha, len(keys), *keys, *args)
+        pool = client.connection_pool
+        conn = pool.get_connection()
+        try:
+            conn.send_command('EVALSHA', sha, len(keys), *keys, *args)
+            return conn.read_response()
+        except (redis.exceptions.ConnectionError,
+                redis.exceptions.TimeoutError):
+            conn.disconnect()
+            return client.evalsha(sha, len(keys), *keys, *args)
+        finally:
+            pool.release(conn)

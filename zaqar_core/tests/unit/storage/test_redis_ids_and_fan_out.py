@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from importlib import resources
+from typing import Any
 
 import pytest
+import redis
 
 from zaqar_core.api import validation
 from zaqar_core.storage import base
@@ -160,3 +162,28 @@ def test_scripts_are_loaded_again_when_the_server_lost_them(
     stores.messages.post(PROJECT, 'q', [new_message(2)], 'client')
     found, _ = stores.messages.list(PROJECT, 'q', echo=True)
     assert [m['body'] for m in found] == [1, 2]
+
+
+def test_a_script_runs_again_when_its_connection_breaks(
+        stores: Stores, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A connection that breaks as the script is sent (the server went
+    # away): the script runs again through redis-py's reconnecting path,
+    # once.
+    stores.messages.post(PROJECT, 'q', [new_message(1)], 'client')
+    broken = []
+    send = redis.connection.AbstractConnection.send_command
+
+    def breaks_once(conn: Any, *args: Any, **kwargs: Any) -> None:
+        if args[0] == 'EVALSHA' and not broken:
+            broken.append(args)
+            conn.disconnect()
+            raise redis.exceptions.ConnectionError('broken pipe')
+        send(conn, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection,
+                        'send_command', breaks_once)
+    stores.messages.post(PROJECT, 'q', [new_message(2)], 'client')
+    bodies = [m['body'] for m in stores.messages.list(PROJECT, 'q',
+                                                      echo=True)[0]]
+    assert bodies == [1, 2]
+    assert len(broken) == 1
