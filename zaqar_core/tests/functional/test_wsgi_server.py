@@ -166,6 +166,40 @@ def test_zaqar_server_finishes_requests_in_progress_on_sigterm_on_sqlite(
     assert process.wait(timeout=10) == 0, process.log
 
 
+def test_zaqar_server_answers_a_body_that_stops_coming_408_on_sqlite(
+        tmp_path: Path, processes: list[Process]) -> None:
+    # One worker, one request at a time: a client that stops sending its
+    # body holds no thread (the body is read on the event loop), and is
+    # answered 408 after client_timeout.
+    port = free_port()
+    conf = tmp_path / 'zaqar.conf'
+    sections = sqlite_sections(tmp_path, port)
+    sections['drivers:transport:wsgi'].update(
+        {'workers': 1, 'threads': 1, 'client_timeout': 2})
+    write_config(conf, sections)
+    process = Process([*SERVER, '--config-file', str(conf)],
+                      tmp_path / 'server.log', cwd=tmp_path)
+    processes.append(process)
+    url = f'http://127.0.0.1:{port}'
+    wait_answering(process, url)
+    head = (f'POST /v2/queues/stalled/messages HTTP/1.1\r\n'
+            f'Host: 127.0.0.1:{port}\r\n'
+            f'Client-ID: {uuid.uuid4()}\r\nX-Project-Id: p\r\n'
+            f'Content-Type: application/json\r\n'
+            f'Content-Length: 1000\r\n\r\n').encode()
+    with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
+        sock.sendall(head + b'{"messages": [')
+        started = time.monotonic()
+        round_trip(url)  # served meanwhile
+        assert time.monotonic() - started < 1.5
+        answer = sock.recv(65536)
+        waited = time.monotonic() - started
+    assert answer.startswith(b'HTTP/1.1 408 '), answer
+    assert 1.5 < waited < 6, waited
+    assert b'Request timeout' in answer
+    assert ApiClient(url, project_id='p').list_messages('stalled') == []
+
+
 def test_zaqar_server_reports_a_port_in_use_on_sqlite(
         tmp_path: Path, processes: list[Process]) -> None:
     with taken_port() as port:

@@ -29,9 +29,10 @@ OPTS = [
                     '(request line and headers), on a new connection or '
                     'on one kept alive after a response: an idle or slow '
                     'client is then disconnected. Idle connections hold no '
-                    'thread. Behind a load balancer that keeps connections '
-                    'to the server alive, set it above the balancer\'s '
-                    'own idle timeout.'),
+                    'thread. It has as long again for the body, and is '
+                    'answered 408 after that. Behind a load balancer that '
+                    'keeps connections to the server alive, set it above '
+                    'the balancer\'s own idle timeout.'),
     cfg.BoolOpt('access_log', default=False,
                 help='Log one line per request at INFO: client address, '
                      'method, path (credentials in the query string '

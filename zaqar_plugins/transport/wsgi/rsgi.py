@@ -38,6 +38,9 @@ Answer = tuple[int, list[tuple[str, str]], bytes]
 #: What granian puts in place of bytes of the path that are no UTF-8.
 _REPLACED = '\ufffd'
 
+_BODY_TIMEOUT = (b'{"title": "Request timeout", "description": "The '
+                 b'request body did not arrive in time."}')
+
 _INTERNAL_ERROR = (b'{"title": "Internal server error", "description": '
                    b'"The server could not answer the request."}')
 
@@ -65,15 +68,18 @@ class Bridge:
         largest_body: the largest body (bytes) the app may accept. A body
             announced larger (and larger than the app drains) is not read:
             the app refuses it by its Content-Length.
+        body_timeout: seconds a client has to send a request's body; it
+            is answered 408 after that.
         started: called on the event loop's thread before the first
             request, once granian has set up the worker.
     """
 
     def __init__(self, app: WSGIApp, threads: int, waiting: int,
-                 largest_body: Callable[[], int],
+                 largest_body: Callable[[], int], body_timeout: float,
                  started: Callable[[], None] = lambda: None) -> None:
         self.app = app
         self.largest_body = largest_body
+        self.body_timeout = body_timeout
         self.started = started
         self._working = (ThreadPoolExecutor(threads, 'zaqar-work')
                          if threads > 1 else None)
@@ -89,14 +95,24 @@ class Bridge:
                 pool.shutdown(wait=False, cancel_futures=True)
 
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
-        environ = wsgi_environ(scope, await self._body(scope, protocol))
-        pool = (self._waiting if may_wait(scope.query_string)
-                else self._working)
-        if pool is None:
-            status, headers, body = self.answer(environ)
+        try:
+            # Read here, on the loop: a client that is slow to send its
+            # body holds no thread, and none past the deadline.
+            async with asyncio.timeout(self.body_timeout):
+                body = await self._body(scope, protocol)
+        except TimeoutError:
+            status, headers, body = 408, [
+                ('Content-Type', 'application/json'),
+                ('Connection', 'close')], _BODY_TIMEOUT
         else:
-            status, headers, body = await asyncio.get_running_loop(
-            ).run_in_executor(pool, self.answer, environ)
+            environ = wsgi_environ(scope, body)
+            pool = (self._waiting if may_wait(scope.query_string)
+                    else self._working)
+            if pool is None:
+                status, headers, body = self.answer(environ)
+            else:
+                status, headers, body = await asyncio.get_running_loop(
+                ).run_in_executor(pool, self.answer, environ)
         try:
             protocol.response_bytes(status, headers, body)
         except RuntimeError:

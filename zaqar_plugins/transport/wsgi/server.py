@@ -150,7 +150,7 @@ class _WorkerApp:
         return rsgi.Bridge(
             self.factory(), self.conf[GROUP].threads, waiting,
             lambda: registry.largest_body(self.conf.transport),
-            started=_watch_stop_signals)
+            self.conf[GROUP].client_timeout, started=_watch_stop_signals)
 
 
 #: What this worker calls when told to stop (see :func:`when_told_to_stop`).

@@ -68,7 +68,7 @@ def seen_by(scope: Scope, protocol: Protocol, largest: int = 65536
         start_response('204 No Content', [('X-Seen', 'yes')])
         return [b'']
 
-    asyncio.run(rsgi.Bridge(app, 1, 0, lambda: largest).__rsgi__(
+    asyncio.run(rsgi.Bridge(app, 1, 0, lambda: largest, 5).__rsgi__(
         scope, protocol))
     assert protocol.answer == (204, [('X-Seen', 'yes')], b'')
     return seen
@@ -129,12 +129,29 @@ def test_a_body_announced_too_large_is_not_read() -> None:
     assert protocol.read == 1
 
 
+def test_a_body_that_stops_coming_is_answered_408() -> None:
+    class Stalled(Protocol):
+        async def __anext__(self) -> bytes:
+            await asyncio.sleep(60)
+            return b''
+
+    called = []
+    protocol = Stalled()
+    bridge = rsgi.Bridge(lambda *args: called.append(args), 1, 0,
+                         lambda: 0, 0.05)
+    asyncio.run(bridge.__rsgi__(Scope(method='PUT', headers=[
+        ('content-length', '10')]), protocol))
+    status, _, body = protocol.answer
+    assert status == 408 and not called
+    assert json.loads(body)['title'] == 'Request timeout'
+
+
 def test_a_failing_app_is_answered_500() -> None:
     def app(environ: dict, start_response: Any) -> list[bytes]:
         raise RuntimeError('a bug')
 
     protocol = Protocol()
-    asyncio.run(rsgi.Bridge(app, 1, 0, lambda: 0).__rsgi__(Scope(),
+    asyncio.run(rsgi.Bridge(app, 1, 0, lambda: 0, 5).__rsgi__(Scope(),
                                                            protocol))
     status, _, body = protocol.answer
     assert status == 500
@@ -155,7 +172,7 @@ def test_requests_that_may_wait_run_on_threads_of_their_own() -> None:
         start_response('200 OK', [])
         return [b'']
 
-    bridge = rsgi.Bridge(app, 1, 2, lambda: 0)
+    bridge = rsgi.Bridge(app, 1, 2, lambda: 0, 5)
     for query in ('limit=1', 'wait=5'):
         asyncio.run(bridge.__rsgi__(Scope(query=query), Protocol()))
     assert threads[0] == threading.main_thread().name
