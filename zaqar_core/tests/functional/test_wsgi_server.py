@@ -52,6 +52,16 @@ def uwsgi_ini(workdir: Path, port: int, config_files: str,
     return path
 
 
+def post_head(port: int, queue: str, length: int) -> bytes:
+    """The head of a message post to ``queue`` (project p) announcing a
+    body of ``length`` bytes."""
+    return (f'POST /v2/queues/{queue}/messages HTTP/1.1\r\n'
+            f'Host: 127.0.0.1:{port}\r\n'
+            f'Client-ID: {uuid.uuid4()}\r\nX-Project-Id: p\r\n'
+            f'Content-Type: application/json\r\n'
+            f'Content-Length: {length}\r\n\r\n').encode()
+
+
 def round_trip(url: str) -> None:
     client = ApiClient(url)
     client.create_queue('jobs')
@@ -149,11 +159,7 @@ def test_zaqar_server_finishes_requests_in_progress_on_sigterm_on_sqlite(
     processes.append(process)
     wait_answering(process, f'http://127.0.0.1:{port}')
     body = json.dumps({'messages': [{'body': 'x' * 1000}]}).encode()
-    head = (f'POST /v2/queues/late/messages HTTP/1.1\r\n'
-            f'Host: 127.0.0.1:{port}\r\n'
-            f'Client-ID: {uuid.uuid4()}\r\nX-Project-Id: p\r\n'
-            f'Content-Type: application/json\r\n'
-            f'Content-Length: {len(body)}\r\n\r\n').encode()
+    head = post_head(port, 'late', len(body))
     with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
         # In progress: the server reads a body that is still coming.
         sock.sendall(head + body[:100])
@@ -182,11 +188,7 @@ def test_zaqar_server_answers_a_body_that_stops_coming_408_on_sqlite(
     processes.append(process)
     url = f'http://127.0.0.1:{port}'
     wait_answering(process, url)
-    head = (f'POST /v2/queues/stalled/messages HTTP/1.1\r\n'
-            f'Host: 127.0.0.1:{port}\r\n'
-            f'Client-ID: {uuid.uuid4()}\r\nX-Project-Id: p\r\n'
-            f'Content-Type: application/json\r\n'
-            f'Content-Length: 1000\r\n\r\n').encode()
+    head = post_head(port, 'stalled', 1000)
     with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
         sock.sendall(head + b'{"messages": [')
         started = time.monotonic()
