@@ -1,6 +1,8 @@
 """Policy: rules in code, overridable by a policy file, enforced with the
 project as the target."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,12 @@ def test_remembered_decisions_tell_every_policy_value_apart() -> None:
         assert policy._policy_key(other) != policy._policy_key(base), name
     assert policy._policy_key(base) == policy._policy_key(
         oslo_context.RequestContext(project_id='p', roles=['member']))
+
+
+def test_loading_the_policy_module_sets_no_request_context() -> None:
+    # Log lines name the thread's current context: a server's start-up
+    # lines named one made at import before.
+    probe = ('from oslo_context import context; from zaqar_core import '
+             'policy; assert context.get_current() is None, '
+             'vars(context.get_current())')
+    subprocess.run([sys.executable, '-c', probe], check=True)
