@@ -79,6 +79,11 @@ class UnsupportedMediaType(ApiError):
     title = '415 Unsupported Media Type'  # falcon's, as upstream answers
 
 
+class RequestTimeout(ApiError):
+    status = 408
+    title = 'Request timeout'
+
+
 class TooManyRequests(ApiError):
     status = 429
     title = 'Too many requests'
@@ -96,6 +101,13 @@ class ServiceUnavailable(ApiError):
                  'unavailable.', **kwargs) -> None:
         super().__init__(f'{description} Please try again in a few '
                          f'seconds.', **kwargs)
+
+
+def unexpected() -> ApiError:
+    """The 500 of an error the server did not expect (a bug): no details,
+    which go to the log."""
+    return ApiError('An unexpected error prevented the server from '
+                    'fulfilling your request.')
 
 
 def invalid_body(description: str) -> BadRequest:

@@ -21,9 +21,14 @@ from oslo_config import cfg
 def threads(conf: cfg.ConfigOpts, working: int) -> int:
     """Threads for a transport whose requests run in ``working`` threads:
     those, and one more for each request that may wait for messages."""
+    return working + waiting_threads(conf)
+
+
+def waiting_threads(conf: cfg.ConfigOpts) -> int:
+    """Threads for requests that may wait for messages: one for each, none
+    when long polling is off."""
     limits = conf.transport
-    return working + (limits.max_waiting_requests
-                      if limits.max_message_wait else 0)
+    return limits.max_waiting_requests if limits.max_message_wait else 0
 
 
 class Gate:

@@ -98,9 +98,7 @@ class Session:
             status, body, expires = exc.status, binding.error_body(exc), None
         except Exception:
             LOG.exception('Unexpected error in a WebSocket request')
-            error = errors.ApiError(
-                'An unexpected error prevented the server from fulfilling '
-                'your request.')
+            error = errors.unexpected()
             status, body, expires = 500, binding.error_body(error), None
         reply = {'request': {**echo, 'api': API_VERSION}, 'body': body,
                  'headers': {'status': status}}

@@ -33,9 +33,7 @@ class ErrorHook(hooks.PecanHook):
             LOG.exception('Unexpected error in %s %r',
                           environ.get('REQUEST_METHOD'),
                           environ.get('PATH_INFO'))
-            error = errors.ApiError(
-                'An unexpected error prevented the server from fulfilling '
-                'your request.')
+            error = errors.unexpected()
         response = controllers.render(views.Shown(
             error.status, error.to_dict(), error.headers))
         if error.status == 406:

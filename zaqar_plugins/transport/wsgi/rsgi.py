@@ -28,7 +28,9 @@ from typing import Any
 
 from oslo_log import log
 
+from zaqar_core.api import errors
 from zaqar_plugins.transport.wsgi import controllers
+from zaqar_plugins.transport.wsgi import views
 
 LOG = log.getLogger(__name__)
 
@@ -37,12 +39,6 @@ Answer = tuple[int, list[tuple[str, str]], bytes]
 
 #: What granian puts in place of bytes of the path that are no UTF-8.
 _REPLACED = '\ufffd'
-
-_BODY_TIMEOUT = (b'{"title": "Request timeout", "description": "The '
-                 b'request body did not arrive in time."}')
-
-_INTERNAL_ERROR = (b'{"title": "Internal server error", "description": '
-                   b'"The server could not answer the request."}')
 
 
 def may_wait(query_string: str) -> bool:
@@ -101,9 +97,9 @@ class Bridge:
             async with asyncio.timeout(self.body_timeout):
                 body = await self._body(scope, protocol)
         except TimeoutError:
-            status, headers, body = 408, [
-                ('Content-Type', 'application/json'),
-                ('Connection', 'close')], _BODY_TIMEOUT
+            status, headers, body = _error(errors.RequestTimeout(
+                'The request body did not arrive in time.',
+                headers={'Connection': 'close'}))
         else:
             environ = wsgi_environ(scope, body)
             pool = (self._waiting if may_wait(scope.query_string)
@@ -166,8 +162,14 @@ class Bridge:
             # The app answers its own errors; this is a bug in it.
             LOG.exception('The application failed to answer %s %s',
                           environ['REQUEST_METHOD'], environ['PATH_INFO'])
-            return 500, [('Content-Type', 'application/json')], \
-                _INTERNAL_ERROR
+            return _error(errors.unexpected())
+
+
+def _error(error: errors.ApiError) -> Answer:
+    """The answer to ``error``, rendered as the app renders its own."""
+    response = controllers.render(views.Shown(
+        error.status, error.to_dict(), error.headers))
+    return error.status, response.headerlist, response.body
 
 
 def wsgi_environ(scope: Any, body: bytes) -> dict[str, Any]:

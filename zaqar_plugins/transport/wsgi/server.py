@@ -48,6 +48,7 @@ from oslo_config import cfg
 from oslo_log import log
 
 from zaqar_core.api.v2 import registry
+from zaqar_core.transport import gate
 from zaqar_core.transport import startup
 from zaqar_plugins.transport import listening
 from zaqar_plugins.transport import processes
@@ -144,9 +145,9 @@ class _WorkerApp:
         if not self.conf.reload_config_files():
             LOG.error('The configuration files could not be read again; '
                       'this worker keeps the previous configuration.')
-        limits = self.conf.transport
-        waiting = (limits.max_waiting_requests + WAITING_SPARE
-                   if limits.max_message_wait else 0)
+        waiting = gate.waiting_threads(self.conf)
+        if waiting:
+            waiting += WAITING_SPARE
         return rsgi.Bridge(
             self.factory(), self.conf[GROUP].threads, waiting,
             lambda: registry.largest_body(self.conf.transport),
