@@ -58,6 +58,8 @@ class Scripts:
     def __init__(self, client: connection.Client) -> None:
         self._client = client
         self._scripts: dict[str, Any] = {}
+        self._held = (connection.held(client)
+                      if isinstance(client, redis.Redis) else None)
 
     def run(self, name: str, keys: list[str], args: list[Any]) -> Any:
         script = self._scripts.get(name)
@@ -73,7 +75,7 @@ class Scripts:
                 return self._evalsha(script.sha, keys, args)
 
     def _evalsha(self, sha: str, keys: list[str], args: list[Any]) -> Any:
-        """EVALSHA on a connection of the client's pool.
+        """EVALSHA on a connection this process keeps (connection.Held).
 
         redis-py's command path (its retry wrapper, timing and error
         accounting, a lambda and a closure per command) was 5% of the
@@ -83,16 +85,21 @@ class Scripts:
         attempt more than configured, then), as redis-py would have.
         """
         client = self._client
-        if not isinstance(client, redis.Redis):  # Cluster routes by key
+        if self._held is None:  # Cluster routes by key
             return client.evalsha(sha, len(keys), *keys, *args)
-        pool = client.connection_pool
-        conn = pool.get_connection()
+        conn = self._held.take()
         try:
             conn.send_command('EVALSHA', sha, len(keys), *keys, *args)
-            return conn.read_response()
+            reply = conn.read_response()
+        except redis.exceptions.ResponseError:
+            self._held.keep(conn)  # an error reply is a whole reply
+            raise
         except (redis.exceptions.ConnectionError,
                 redis.exceptions.TimeoutError):
-            conn.disconnect()
+            self._held.drop(conn)
             return client.evalsha(sha, len(keys), *keys, *args)
-        finally:
-            pool.release(conn)
+        except BaseException:
+            self._held.drop(conn)
+            raise
+        self._held.keep(conn)
+        return reply
