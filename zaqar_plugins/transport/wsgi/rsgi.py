@@ -91,11 +91,14 @@ class Bridge:
                 pool.shutdown(wait=False, cancel_futures=True)
 
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        limit, chunked = self._to_read(scope.headers)
+        body = b''
         try:
-            # Read here, on the loop: a client that is slow to send its
-            # body holds no thread, and none past the deadline.
-            async with asyncio.timeout(self.body_timeout):
-                body = await self._body(scope, protocol)
+            if limit:
+                # Read here, on the loop: a client that is slow to send its
+                # body holds no thread, and none past the deadline.
+                async with asyncio.timeout(self.body_timeout):
+                    body = await _read(protocol, limit, chunked)
         except TimeoutError:
             status, headers, body = _error(errors.RequestTimeout(
                 'The request body did not arrive in time.',
@@ -116,28 +119,25 @@ class Bridge:
             # answer, as a WSGI server writing to a closed socket.
             pass
 
-    async def _body(self, scope: Any, protocol: Any) -> bytes:
-        """The request body, as much of it as the app reads: the WSGI app
-        reads it before it answers, and cannot wait for it here."""
-        declared = scope.headers.get('content-length')
+    def _to_read(self, headers: Any) -> tuple[int, bool]:
+        """How much of the request body to read (as much as the app reads:
+        the WSGI app reads it before it answers and cannot wait for it
+        here; 0 for none), and whether it comes chunked."""
+        declared = headers.get('content-length')
         if declared is None:
-            # Chunked, or none: as much as the app reads of such a body.
-            limit = controllers.DRAIN_LIMIT + 1
-        elif not (declared.isdecimal() and declared.isascii()):
-            return b''  # the app refuses the header
-        else:
-            limit = int(declared)
-            if limit > controllers.DRAIN_LIMIT and \
-                    limit > self.largest_body():
-                return b''  # the app refuses it by its length, unread
-        chunks, size = [], 0
-        # A client that stops short ends the body: the app refuses it.
-        async for chunk in protocol:
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= limit:
-                break
-        return b''.join(chunks)
+            # HTTP/1 (all granian serves here): a request with neither
+            # header has no body. Not waiting for one that cannot come
+            # saves a turn of the event loop, a tenth of a message delete.
+            if 'transfer-encoding' not in headers:
+                return 0, False
+            # Chunked: as much as the app reads of such a body.
+            return controllers.DRAIN_LIMIT + 1, True
+        if not (declared.isdecimal() and declared.isascii()):
+            return 0, False  # the app refuses the header
+        limit = int(declared)
+        if limit > controllers.DRAIN_LIMIT and limit > self.largest_body():
+            return 0, False  # the app refuses it by its length, unread
+        return limit, False
 
     def answer(self, environ: dict[str, Any]) -> Answer:
         """The WSGI app's answer to the request in ``environ``."""
@@ -170,6 +170,26 @@ def _error(error: errors.ApiError) -> Answer:
     response = controllers.render(views.Shown(
         error.status, error.to_dict(), error.headers))
     return error.status, response.headerlist, response.body
+
+
+async def _read(protocol: Any, limit: int, chunked: bool) -> bytes:
+    """The body ``protocol`` receives, up to ``limit`` bytes. A client that
+    stops short ends it early, and the app refuses the short body."""
+    if not chunked:
+        # Its length is known, and granian reads no more than that: whole,
+        # in one step of the loop, not one per chunk and one more for the
+        # end (a fifth of the bridge's cost of a message post).
+        try:
+            return await protocol()
+        except RuntimeError:  # granian's ProtocolClosed: it stopped short
+            return b''
+    chunks, size = [], 0
+    async for chunk in protocol:
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b''.join(chunks)
 
 
 def wsgi_environ(scope: Any, body: bytes) -> dict[str, Any]:
