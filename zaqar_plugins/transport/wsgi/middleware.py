@@ -7,13 +7,13 @@ signature per request, which cost a fifth of a message post.
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
 
 import webob
-from oslo_context import context as oslo_context
 from oslo_middleware import request_id
 
 from zaqar_core.transport.gate import Gate
@@ -26,6 +26,19 @@ WSGIApp = Callable[[Environ, Callable], Iterable[bytes]]
 
 _REQUEST_ID_HEADER = request_id.HTTP_RESP_HEADER_REQUEST_ID
 _GLOBAL_ID = re.compile(request_id.ID_FORMAT)
+# The version (4) and variant (RFC 9562) bits of a random UUID.
+_UUID4_CLEAR = ~((0xf000 << 64) | (0xc000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def new_request_id() -> str:
+    """A request id as oslo.context makes one (``req-`` and a random
+    UUID), from the random module's generator, seeded from the OS and
+    again in a forked child: it need not be secret, only unique, and
+    oslo.context's (os.urandom, a system call, and a UUID object) was 1%
+    of a message delete."""
+    h = '%032x' % (random.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET)
+    return f'req-{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}'
 
 
 class RequestId:
@@ -41,7 +54,7 @@ class RequestId:
         inbound = environ.get('HTTP_X_OPENSTACK_REQUEST_ID', '')
         if inbound and _GLOBAL_ID.match(inbound):
             environ[request_id.GLOBAL_REQ_ID] = inbound
-        req_id = oslo_context.generate_request_id()
+        req_id = new_request_id()
         environ[request_id.ENV_REQUEST_ID] = req_id
 
         def with_id(status, headers, exc_info=None):
