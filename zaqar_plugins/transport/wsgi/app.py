@@ -42,6 +42,13 @@ from zaqar_plugins.transport.wsgi import middleware
 from zaqar_plugins.transport.wsgi import options as drivers_transport_wsgi
 
 
+class Unanswered:
+    """What Pecan makes per request for the controller to fill in. The
+    controller here returns a response of its own (controllers.render), as
+    does the error hook, so this one is never sent, and need not be a WebOb
+    response: building one was 1% of a message delete."""
+
+
 class Application(core.ExplicitPecan):
     """Pecan with the API's route table in place of object dispatch.
 
@@ -81,11 +88,11 @@ def setup_app(conf: cfg.ConfigOpts, api: Api):
     """The full WSGI application for ``api``."""
     pecan_app = Application(
         controllers.RootController(api),
-        # WebOb's own request and response: Pecan's request wraps every
-        # attribute read in a Python call, to turn an undecodable value
-        # into a 400 (DecodedRequest refuses those before Pecan, and the
-        # query, the one value read through WebOb, says so itself).
-        request_cls=webob.Request, response_cls=controllers.Response,
+        # WebOb's own request: Pecan's wraps every attribute read in a
+        # Python call, to turn an undecodable value into a 400
+        # (DecodedRequest refuses those before Pecan, and the query, the
+        # one value read through WebOb, says so itself).
+        request_cls=webob.Request, response_cls=Unanswered,
         hooks=[hooks.ErrorHook()],
         force_canonical=False,
         guess_content_type_from_ext=False,

@@ -6,13 +6,13 @@ a WebOb request into an API :class:`Request` and a :class:`Result` back
 into a response.
 """
 
-import json
 from typing import Any
 
 import pecan
 import webob
 from oslo_context import context as oslo_context
 
+from zaqar_core import jsontext
 from zaqar_core.api import errors
 from zaqar_core.api import jsonbody
 from zaqar_core.api import signed_url
@@ -30,6 +30,8 @@ PATCH_MEDIA_TYPE = 'application/openstack-messaging-v2.0-json-patch'
 
 def _query(req: webob.Request) -> dict[str, Any]:
     params: dict[str, Any] = {}
+    if not req.environ.get('QUERY_STRING'):
+        return params  # most requests: WebOb would build an empty MultiDict
     try:
         pairs = list(req.GET.items())
     except UnicodeDecodeError:
@@ -196,7 +198,7 @@ def render(shown: views.Shown) -> webob.Response:
     headers = shown.headers
     body = b''
     if shown.body is not None and shown.status != 204:
-        body = json.dumps(shown.body).encode()
+        body = jsontext.dumps(shown.body).encode()
         headers = {'Content-Type': JSON, **headers}  # the view's may differ
     return Response(body=body, status=shown.status,
                     headerlist=list(headers.items()))
@@ -221,8 +223,7 @@ class RootController:
         self.switches = registry.switches(api.conf)
 
     @pecan.expose(content_type=JSON)
-    def dispatch(self, req: webob.Request,
-                 resp: webob.Response) -> webob.Response:
+    def dispatch(self, req: webob.Request, resp: object) -> webob.Response:
         environ = req.environ
         # The oslo.context request context, from the auth headers
         # (keystonemiddleware's, when Keystone is on); first, as it becomes
