@@ -13,6 +13,7 @@ import time
 import uuid
 from typing import Any
 
+from zaqar_core import jsontext
 from zaqar_core.storage import base
 from zaqar_core.storage import ids
 
@@ -27,7 +28,7 @@ def new_claim_id() -> str:
 
 def pack(client_uuid: str, created: float, message: base.NewMessage) -> str:
     return (f'{client_uuid}\n{created!r} {message.get("checksum") or "-"} '
-            f'{json.dumps(message["body"])}')
+            f'{jsontext.dumps(message["body"])}')
 
 
 def unpack(at: float, entry: list[Any],

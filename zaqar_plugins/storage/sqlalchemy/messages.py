@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
+from zaqar_core import jsontext
 from zaqar_core.storage import base
 from zaqar_core.storage import errors
 from zaqar_core.storage import ids as message_codec
@@ -116,7 +117,7 @@ class MessageController(base.MessageControllerBase):
             once: str | None = None,
             seen_metadata: str | None = None) -> base.Posted | None:
         at = rows.now()
-        values = [_row(project, queue, json.dumps(m['body']), m['ttl'],
+        values = [_row(project, queue, jsontext.dumps(m['body']), m['ttl'],
                        m['delay'], m.get('client_uuid', client_uuid), at,
                        m.get('checksum'))
                   for m in messages]
