@@ -44,6 +44,23 @@ class MessageControllerContract(MessageIdContract, FanOutContract,
                   for i in ids]
         assert bodies == [{'n': 0}, {'n': 1}, {'n': 2}]
 
+    def test_a_large_post_keeps_each_message_in_order(self, stores: Stores
+                                                       ) -> None:
+        # More messages than a store writes at once (Redis: 500), each
+        # with its own TTL and, every third, a delay.
+        count = 1201
+        ids = stores.messages.post(PROJECT, QUEUE, [
+            new_message({'n': n}, ttl=3600 + n, delay=60 if n % 3 == 0
+                        else 0) for n in range(count)], CLIENT)
+        assert len(set(ids)) == count
+        found, _ = stores.messages.list(PROJECT, QUEUE, limit=count,
+                                        echo=True, include_delayed=True)
+        assert [m['id'] for m in found] == ids
+        assert [m['body'] for m in found] == [{'n': n} for n in range(count)]
+        assert [m['ttl'] for m in found] == [3600 + n for n in range(count)]
+        ready = [i for n, i in enumerate(ids) if n % 3]
+        assert listed(stores, limit=count, echo=True) == ready
+
     def test_list_is_fifo_across_posts_and_queues(self, stores: Stores
                                                   ) -> None:
         first = post(stores, 2)
