@@ -264,13 +264,8 @@ class Held:
     def __init__(self, pool: redis.ConnectionPool) -> None:
         self._pool = pool
         self._idle: list[redis.connection.AbstractConnection] = []
-        self._pid = os.getpid()
 
     def take(self) -> redis.connection.AbstractConnection:
-        if self._pid != os.getpid():
-            # A forked child: the parent's sockets are not its own (its
-            # pool forgets them too).
-            self._idle, self._pid = [], os.getpid()
         try:
             return self._idle.pop()
         except IndexError:
@@ -279,6 +274,11 @@ class Held:
     def keep(self, conn: redis.connection.AbstractConnection) -> None:
         """``conn`` read its last reply whole."""
         self._idle.append(conn)
+
+    def forget(self) -> None:
+        """Keep none of the connections kept so far, unclosed (they are
+        a parent process's)."""
+        self._idle = []
 
     def drop(self, conn: redis.connection.AbstractConnection) -> None:
         """``conn`` failed, or was interrupted: where its stream stands is
@@ -289,6 +289,17 @@ class Held:
 
 _HELD: weakref.WeakKeyDictionary[redis.Redis, Held] = (
     weakref.WeakKeyDictionary())
+
+
+def _forget_held() -> None:
+    # A forked child: its parent's sockets are not its own (the pools
+    # forget them too). Here rather than a pid check on every take: that
+    # is a system call.
+    for found in list(_HELD.values()):
+        found.forget()
+
+
+os.register_at_fork(after_in_child=_forget_held)
 
 
 def held(client: redis.Redis) -> Held:
