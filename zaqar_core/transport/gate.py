@@ -31,6 +31,9 @@ def waiting_threads(conf: cfg.ConfigOpts) -> int:
     return limits.max_waiting_requests if limits.max_message_wait else 0
 
 
+_FREE = contextlib.nullcontext()
+
+
 class Gate:
     """At most ``slots`` requests inside at once; ``None``: no limit (the
     transport's own threads are the limit)."""
@@ -42,14 +45,10 @@ class Gate:
     def limits(self) -> bool:
         return self._slots is not None
 
-    @contextlib.contextmanager
-    def working(self) -> Iterator[None]:
-        """Around a request's work."""
-        if self._slots is None:
-            yield
-            return
-        with self._slots:
-            yield
+    def working(self) -> contextlib.AbstractContextManager:
+        """Around a request's work (the semaphore itself, not a generator
+        around it: this is on every request's path)."""
+        return _FREE if self._slots is None else self._slots
 
     @contextlib.contextmanager
     def stepped_out(self) -> Iterator[None]:

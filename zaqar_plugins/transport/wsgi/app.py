@@ -91,8 +91,10 @@ def setup_app(conf: cfg.ConfigOpts, api: Api):
         # WebOb's own request: Pecan's wraps every attribute read in a
         # Python call, to turn an undecodable value into a 400
         # (DecodedRequest refuses those before Pecan, and the query, the
-        # one value read through WebOb, says so itself).
-        request_cls=webob.Request, response_cls=Unanswered,
+        # one value read through WebOb, says so itself). Its base class:
+        # webob.Request keeps the attributes Pecan sets on it in the
+        # environ, through a Python __setattr__.
+        request_cls=webob.request.BaseRequest, response_cls=Unanswered,
         hooks=[hooks.ErrorHook()],
         force_canonical=False,
         guess_content_type_from_ext=False,
