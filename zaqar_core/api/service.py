@@ -34,6 +34,9 @@ from zaqar_core.storage.stores import Stores
 from zaqar_core.transport.gate import Gate
 
 LOG = log.getLogger(__name__)
+#: How many UUID client ids an Api remembers as checked (then it starts
+#: over): a few kilobytes.
+_CLIENT_UUIDS_KEPT = 4096
 
 
 class Api:
@@ -64,6 +67,8 @@ class Api:
         #: Set by a transport that runs requests in threads (see
         #: zaqar_core.transport.gate); a waiting request steps out of it.
         self.gate = Gate()
+        #: Client ids seen to be UUIDs (a strict check's passes).
+        self._client_uuids: set[str] = set()
 
     @property
     def settings(self) -> Values | cfg.ConfigOpts:
@@ -147,12 +152,19 @@ class Api:
                                     title='Missing header value')
         limits = self.settings.transport
         if limits.client_id_uuid_safe == 'strict':
+            # A client sends the same id on every request: parsing it as a
+            # UUID each time was 1% of a message delete.
+            if client_id in self._client_uuids:
+                return
             try:
                 uuid.UUID(client_id)
             except ValueError:
                 raise errors.BadRequest(
                     'Malformed hexadecimal UUID.',
                     title='Wrong UUID value') from None
+            if len(self._client_uuids) >= _CLIENT_UUIDS_KEPT:
+                self._client_uuids.clear()
+            self._client_uuids.add(client_id)
         elif not (limits.min_length_client_id <= len(client_id) <=
                   limits.max_length_client_id) or \
                 not client_id.isprintable():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from oslo_policy import opts as policy_opts
 from zaqar_core import bootstrap
 from zaqar_core import policy
 from zaqar_core.api import errors
+from zaqar_core.api import service
 from zaqar_core.api import signed_url
 from zaqar_core.api import validation
 from zaqar_core.api.request import Request
@@ -200,6 +202,24 @@ def test_any_spelling_of_a_uuid_is_a_strict_client_id(
         api: Api, client_id: str) -> None:
     assert api.call('queue_list', request(client_id=client_id)).status \
         == 200
+
+
+def test_client_ids_remembered_as_uuids_loosen_no_check(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ids that passed the strict check are remembered, a bounded number
+    # of them; a bad id is refused however many good ones came before,
+    # and a remembered one still meets the lax mode's bounds.
+    monkeypatch.setattr(service, '_CLIENT_UUIDS_KEPT', 16)
+    for n in range(40):
+        assert api.call('queue_list', request(
+            client_id=str(uuid.UUID(int=n)))).status == 200
+        error = refused(api, 'queue_list', request(client_id=f'bad-{n}'))
+        assert (error.status, error.title) == (400, 'Wrong UUID value')
+    assert len(api._client_uuids) <= 16
+    api.conf.set_override('client_id_uuid_safe', 'off', group='transport')
+    api.conf.set_override('max_length_client_id', 30, group='transport')
+    assert refused(api, 'queue_list', request(
+        client_id=str(uuid.UUID(int=39)))).status == 400
 
 
 @pytest.mark.parametrize('client_id', ['a' * 10, 'any string at all',
