@@ -11,6 +11,7 @@ from typing import Any
 import pecan
 import webob
 from oslo_context import context as oslo_context
+from webob import compat as webob_compat
 
 from zaqar_core import jsontext
 from zaqar_core.api import errors
@@ -30,10 +31,12 @@ PATCH_MEDIA_TYPE = 'application/openstack-messaging-v2.0-json-patch'
 
 def _query(req: webob.Request) -> dict[str, Any]:
     params: dict[str, Any] = {}
-    if not req.environ.get('QUERY_STRING'):
-        return params  # most requests: WebOb would build an empty MultiDict
+    query = req.environ.get('QUERY_STRING')
+    if not query:
+        return params  # most requests
     try:
-        pairs = list(req.GET.items())
+        # WebOb's parser of req.GET, without the MultiDict it fills.
+        pairs = list(webob_compat.parse_qsl_text(query))
     except UnicodeDecodeError:
         # DecodedRequest, in front of the app, refuses such a query first.
         raise decoding.undecodable_query() from None
@@ -196,11 +199,14 @@ def render(shown: views.Shown) -> webob.Response:
     # Headers and body handed over whole: WebOb's property setters cost
     # a tenth of the transport's part of a message post.
     headers = shown.headers
+    status = shown.status
     body = b''
-    if shown.body is not None and shown.status != 204:
+    if shown.body is not None and status != 204:
         body = jsontext.dumps(shown.body).encode()
         headers = {'Content-Type': JSON, **headers}  # the view's may differ
-    return Response(body=body, status=shown.status,
+    elif status == 200:
+        status = 204  # nothing to show, as Pecan would answer it
+    return Response(body=body, status=status,
                     headerlist=list(headers.items()))
 
 

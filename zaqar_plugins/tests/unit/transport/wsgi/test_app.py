@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from oslo_config import cfg
@@ -14,6 +15,8 @@ from zaqar_core import bootstrap
 from zaqar_core import conf as zconf
 from zaqar_core.tests.unit import sqlite_copies
 from zaqar_plugins.transport.wsgi import app as wsgi_app
+from zaqar_plugins.transport.wsgi import controllers
+from zaqar_plugins.transport.wsgi import views
 
 
 @pytest.fixture
@@ -56,3 +59,19 @@ def test_a_query_that_is_not_utf8_is_a_400_without_the_middleware(
     assert 'not UTF-8' in body['description']
     status, body = call(pecan_app, 'limit=1')
     assert status.startswith('200'), body
+
+
+@pytest.mark.parametrize(('status', 'body', 'sent', 'content_type'), [
+    (200, {'a': 1}, 200, 'application/json'),
+    (200, None, 204, None),  # nothing to show: as stock Pecan answers it
+    (201, None, 201, None),
+    (204, None, 204, None),
+    (204, {'ignored': True}, 204, None),
+])
+def test_a_response_has_the_status_and_type_of_what_it_shows(
+        status: int, body: Any, sent: int, content_type: str | None
+) -> None:
+    response = controllers.render(views.Shown(status, body))
+    assert response.status_code == sent
+    assert response.headers.get('Content-Type') == content_type
+    assert bool(response.body) == (sent != 204 and body is not None)
