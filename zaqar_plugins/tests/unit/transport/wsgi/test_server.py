@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from granian.constants import Interfaces
+from granian.constants import Loops
 from oslo_config import cfg
 from oslo_log import log
 
@@ -78,6 +79,8 @@ def test_the_options_reach_the_server(conf: cfg.ConfigOpts,
     assert made['http1_settings'].header_read_timeout == 7000
     assert made['workers_kill_timeout'] == server.GRACEFUL_TIMEOUT
     assert made['respawn_failed_workers']
+    # uvloop is a requirement: the loop is named, whatever else is there.
+    assert made['loop'] == Loops.uvloop
 
 
 def pools(conf: cfg.ConfigOpts) -> tuple[int, int]:
