@@ -1034,15 +1034,19 @@ def up(python: str | None = None) -> dict[str, Any]:
         python = project_python(python)
         old = load_state()
         state = new_state(old)
-        # zaqar-server needs Keystone only for requests: start both first,
-        # and set Keystone up while they start.
-        start_zaqar(state, python)
-        save_state(state)
-        ensure_keystone(state, reinstalled=ensure_keystone_venv())
-        save_state(state)
-        provision(state, reset_passwords=not old.get('credentials'))
-        check_zaqar(state)
-        save_state(state)
+        try:
+            # zaqar-server needs Keystone only for requests: start both
+            # first, and set Keystone up while they start.
+            start_zaqar(state, python)
+            save_state(state)
+            ensure_keystone(state, reinstalled=ensure_keystone_venv())
+            save_state(state)
+            provision(state, reset_passwords=not old.get('credentials'))
+            check_zaqar(state)
+            save_state(state)
+        except KeyboardInterrupt:
+            _stop_started(old, state)
+            raise
         write_private(STACK / 'openrc', openrc(state))
         write_private(STACK / 'clouds.yaml', clouds_yaml(state))
     log(f'up in {time.monotonic() - started:.1f} s: Keystone '
@@ -1051,6 +1055,33 @@ def up(python: str | None = None) -> dict[str, Any]:
     log(f'try: OS_CLIENT_CONFIG_FILE={STACK / "clouds.yaml"} openstack '
         f'--os-cloud stack-demo messaging queue list')
     return state
+
+
+def _stop_started(old: dict[str, Any], state: dict[str, Any]) -> None:
+    """Stops what an interrupted ``up`` started (a service whose pid is not
+    the one ``old`` recorded), so that nothing of it runs on unrecorded or
+    half set up; a Keystone it kept stays."""
+    started = [(part, marker, name) for name, part, marker, _ in SERVICES
+               if state.get(part, {}).get('pid') not in
+               (None, old.get(part, {}).get('pid'))]
+    log('interrupted: stopping what this up started')
+    stop_all([(state[part]['pid'], marker, what)
+              for part, marker, what in started])
+    for part, _, _ in started:
+        state[part].pop('pid', None)
+    save_state(state)
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    """SIGTERM (and SIGINT) end a command as Ctrl-C does, once: the
+    cleanup that follows is not cut short by another."""
+    for each in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(each, _ignored)
+    raise KeyboardInterrupt(f'signal {signum}')
+
+
+def _ignored(signum: int, frame: Any) -> None:
+    """A signal after the first (not SIG_IGN, which children inherit)."""
 
 
 def down() -> None:
@@ -1126,6 +1157,8 @@ def main(argv: list[str] | None = None) -> int:
     env_parser.add_argument('--user', choices=sorted(CLOUDS),
                             default='admin')
     args = parser.parse_args(argv)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _interrupted)
     try:
         if args.command == 'up':
             up(args.python)
@@ -1148,6 +1181,9 @@ def main(argv: list[str] | None = None) -> int:
     except StackError as exc:
         log(f'error: {exc}')
         return 1
+    except KeyboardInterrupt:
+        log('interrupted')
+        return 130
     return 0
 
 

@@ -74,6 +74,9 @@ ROOT = Path(__file__).resolve().parents[3]
 STACK_SCRIPT = ROOT / 'tools' / 'stack.py'
 #: A first ``up`` installs Keystone into a virtualenv: minutes.
 UP_TIMEOUT = 900
+#: How long an interrupted ``up`` gets to stop what it started: within the
+#: 10 s pytest-xdist gives an interrupted worker.
+UP_STOP_TIMEOUT = 8
 USERS = ('admin', 'demo', 'alt')
 
 
@@ -158,19 +161,33 @@ class Stack:
 
 
 def _run_up(env: dict[str, str]) -> str | None:
-    """Runs ``tools/stack.py up``; None if the stack is up, else why not."""
-    try:
-        result = subprocess.run(
+    """Runs ``tools/stack.py up``; None if the stack is up, else why not.
+
+    Interrupted (the test run is), it interrupts ``up`` as Ctrl-C would
+    and waits for it to stop what it started: subprocess.run would kill it
+    at once, and leave the servers it had started running.
+    """
+    with subprocess.Popen(
             [sys.executable, str(STACK_SCRIPT), 'up', '--python',
-             sys.executable], cwd=ROOT, capture_output=True, text=True,
-            timeout=UP_TIMEOUT, check=False, stdin=subprocess.DEVNULL,
-            env=env)
-    except subprocess.TimeoutExpired:
-        return f'tools/stack.py up did not finish in {UP_TIMEOUT} s'
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr).strip()[-3000:]
-        return (f'tools/stack.py up failed (exit {result.returncode}):\n'
-                f'{output}')
+             sys.executable], cwd=ROOT, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
+            env=env) as proc:
+        try:
+            output, _ = proc.communicate(timeout=UP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            return f'tools/stack.py up did not finish in {UP_TIMEOUT} s'
+        except BaseException:
+            proc.terminate()
+            try:
+                proc.wait(timeout=UP_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            raise
+    if proc.returncode != 0:
+        return (f'tools/stack.py up failed (exit {proc.returncode}):\n'
+                f'{output.strip()[-3000:]}')
     return None
 
 
