@@ -11,9 +11,10 @@ process group, as Ctrl-C in a terminal would), waits for the run's
 janitor, then fails if any process of the run is alive, a loopback port
 opened meanwhile still listens (only the run's own with
 ``--busy-machine``), a database of the run exists or the
-temporary directory got new entries. Without ``--interrupt`` it also
-fails when the command does, and when the run's own end found
-leftovers (the fixtures should have stopped all they started).
+temporary directory got new entries. It also fails when the run's own
+end found leftovers (the fixtures should have stopped all they started,
+interrupted by SIGTERM or Ctrl-C too; only after SIGKILL is it all the
+janitor's), and, without ``--interrupt``, when the command fails.
 """
 
 from __future__ import annotations
@@ -63,9 +64,9 @@ def describe(pid: int) -> str:
     return f'{pid} ({b" ".join(argv).decode(errors="replace")[:160]})'
 
 
-def interpreter_helpers(parent: int) -> list[int]:
-    """multiprocessing's resource tracker (and forkserver) children of
-    ``parent``: they end with its interpreter."""
+def children(parent: int) -> list[tuple[int, bytes]]:
+    """The processes whose parent is ``parent``, with their command lines
+    (NUL-separated, as /proc gives them)."""
     found = []
     for entry in os.scandir('/proc'):
         if not entry.name.isdigit():
@@ -73,15 +74,28 @@ def interpreter_helpers(parent: int) -> list[int]:
         try:
             with open(f'/proc/{entry.name}/stat', 'rb') as fh:
                 ppid = int(fh.read().rsplit(b')', 1)[1].split()[1])
+            if ppid != parent:
+                continue
             with open(f'/proc/{entry.name}/cmdline', 'rb') as fh:
-                cmdline = fh.read()
+                found.append((int(entry.name), fh.read()))
         except (OSError, ValueError, IndexError):
             continue
-        if ppid == parent and (
-                b'multiprocessing.resource_tracker' in cmdline or
-                b'multiprocessing.forkserver' in cmdline):
-            found.append(int(entry.name))
     return found
+
+
+def interpreter_helpers(parent: int) -> list[int]:
+    """multiprocessing's resource tracker (and forkserver) children of
+    ``parent``: they end with its interpreter."""
+    return [pid for pid, cmdline in children(parent)
+            if b'multiprocessing.resource_tracker' in cmdline or
+            b'multiprocessing.forkserver' in cmdline]
+
+
+def xdist_workers(parent: int) -> list[int]:
+    """The pytest-xdist workers of the pytest process ``parent`` (execnet
+    starts each with this bootstrap)."""
+    return [pid for pid, cmdline in children(parent)
+            if b'import sys;exec(eval(sys.stdin.readline()))' in cmdline]
 
 
 def kill_processes(run_id: str, spare: Collection[int] = ()) -> list[str]:
@@ -242,7 +256,9 @@ def check(command: list[str], interrupt: str | None = None,
     with contextlib.suppress(FileNotFoundError):
         found = report.read_text().strip()
         report.unlink()
-        if found and not interrupt:
+        # A run ended by SIGTERM or Ctrl-C tears its fixtures down too;
+        # only SIGKILL leaves it all to the janitor.
+        if found and interrupt != 'KILL':
             problems += [f'found at the end of the run: {line}'
                          for line in found.splitlines()]
     print(f'leftovers: exit {code} after {elapsed:.0f} s; '

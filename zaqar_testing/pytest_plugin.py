@@ -18,6 +18,7 @@ janitor would have removed everything.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import tempfile
@@ -44,6 +45,8 @@ def _controller(config: pytest.Config) -> bool:
 
 #: The process whose SIGTERM ends the run (set when pytest starts).
 _PYTEST_PID = 0
+#: What ends a run as Ctrl-C does.
+_INTERRUPTS = (signal.SIGTERM, signal.SIGINT)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -53,14 +56,32 @@ def _interrupt(signum: int, frame: Any) -> None:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
         return
+    # Once: a second interrupt would cut the fixtures' teardown short,
+    # and an xdist worker gets more (execnet sends itself a SIGINT when
+    # its controller has been gone 5 s). Not SIG_IGN, which the processes
+    # the fixtures start would inherit.
+    for each in _INTERRUPTS:
+        signal.signal(each, _once_only)
+    # A SIGTERM reaches this process alone, not its xdist workers, which
+    # pytest-xdist then lets run tests for 5 s more and kills 10 s after
+    # the interrupt, whatever their fixtures were doing: they stop now and
+    # tear down in that time instead.
+    for worker in leftovers.xdist_workers(os.getpid()):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker, signum)
     raise KeyboardInterrupt(f'signal {signum}')
+
+
+def _once_only(signum: int, frame: Any) -> None:
+    """After the first interrupt: let the teardown finish."""
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     global _janitor, _PYTEST_PID
     _PYTEST_PID = os.getpid()
-    signal.signal(signal.SIGTERM, _interrupt)
+    for signum in _INTERRUPTS:
+        signal.signal(signum, _interrupt)
     if not _controller(config):
         return
     # An id given by whoever started pytest (the leftovers check), not one
