@@ -255,10 +255,11 @@ class Held:
 
     redis-py's checkout and return (a lock, a poll of the socket for stray
     data, its observability counters and an event) were 6% of the
-    instructions of a message post, and of a claim with its deletes. A connection comes back here only after a whole
-    reply was read, so it holds no stray data; one that failed goes back
-    to the pool disconnected, and the pool connects it again when next
-    asked. Any thread may take one: a list's pop and append are atomic.
+    instructions of a message post, and of a claim with its deletes. A
+    connection comes back here only after a whole reply was read, so it
+    holds no stray data; one that failed goes back to the pool
+    disconnected, and the pool connects it again when next asked. Any
+    thread may take one: a list's pop and append are atomic.
     """
 
     def __init__(self, pool: redis.ConnectionPool) -> None:
