@@ -25,6 +25,7 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib import parse
 
 from oslo_log import log
 
@@ -45,9 +46,11 @@ def may_wait(query_string: str) -> bool:
     """True for a request that may wait for messages (long polling).
 
     Generous on purpose: a request taken for one only runs on a thread of
-    its own; one missed would hold the event loop while it waits.
+    its own; one missed would hold the event loop while it waits. The app
+    reads the query percent-decoded, so ``wai%74=5`` asks to wait too.
     """
-    return 'wait=' in query_string
+    return 'wait=' in query_string or (
+        '%' in query_string and 'wait=' in parse.unquote(query_string))
 
 
 class Bridge:

@@ -197,6 +197,10 @@ def test_only_requests_asking_to_wait_may_wait() -> None:
     assert rsgi.may_wait('wait=5')
     assert rsgi.may_wait('limit=2&wait=5')
     assert not rsgi.may_wait('limit=2')
+    # The app decodes the query: a name spelled with escapes still asks.
+    assert rsgi.may_wait('wai%74=5')
+    assert rsgi.may_wait('limit=2&%77%61%69%74=1')
+    assert not rsgi.may_wait('limit=%32')
 
 
 def test_requests_that_may_wait_run_on_threads_of_their_own() -> None:
