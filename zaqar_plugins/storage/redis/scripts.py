@@ -94,11 +94,12 @@ class Scripts:
         except redis.exceptions.ResponseError:
             self._held.keep(conn)  # an error reply is a whole reply
             raise
-        except (redis.exceptions.ConnectionError,
-                redis.exceptions.TimeoutError):
+        except redis.exceptions.ConnectionError:
             self._held.drop(conn)
             return client.evalsha(sha, len(keys), *keys, *args)
         except BaseException:
+            # A timeout among them: the script may have run, so it is not
+            # sent again (as connection.client_for configures redis-py).
             self._held.drop(conn)
             raise
         self._held.keep(conn)

@@ -17,6 +17,7 @@ import redis
 
 from zaqar_core.api import validation
 from zaqar_core.storage import base
+from zaqar_core.storage import errors as storage_errors
 from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.contract.storage import FrozenClock
 from zaqar_core.tests.contract.storage import new_message
@@ -188,6 +189,37 @@ def test_a_script_runs_again_when_its_connection_breaks(
                                                       echo=True)[0]]
     assert bodies == [1, 2]
     assert len(broken) == 1
+
+
+@pytest.mark.parametrize('stores', ['redis'], indirect=True)
+def test_a_script_whose_reply_timed_out_is_not_sent_again(
+        stores: Stores, monkeypatch: pytest.MonkeyPatch) -> None:
+    # It may have run: sent again, a post would store its messages twice.
+    stores.messages.post(PROJECT, 'q', [new_message(1)], 'client')
+    sent: list[Any] = []
+    send = redis.connection.AbstractConnection.send_command
+    read = redis.connection.AbstractConnection.read_response
+
+    def counted(conn: Any, *args: Any, **kwargs: Any) -> None:
+        sent.append(args[0])
+        send(conn, *args, **kwargs)
+
+    def times_out_once(conn: Any, *args: Any, **kwargs: Any) -> Any:
+        reply = read(conn, *args, **kwargs)  # the script ran
+        if len(sent) == 1:
+            raise redis.exceptions.TimeoutError('Timeout reading from socket')
+        return reply
+
+    monkeypatch.setattr(redis.connection.AbstractConnection,
+                        'send_command', counted)
+    monkeypatch.setattr(redis.connection.AbstractConnection,
+                        'read_response', times_out_once)
+    with pytest.raises(storage_errors.Unavailable):
+        stores.messages.post(PROJECT, 'q', [new_message(2)], 'client')
+    assert sent == ['EVALSHA']
+    bodies = [m['body'] for m in stores.messages.list(PROJECT, 'q',
+                                                      echo=True)[0]]
+    assert bodies == [1, 2]
 
 
 @pytest.mark.parametrize('stores', ['redis'], indirect=True)
