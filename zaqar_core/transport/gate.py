@@ -17,6 +17,8 @@ from collections.abc import Iterator
 
 from oslo_config import cfg
 
+from zaqar_core import cooperative
+
 
 def threads(conf: cfg.ConfigOpts, working: int) -> int:
     """Threads for a transport whose requests run in ``working`` threads:
@@ -34,21 +36,40 @@ def waiting_threads(conf: cfg.ConfigOpts) -> int:
 _FREE = contextlib.nullcontext()
 
 
+class _Slot:
+    """A gate's semaphore around a request's work, which a cooperative
+    task gives up while its store answers (:mod:`zaqar_core.cooperative`).
+    A class, not a generator: this is on every request's path."""
+
+    __slots__ = ('_semaphore',)
+
+    def __init__(self, semaphore: threading.Semaphore) -> None:
+        self._semaphore = semaphore
+
+    def __enter__(self) -> None:
+        self._semaphore.acquire()
+        cooperative.held(self._semaphore)
+
+    def __exit__(self, *exc_info: object) -> None:
+        cooperative.released(self._semaphore)
+        self._semaphore.release()
+
+
 class Gate:
     """At most ``slots`` requests inside at once; ``None``: no limit (the
     transport's own threads are the limit)."""
 
     def __init__(self, slots: int | None = None) -> None:
         self._slots = None if slots is None else threading.Semaphore(slots)
+        self._slot = None if slots is None else _Slot(self._slots)
 
     @property
     def limits(self) -> bool:
         return self._slots is not None
 
     def working(self) -> contextlib.AbstractContextManager:
-        """Around a request's work (the semaphore itself, not a generator
-        around it: this is on every request's path)."""
-        return _FREE if self._slots is None else self._slots
+        """Around a request's work."""
+        return _FREE if self._slot is None else self._slot
 
     @contextlib.contextmanager
     def stepped_out(self) -> Iterator[None]:

@@ -1,0 +1,255 @@
+"""Requests that lend their thread while their store answers
+(zaqar_core.cooperative), on a real event loop and real sockets: a task
+that waits for a socket lets the others run on its thread, and finds its
+own state as it left it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Iterator
+from typing import TypeVar
+
+import pytest
+from oslo_context import context as oslo_context
+
+from zaqar_core import cooperative
+from zaqar_core.transport.gate import Gate
+
+T = TypeVar('T')
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """A store's socket (read by the task) and the store's end."""
+    ours, theirs = socket.socketpair()
+    yield ours, theirs
+    ours.close()
+    theirs.close()
+
+
+def run(main: Callable[[], Awaitable[T]], timeout: float = 10.0) -> T:
+    """``asyncio.run(main())`` on a thread of its own: a deadlock (the
+    thread blocked for good) fails the test instead of hanging it."""
+    done: list = []
+
+    def target() -> None:
+        try:
+            done.append((True, asyncio.run(main())))
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            done.append((False, exc))
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert done, f'the loop was still blocked after {timeout} s'
+    ok, value = done[0]
+    if not ok:
+        raise value
+    return value
+
+
+def store_call(sock: socket.socket, log: list[str], name: str) -> bytes:
+    """What a driver does: send, wait for the reply, read it."""
+    log.append(f'{name} sent')
+    cooperative.wait_readable(sock.fileno(), None)
+    reply = sock.recv(100)
+    log.append(f'{name} read {reply.decode()}')
+    return reply
+
+
+def test_a_waiting_task_lets_another_run_on_its_thread(pair) -> None:
+    ours, theirs = pair
+    log: list[str] = []
+
+    async def main() -> list:
+        slow = asyncio.ensure_future(cooperative.run(
+            store_call, ours, log, 'slow'))
+        await asyncio.sleep(0)  # the slow one sends and waits
+        quick = await cooperative.run(lambda: log.append('quick') or 'q')
+        theirs.send(b'ok')  # the store answers the slow one
+        return [await slow, quick]
+
+    assert run(main) == [b'ok', 'q']
+    assert log == ['slow sent', 'quick', 'slow read ok']
+
+
+def test_outside_a_task_nothing_switches(pair) -> None:
+    ours, theirs = pair
+    theirs.send(b'at once')
+    log: list[str] = []
+    # A plain call (another server, a thread of long polling's): the
+    # read blocks as it always did.
+    assert store_call(ours, log, 'plain') == b'at once'
+    assert log == ['plain sent', 'plain read at once']
+
+
+def test_the_gate_slot_is_given_up_while_waiting(pair) -> None:
+    # With one slot, a second request entering the gate while the first
+    # waits would block the thread that the first needs: a deadlock.
+    ours, theirs = pair
+    gate = Gate(1)
+    log: list[str] = []
+
+    def request(name: str, sock: socket.socket | None) -> str:
+        with gate.working():
+            if sock is not None:
+                store_call(sock, log, name)
+            log.append(f'{name} done')
+        return name
+
+    async def main() -> list:
+        first = asyncio.ensure_future(cooperative.run(request, 'a', ours))
+        await asyncio.sleep(0)
+        second = await asyncio.wait_for(
+            cooperative.run(request, 'b', None), 5)
+        theirs.send(b'!')
+        return [await asyncio.wait_for(first, 5), second]
+
+    assert run(main) == ['a', 'b']
+    assert log == ['a sent', 'b done', 'a read !', 'a done']
+    # Every slot is back: two can enter one after the other.
+    for _ in range(2):
+        with gate.working():
+            pass
+
+
+def test_the_task_gets_its_request_context_back(pair) -> None:
+    ours, theirs = pair
+    seen: list[str] = []
+
+    def request(name: str, sock: socket.socket | None) -> None:
+        oslo_context.RequestContext(request_id=name).update_store()
+        if sock is not None:
+            cooperative.wait_readable(sock.fileno(), None)
+            sock.recv(10)
+        seen.append(f'{name}: {oslo_context.get_current().request_id}')
+
+    async def main() -> None:
+        first = asyncio.ensure_future(cooperative.run(
+            request, 'req-a', ours))
+        await asyncio.sleep(0)
+        await cooperative.run(request, 'req-b', None)
+        theirs.send(b'!')
+        await first
+
+    run(main)
+    assert seen == ['req-b: req-b', 'req-a: req-a']
+
+
+def test_blocking_keeps_the_thread(pair) -> None:
+    # Around a lock held across a store call: no other task may run
+    # before the call is done.
+    ours, theirs = pair
+    log: list[str] = []
+
+    def request() -> bytes:
+        with cooperative.blocking():
+            return store_call(ours, log, 'locked')
+
+    async def main() -> list:
+        threading.Timer(0.2, theirs.send, [b'x']).start()
+        locked = asyncio.ensure_future(cooperative.run(request))
+        await asyncio.sleep(0)
+        quick = asyncio.ensure_future(cooperative.run(
+            lambda: log.append('quick') or 'q'))
+        return [await locked, await quick]
+
+    assert run(main) == [b'x', 'q']
+    assert log == ['locked sent', 'locked read x', 'quick']
+
+
+def test_a_cancelled_task_finishes_its_store_calls(pair) -> None:
+    # The worker stops while a request waits for its store: the request
+    # ends on the thread, its later calls included, not halfway through.
+    ours, theirs = pair
+    log: list[str] = []
+
+    def two_calls() -> None:
+        for _ in range(2):
+            cooperative.wait_readable(ours.fileno(), None)
+            log.append(ours.recv(4).decode())
+
+    async def main() -> None:
+        waiting = asyncio.ensure_future(cooperative.run(two_calls))
+        await asyncio.sleep(0)
+        threading.Timer(0.2, theirs.send, [b'one.two.']).start()
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+
+    run(main)
+    assert log == ['one.', 'two.']
+
+
+def test_tasks_waiting_at_once_are_bounded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each holds a store connection: past the bound, a task blocks.
+    monkeypatch.setattr(cooperative, 'MAX_WAITING', 2)
+    pairs = [socket.socketpair() for _ in range(3)]
+    log: list[str] = []
+    try:
+        async def main() -> list:
+            tasks = []
+            for n, (ours, _) in enumerate(pairs[:2]):
+                tasks.append(asyncio.ensure_future(cooperative.run(
+                    store_call, ours, log, f't{n}')))
+                await asyncio.sleep(0)
+            # The third blocks the thread: the loop runs nothing else
+            # until its reply came and it read it.
+            threading.Timer(0.2, pairs[2][1].send, [b'3']).start()
+            asyncio.get_running_loop().call_soon(log.append, 'loop ran')
+            third = await cooperative.run(store_call, pairs[2][0], log, 't2')
+            for _, theirs in pairs[:2]:
+                theirs.send(b'.')
+            return [third, *[await task for task in tasks]]
+
+        assert run(main) == [b'3', b'.', b'.']
+        assert log[:5] == ['t0 sent', 't1 sent', 't2 sent', 't2 read 3',
+                           'loop ran']
+    finally:
+        for ours, theirs in pairs:
+            ours.close()
+            theirs.close()
+
+
+def test_an_error_in_a_task_reaches_its_caller(pair) -> None:
+    ours, theirs = pair
+
+    def failing() -> None:
+        cooperative.wait_readable(ours.fileno(), None)
+        raise ValueError(ours.recv(10).decode())
+
+    async def main() -> None:
+        theirs.send(b'broken')
+        await cooperative.run(failing)
+
+    with pytest.raises(ValueError, match='broken'):
+        run(main)
+
+
+def test_a_wait_ends_when_its_time_runs_out(pair) -> None:
+    # As a blocking read would time out: a store that never answers does
+    # not hold the request for good.
+    ours, _ = pair
+    log: list[str] = []
+
+    def request() -> bool:
+        return cooperative.wait_readable(ours.fileno(), 0.2)
+
+    async def main() -> list:
+        started = time.monotonic()
+        waiting = asyncio.ensure_future(cooperative.run(request))
+        await asyncio.sleep(0)
+        log.append('others ran')
+        timed_out = await waiting
+        return [timed_out, time.monotonic() - started]
+
+    timed_out, waited = run(main)
+    assert timed_out is False
+    assert 0.15 < waited < 5
+    assert log == ['others ran']
