@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import socket
 from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
 import redis
 
+from zaqar_core import cooperative
 from zaqar_core.storage import errors
 from zaqar_plugins.storage.redis import connection
 
@@ -90,6 +92,7 @@ class Scripts:
         conn = self._held.take()
         try:
             conn.send_command('EVALSHA', sha, len(keys), *keys, *args)
+            _wait_for_reply(conn)
             reply = conn.read_response()
         except redis.exceptions.ResponseError:
             self._held.keep(conn)  # an error reply is a whole reply
@@ -104,3 +107,21 @@ class Scripts:
             raise
         self._held.keep(conn)
         return reply
+
+
+def _wait_for_reply(conn: redis.connection.AbstractConnection) -> None:
+    """Lend the thread to other requests until ``conn`` has a reply to
+    read, where the request may (:func:`zaqar_core.cooperative.
+    wait_readable`), for as long as a blocking read would wait. Only over a
+    plain socket: a TLS one may hold a decrypted reply in its buffer, with
+    nothing left to read on its socket. (redis-py names no public accessor
+    for the socket.)
+
+    Raises:
+        redis.exceptions.TimeoutError: no reply in time, as a blocking
+            read would have raised it.
+    """
+    sock = getattr(conn, '_sock', None)
+    if sock.__class__ is socket.socket and not cooperative.wait_readable(
+            sock.fileno(), sock.gettimeout()):
+        raise redis.exceptions.TimeoutError('Timeout reading from socket')

@@ -10,10 +10,12 @@ threads in turn, each one woken for a single request and passing the
 interpreter lock to the next: a Redis post cost half as much CPU again
 (300 against 200 µs) as with four threads and no reserve.
 
-Here an ordinary request runs on the worker's event loop thread, one at a
-time (with ``threads`` above 1, on that many threads instead), and only a
-request that may wait (``wait`` in its query string) gets a thread of its
-own, which sleeps while it waits. The app still sees a PEP 3333 request and
+Here an ordinary request runs on the worker's event loop thread (with
+``threads`` above 1, on that many threads instead), as a cooperative task
+(:mod:`zaqar_core.cooperative`): while it waits for its store's reply, the
+loop serves the next request, on the same thread. Only a request that may
+wait for messages (``wait`` in its query string) gets a thread of its own,
+which sleeps while it waits. The app still sees a PEP 3333 request and
 answers as a WSGI app; it runs unchanged under any WSGI server.
 """
 
@@ -29,6 +31,7 @@ from urllib import parse
 
 from oslo_log import log
 
+from zaqar_core import cooperative
 from zaqar_core.api import errors
 from zaqar_plugins.transport.wsgi import controllers
 from zaqar_plugins.transport.wsgi import views
@@ -60,7 +63,8 @@ class Bridge:
     Args:
         app: the WSGI app.
         threads: ordinary requests that run at once; 1 runs them on the
-            event loop's thread, with no hand-off between threads.
+            event loop's thread, with no hand-off between threads, as
+            cooperative tasks.
         waiting: threads for requests that may wait for messages; the app
             refuses (429) those beyond ``[transport] max_waiting_requests``,
             so a few more than that leave a thread to refuse them on.
@@ -111,7 +115,8 @@ class Bridge:
             pool = (self._waiting if may_wait(scope.query_string)
                     else self._working)
             if pool is None:
-                status, headers, body = self.answer(environ)
+                status, headers, body = await cooperative.run(
+                    self.answer, environ)
             else:
                 status, headers, body = await asyncio.get_running_loop(
                 ).run_in_executor(pool, self.answer, environ)

@@ -6,6 +6,7 @@ one that its poster left."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 import redis
 
+from zaqar_core import cooperative
 from zaqar_core.api import validation
 from zaqar_core.storage import base
 from zaqar_core.storage import errors as storage_errors
@@ -22,6 +24,7 @@ from zaqar_core.storage.stores import Stores
 from zaqar_core.tests.contract.storage import FrozenClock
 from zaqar_core.tests.contract.storage import new_message
 from zaqar_core.tests.contract.storage.processes import conf_for
+from zaqar_plugins.storage.redis import connection
 from zaqar_plugins.storage.redis import driver
 from zaqar_plugins.storage.redis import keys
 from zaqar_plugins.storage.redis import messages
@@ -244,6 +247,34 @@ def test_scripts_keep_their_connection_between_commands(
 
 
 @pytest.mark.parametrize('stores', ['redis'], indirect=True)
+def test_a_script_lends_its_thread_while_redis_answers(
+        stores: Stores) -> None:
+    # Run as a cooperative task (zaqar-server's requests are), a script
+    # waits for its reply on the event loop: the loop runs other work
+    # before the post returns. Outside a task, the same post blocks.
+    stores.messages.post(PROJECT, 'q', [new_message(0)], 'client')
+    log: list[str] = []
+
+    def post(body: int) -> None:
+        stores.messages.post(PROJECT, 'q', [new_message(body)], 'client')
+        log.append(f'posted {body}')
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_soon(log.append, 'loop ran')
+        await cooperative.run(post, 1)
+        loop.call_soon(log.append, 'loop ran again')
+        post(2)
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    assert log == ['loop ran', 'posted 1', 'posted 2', 'loop ran again']
+    bodies = [m['body'] for m in stores.messages.list(PROJECT, 'q',
+                                                      echo=True)[0]]
+    assert bodies == [0, 1, 2]
+
+
+@pytest.mark.parametrize('stores', ['redis'], indirect=True)
 def test_a_reply_left_unread_does_not_answer_the_next_command(
         stores: Stores, monkeypatch: pytest.MonkeyPatch) -> None:
     # A script interrupted before its reply was read (a signal, a bug)
@@ -303,3 +334,27 @@ def test_a_forked_child_does_not_use_its_parents_connections(
     found, _ = stores.messages.list(PROJECT, 'q', echo=True)
     assert [m['body'] for m in found] == [1, 2, 3]
     assert found[2]['id'] == last
+
+
+
+@pytest.mark.parametrize('stores', ['redis'], indirect=True)
+def test_a_reply_that_does_not_come_in_time_is_a_timeout(
+        stores: Stores, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Waiting on the loop for as long as a blocking read would: past
+    # that, the request fails as that read would have, and the connection
+    # (its reply may still come) is not used again.
+    stores.messages.post(PROJECT, 'q', [new_message(1)], 'client')
+    asked: list[float | None] = []
+
+    def runs_out(fd: int, timeout: float | None) -> bool:
+        asked.append(timeout)
+        return False
+
+    monkeypatch.setattr(cooperative, 'wait_readable', runs_out)
+    with pytest.raises(storage_errors.Unavailable, match='Timeout'):
+        stores.messages.post(PROJECT, 'q', [new_message(2)], 'client')
+    assert asked == [connection.DEFAULT_SOCKET_TIMEOUT]
+    monkeypatch.undo()
+    bodies = [m['body'] for m in stores.messages.list(PROJECT, 'q',
+                                                      echo=True)[0]]
+    assert bodies == [1, 2]  # it ran: sent once, not again
