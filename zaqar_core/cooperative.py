@@ -19,20 +19,18 @@ once and the driver blocks, as before.
 A task keeps across the switch what is kept per thread on a request's
 path: oslo.context's current context (log lines name its request). It
 gives up what would hold the others back: its
-:class:`~zaqar_core.transport.gate.Gate` slot, taken again on return. A
-lock held across a store call would deadlock the thread (the next task
-waits for it, the holder waits for the thread); code that holds one there
-runs its store calls inside :func:`blocking`.
+:class:`~zaqar_core.transport.gate.Gate` slot, taken again on return. Any
+other lock held across a store call would deadlock the thread (the next
+task waits for it, the holder waits for the thread), so a request's path
+holds none there.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import threading
 from collections.abc import Callable
-from collections.abc import Iterator
 from typing import Any
 from typing import TypeVar
 
@@ -52,7 +50,6 @@ class Task(greenlet.greenlet):
     def __init__(self, fn: Callable[..., Any]) -> None:
         super().__init__(fn)
         self.slots: list[threading.Semaphore] = []
-        self.blocking = 0
         self.detached = False
 
 
@@ -74,19 +71,13 @@ class _Waiting(threading.local):
 _waiting = _Waiting()
 
 
-def current() -> Task | None:
-    """The task running now, or None outside one."""
-    found = greenlet.getcurrent()
-    return found if found.__class__ is Task else None
-
-
 def wait_readable(fd: int, timeout: float | None) -> bool:
     """Wait until ``fd`` is readable, for at most ``timeout`` seconds:
     inside a task that may, by lending the thread to other tasks;
     otherwise not at all (the caller's read then blocks, with its own
     timeout). False when the time ran out."""
     task = greenlet.getcurrent()
-    if task.__class__ is not Task or task.blocking or task.detached or \
+    if task.__class__ is not Task or task.detached or \
             _waiting.count >= MAX_WAITING:
         return True
     context = oslo_context.get_current()  # its thread's; others run
@@ -101,21 +92,6 @@ def wait_readable(fd: int, timeout: float | None) -> bool:
             slot.acquire()
         if context is not None:
             context.update_store()
-
-
-@contextlib.contextmanager
-def blocking() -> Iterator[None]:
-    """Store calls inside wait on their thread, lending it to no other
-    task (around a lock held across them)."""
-    task = current()
-    if task is None:
-        yield
-        return
-    task.blocking += 1
-    try:
-        yield
-    finally:
-        task.blocking -= 1
 
 
 def held(slot: threading.Semaphore) -> None:

@@ -141,28 +141,6 @@ def test_the_task_gets_its_request_context_back(pair) -> None:
     assert seen == ['req-b: req-b', 'req-a: req-a']
 
 
-def test_blocking_keeps_the_thread(pair) -> None:
-    # Around a lock held across a store call: no other task may run
-    # before the call is done.
-    ours, theirs = pair
-    log: list[str] = []
-
-    def request() -> bytes:
-        with cooperative.blocking():
-            return store_call(ours, log, 'locked')
-
-    async def main() -> list:
-        threading.Timer(0.2, theirs.send, [b'x']).start()
-        locked = asyncio.ensure_future(cooperative.run(request))
-        await asyncio.sleep(0)
-        quick = asyncio.ensure_future(cooperative.run(
-            lambda: log.append('quick') or 'q'))
-        return [await locked, await quick]
-
-    assert run(main) == [b'x', 'q']
-    assert log == ['locked sent', 'locked read x', 'quick']
-
-
 def test_a_cancelled_task_finishes_its_store_calls(pair) -> None:
     # The worker stops while a request waits for its store: the request
     # ends on the thread, its later calls included, not halfway through.
