@@ -44,13 +44,44 @@ T = TypeVar('T')
 MAX_WAITING = 64
 
 
-class Task(greenlet.greenlet):
-    """A request run by :func:`run`."""
+#: Idle tasks a thread keeps for its next requests, at most.
+IDLE_KEPT = MAX_WAITING
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        super().__init__(fn)
+
+class Task(greenlet.greenlet):
+    """Runs requests for :func:`run`, one after another, and then waits
+    among a thread's idle tasks for the next: a new greenlet per request
+    would cost a fresh Python frame stack each (a system call to map it,
+    one to unmap it, and their page faults)."""
+
+    def __init__(self) -> None:
+        super().__init__(self._serve)
         self.slots: list[threading.Semaphore] = []
         self.detached = False
+        self.outcome: Any = None
+
+    def _serve(self, job: list[tuple[Callable[..., Any], tuple]]) -> None:
+        # ``job`` holds the request; emptied, and the outcome handed over
+        # in an attribute rather than through switch(), an idle task
+        # keeps nothing of its last request alive.
+        parent = self.parent
+        while True:
+            fn, args = job.pop()
+            try:
+                self.outcome = fn(*args)
+            except Exception as exc:  # noqa: BLE001 - raised by run()
+                self.outcome = _Failed(exc)
+            del fn, args
+            job = parent.switch()
+
+
+class _Failed:
+    """The outcome of a request that raised ``error``."""
+
+    __slots__ = ('error',)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
 
 class _Wait:
@@ -68,7 +99,13 @@ class _Waiting(threading.local):
     count = 0
 
 
+class _Idle(threading.local):
+    def __init__(self) -> None:
+        self.tasks: list[Task] = []
+
+
 _waiting = _Waiting()
+_idle = _Idle()
 
 
 def wait_readable(fd: int, timeout: float | None) -> bool:
@@ -112,11 +149,22 @@ def released(slot: threading.Semaphore) -> None:
 async def run(fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)`` as a task of the running loop: other tasks run
     while it waits for its store."""
-    task = Task(fn)
+    idle = _idle.tasks
+    task = idle.pop() if idle else Task()
     task.gr_context = contextvars.copy_context()
-    step = task.switch(*args)
-    if step.__class__ is not _Wait:
-        return step  # it never waited
+    step = task.switch([(fn, args)])
+    if step.__class__ is _Wait:
+        await _lend(task, step)
+    outcome, task.outcome = task.outcome, None
+    if len(idle) < IDLE_KEPT:
+        idle.append(task)
+    if outcome.__class__ is _Failed:
+        raise outcome.error
+    return outcome
+
+
+async def _lend(task: Task, step: _Wait) -> None:
+    """Serve the other tasks until ``task``'s request is done."""
     loop = asyncio.get_running_loop()
     while step.__class__ is _Wait:
         ready = loop.create_future()
@@ -128,7 +176,7 @@ async def run(fn: Callable[..., T], *args: Any) -> T:
         except BaseException:
             # Cancelled (the worker stops): the task finishes on this
             # thread, blocking, rather than stop halfway through a store
-            # call.
+            # call; it is not kept.
             task.detached = True
             task.switch(True)
             raise
@@ -137,7 +185,6 @@ async def run(fn: Callable[..., T], *args: Any) -> T:
             if timer is not None:
                 timer.cancel()
         step = task.switch(readable)
-    return step
 
 
 def _done(ready: asyncio.Future, readable: bool) -> None:

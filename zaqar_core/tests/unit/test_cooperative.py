@@ -6,14 +6,17 @@ own state as it left it."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Iterator
 from typing import TypeVar
 
+import greenlet
 import pytest
 from oslo_context import context as oslo_context
 
@@ -147,7 +150,10 @@ def test_a_cancelled_task_finishes_its_store_calls(pair) -> None:
     ours, theirs = pair
     log: list[str] = []
 
+    tasks: list[greenlet.greenlet] = []
+
     def two_calls() -> None:
+        tasks.append(greenlet.getcurrent())
         for _ in range(2):
             cooperative.wait_readable(ours.fileno(), None)
             log.append(ours.recv(4).decode())
@@ -159,9 +165,12 @@ def test_a_cancelled_task_finishes_its_store_calls(pair) -> None:
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting
+        tasks.append(await cooperative.run(greenlet.getcurrent))
 
     run(main)
     assert log == ['one.', 'two.']
+    # It would never lend its thread again: the next request gets another.
+    assert tasks[1] is not tasks[0]
 
 
 def test_tasks_waiting_at_once_are_bounded(
@@ -231,3 +240,44 @@ def test_a_wait_ends_when_its_time_runs_out(pair) -> None:
     assert timed_out is False
     assert 0.15 < waited < 5
     assert log == ['others ran']
+
+
+def test_the_next_request_reuses_an_idle_task() -> None:
+    # A greenlet per request would map a fresh frame stack each time.
+    async def main() -> list:
+        return [await cooperative.run(greenlet.getcurrent)
+                for _ in range(3)]
+
+    first, *others = run(main)
+    assert isinstance(first, cooperative.Task)
+    assert others == [first, first]
+
+
+class Payload:
+    """A request's argument or result, whose life a weakref tells."""
+
+
+def test_an_idle_task_keeps_nothing_of_its_last_request() -> None:
+    # A task waiting for its next request must not hold the last one's
+    # environ or response (a response may be megabytes).
+    seen: list[weakref.ref] = []
+    request = contextvars.ContextVar('request', default='none')
+
+    def handle(argument: Payload) -> Payload:
+        result = Payload()
+        seen.extend([weakref.ref(argument), weakref.ref(result)])
+        return result
+
+    def whose() -> str:
+        value = request.get()
+        request.set('set by a request')
+        return value
+
+    async def main() -> list:
+        await cooperative.run(handle, Payload())  # both dropped at once
+        left = [ref() for ref in seen]
+        return [left, await cooperative.run(whose),
+                await cooperative.run(whose)]
+
+    # Nor does the next request see the context the last one set.
+    assert run(main) == [[None, None], 'none', 'none']
