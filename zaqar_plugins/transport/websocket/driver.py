@@ -13,6 +13,7 @@ from zaqar_core.notification.hub import Hub
 from zaqar_core.transport import base
 from zaqar_core.transport import startup
 from zaqar_core.transport.gate import Gate
+from zaqar_plugins.transport import processes
 from zaqar_plugins.transport.websocket import (
     options as drivers_transport_websocket,
 )
@@ -46,6 +47,7 @@ class Driver(base.DriverBase):
         api.gate = Gate(self.conf[GROUP].threads)
         hub = Hub(self.conf, api.stores).start()
         ws = server.Server(self.conf, api, hub)
+        processes.settle_heap()
         try:
             asyncio.run(ws.serve(sock))
         finally:

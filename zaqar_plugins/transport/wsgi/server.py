@@ -149,10 +149,12 @@ class _WorkerApp:
         waiting = gate.waiting_threads(self.conf)
         if waiting:
             waiting += WAITING_SPARE
-        return rsgi.Bridge(
+        bridge = rsgi.Bridge(
             self.factory(), self.conf[GROUP].threads, waiting,
             lambda: registry.largest_body(self.conf.transport),
             self.conf[GROUP].client_timeout, started=_watch_stop_signals)
+        processes.settle_heap()
+        return bridge
 
 
 #: What this worker calls when told to stop (see :func:`when_told_to_stop`).

@@ -59,3 +59,31 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(')', 1)[1].split()[0] != 'Z'
+
+
+def test_a_settled_worker_leaves_its_build_out_of_collections() -> None:
+    # In a child: freezing is for good, and the test process must not
+    # keep its objects out of collections.
+    def worker() -> int:
+        import gc
+        import weakref
+
+        class Node:
+            pass
+
+        built = Node()
+        built.me = built  # lives as long as the worker: a cycle kept
+        garbage = Node()
+        garbage.me = garbage
+        gone = weakref.ref(garbage)
+        del garbage
+        gc.disable()  # only settle_heap collects, not an allocation
+        processes.settle_heap()
+        if gone() is not None:
+            return 1  # the build's garbage was frozen with the rest
+        tracked = {id(o) for g in range(3) for o in gc.get_objects(g)}
+        if id(built) in tracked or gc.get_freeze_count() == 0:
+            return 2  # collections would still go through it
+        return 0
+
+    assert in_child(worker) == 0
