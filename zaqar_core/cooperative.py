@@ -43,7 +43,6 @@ T = TypeVar('T')
 #: holds a store connection meanwhile. Beyond it a task blocks its thread.
 MAX_WAITING = 64
 
-
 #: Idle tasks a thread keeps for its next requests, at most.
 IDLE_KEPT = MAX_WAITING
 
