@@ -1,4 +1,5 @@
-"""Workers of the pre-forked servers die with their master."""
+"""What workers of the pre-forked servers do: die with their master, and
+keep what they built out of garbage collections."""
 
 from __future__ import annotations
 
