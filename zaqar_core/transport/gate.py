@@ -46,13 +46,16 @@ class _Slot:
     def __init__(self, semaphore: threading.Semaphore) -> None:
         self._semaphore = semaphore
 
-    def __enter__(self) -> None:
+    def take(self) -> None:
         self._semaphore.acquire()
         cooperative.held(self._semaphore)
 
-    def __exit__(self, *exc_info: object) -> None:
+    def give_back(self, *exc_info: object) -> None:
         cooperative.released(self._semaphore)
         self._semaphore.release()
+
+    __enter__ = take
+    __exit__ = give_back
 
 
 class Gate:
@@ -60,12 +63,12 @@ class Gate:
     transport's own threads are the limit)."""
 
     def __init__(self, slots: int | None = None) -> None:
-        self._slots = None if slots is None else threading.Semaphore(slots)
-        self._slot = None if slots is None else _Slot(self._slots)
+        self._slot = (None if slots is None else
+                      _Slot(threading.Semaphore(slots)))
 
     @property
     def limits(self) -> bool:
-        return self._slots is not None
+        return self._slot is not None
 
     def working(self) -> contextlib.AbstractContextManager:
         """Around a request's work."""
@@ -73,12 +76,13 @@ class Gate:
 
     @contextlib.contextmanager
     def stepped_out(self) -> Iterator[None]:
-        """Around a wait inside a request: its slot goes to another."""
-        if self._slots is None:
+        """Around a wait inside a request: its slot goes to another (and
+        a cooperative task no longer counts it as its own meanwhile)."""
+        if self._slot is None:
             yield
             return
-        self._slots.release()
+        self._slot.give_back()
         try:
             yield
         finally:
-            self._slots.acquire()
+            self._slot.take()

@@ -121,6 +121,39 @@ def test_the_gate_slot_is_given_up_while_waiting(pair) -> None:
             pass
 
 
+def test_a_task_that_stepped_out_gives_its_slot_up_once(pair) -> None:
+    # Long polling steps out of the gate; a store call inside must not
+    # give the same slot up again, or the gate lets two in for one.
+    ours, theirs = pair
+    gate = Gate(1)
+    log: list[str] = []
+
+    def request() -> str:
+        with gate.working(), gate.stepped_out():
+            store_call(ours, log, 'a')
+        return 'a'
+
+    def another() -> None:
+        with gate.working():
+            log.append('another in')
+
+    async def main() -> bool:
+        first = asyncio.ensure_future(cooperative.run(request))
+        await asyncio.sleep(0)  # it stepped out, and waits for its store
+        with gate.working():  # the one slot, which it gave up
+            other = threading.Thread(target=another)
+            other.start()
+            other.join(0.3)
+            kept_out = other.is_alive()
+        other.join(5)
+        theirs.send(b'!')
+        await asyncio.wait_for(first, 5)
+        return kept_out
+
+    assert run(main) is True
+    assert log == ['a sent', 'another in', 'a read !']
+
+
 def test_the_task_gets_its_request_context_back(pair) -> None:
     ours, theirs = pair
     seen: list[str] = []
