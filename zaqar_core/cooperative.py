@@ -94,17 +94,15 @@ class _Wait:
         self.timeout = timeout
 
 
-class _Waiting(threading.local):
-    count = 0
+class _Tasks(threading.local):
+    """A thread's tasks: how many wait for their stores, and the idle."""
 
-
-class _Idle(threading.local):
     def __init__(self) -> None:
-        self.tasks: list[Task] = []
+        self.waiting = 0
+        self.idle: list[Task] = []
 
 
-_waiting = _Waiting()
-_idle = _Idle()
+_tasks = _Tasks()
 
 
 def wait_readable(fd: int, timeout: float | None) -> bool:
@@ -114,16 +112,16 @@ def wait_readable(fd: int, timeout: float | None) -> bool:
     timeout). False when the time ran out."""
     task = greenlet.getcurrent()
     if task.__class__ is not Task or task.detached or \
-            _waiting.count >= MAX_WAITING:
+            _tasks.waiting >= MAX_WAITING:
         return True
     context = oslo_context.get_current()  # its thread's; others run
     for slot in task.slots:
         slot.release()
-    _waiting.count += 1
+    _tasks.waiting += 1
     try:
         return task.parent.switch(_Wait(fd, timeout))
     finally:
-        _waiting.count -= 1
+        _tasks.waiting -= 1
         for slot in task.slots:
             slot.acquire()
         if context is not None:
@@ -148,7 +146,7 @@ def released(slot: threading.Semaphore) -> None:
 async def run(fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)`` as a task of the running loop: other tasks run
     while it waits for its store."""
-    idle = _idle.tasks
+    idle = _tasks.idle
     task = idle.pop() if idle else Task()
     task.gr_context = contextvars.copy_context()
     step = task.switch([(fn, args)])

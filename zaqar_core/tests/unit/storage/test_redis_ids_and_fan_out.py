@@ -336,7 +336,6 @@ def test_a_forked_child_does_not_use_its_parents_connections(
     assert found[2]['id'] == last
 
 
-
 @pytest.mark.parametrize('stores', ['redis'], indirect=True)
 def test_a_reply_that_does_not_come_in_time_is_a_timeout(
         stores: Stores, monkeypatch: pytest.MonkeyPatch) -> None:
