@@ -139,6 +139,9 @@ CATALOG = {
 
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 15.0
+#: How long an interrupted ``up`` waits for what it started to stop before
+#: killing it: whoever interrupted it may not wait long (a test run).
+INTERRUPTED_STOP_TIMEOUT = 5.0
 
 
 class StackError(Exception):
@@ -349,16 +352,18 @@ def stop(pid: int | None, marker: str, what: str) -> None:
     stop_all([(pid, marker, what)])
 
 
-def stop_all(processes: Sequence[tuple[int | None, str, str]]) -> None:
+def stop_all(processes: Sequence[tuple[int | None, str, str]],
+             timeout: float = STOP_TIMEOUT) -> None:
     """Stops the process groups of several ``(pid, marker, what)`` at once
-    (see :func:`stop`): each takes a moment to finish its requests."""
+    (see :func:`stop`): each takes a moment to finish its requests, up to
+    ``timeout`` seconds."""
     pids = [pid for pid, marker, _ in processes if ours(pid, marker)]
     for pid, _, what in processes:
         if pid in pids:
             log(f'stopping {what} (pid {pid})')
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT
+    deadline = time.monotonic() + timeout
     while pids and time.monotonic() < deadline:
         pids = [pid for pid in pids if _group_alive(pid)]
         if pids:
@@ -1061,15 +1066,24 @@ def _stop_started(old: dict[str, Any], state: dict[str, Any]) -> None:
     """Stops what an interrupted ``up`` started (a service whose pid is not
     the one ``old`` recorded), so that nothing of it runs on unrecorded or
     half set up; a Keystone it kept stays."""
-    started = [(part, marker, name) for name, part, marker, _ in SERVICES
-               if state.get(part, {}).get('pid') not in
-               (None, old.get(part, {}).get('pid'))]
     log('interrupted: stopping what this up started')
-    stop_all([(state[part]['pid'], marker, what)
-              for part, marker, what in started])
-    for part, _, _ in started:
-        state[part].pop('pid', None)
-    save_state(state)
+    _stop_services(state, [
+        part for _, part, _, _ in SERVICES
+        if state.get(part, {}).get('pid') not in
+        (None, old.get(part, {}).get('pid'))], INTERRUPTED_STOP_TIMEOUT)
+
+
+def _stop_services(state: dict[str, Any], parts: Sequence[str],
+                   timeout: float = STOP_TIMEOUT) -> None:
+    """Stops the services recorded under ``parts`` of ``state``, all at
+    once, and saves the state without their pids."""
+    stop_all([(state.get(part, {}).get('pid'), marker, name)
+              for name, part, marker, _ in SERVICES if part in parts],
+             timeout)
+    for part in parts:
+        state.get(part, {}).pop('pid', None)
+    if state:
+        save_state(state)
 
 
 def _interrupted(signum: int, frame: Any) -> None:
@@ -1088,15 +1102,7 @@ def down() -> None:
     """Stops both zaqar-servers and Keystone; keeps their data and the
     venvs."""
     with locked():
-        state = load_state()
-        stop_all([(state.get(part, {}).get('pid'), zaqar_marker(part), what)
-                  for part, _, _, what in ZAQAR_SERVERS])
-        stop(state.get('keystone', {}).get('pid'), str(KEYSTONE_VENV),
-             'Keystone')
-        for _, part, _, _ in SERVICES:
-            state.get(part, {}).pop('pid', None)
-        if state:
-            save_state(state)
+        _stop_services(load_state(), [part for _, part, _, _ in SERVICES])
 
 
 #: What health checks: name, part of the state, the marker its pid's

@@ -74,9 +74,10 @@ ROOT = Path(__file__).resolve().parents[3]
 STACK_SCRIPT = ROOT / 'tools' / 'stack.py'
 #: A first ``up`` installs Keystone into a virtualenv: minutes.
 UP_TIMEOUT = 900
-#: How long an interrupted ``up`` gets to stop what it started: within the
-#: 10 s pytest-xdist gives an interrupted worker.
-UP_STOP_TIMEOUT = 8
+#: How long an interrupted ``up`` gets to stop what it started (it kills
+#: what has not stopped by its own deadline), within the 10 s pytest-xdist
+#: gives an interrupted worker.
+UP_STOP_TIMEOUT = stack_tool.INTERRUPTED_STOP_TIMEOUT + 3
 USERS = ('admin', 'demo', 'alt')
 
 
