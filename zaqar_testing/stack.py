@@ -294,15 +294,22 @@ def tail(path: Path, lines: int = 15) -> str:
 
 def run(argv: list[str], log_file: Path, what: str,
         env: dict[str, str] | None = None) -> None:
-    """Runs ``argv`` to completion, its output appended to ``log_file``."""
+    """Runs ``argv`` to completion, its output appended to ``log_file``.
+
+    Interrupted, it kills ``argv``'s whole process group, not only its
+    first process: ``python -m venv`` runs ensurepip in a child, and pip
+    runs builds in children, which would otherwise go on running.
+    """
     with open(log_file, 'a') as out:
         out.write(f'\n$ {shlex.join(argv)}\n')
-        out.flush()
-        result = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=env,
-                                check=False)
-    if result.returncode:
-        raise StackError(f'{what} failed (exit {result.returncode}); see '
+    process = Process(argv, log_file, env=env)
+    try:
+        code = process.proc.wait()
+    except BaseException:
+        process.kill()
+        raise
+    if code:
+        raise StackError(f'{what} failed (exit {code}); see '
                          f'{log_file}:\n{tail(log_file)}')
 
 
@@ -418,7 +425,9 @@ def ensure_venv(venv: Path, pins: Sequence[str], log_file: Path,
         return False
     started = time.monotonic()
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    if not python.exists():
+    if not (python.exists() and marker.exists()):
+        # Made afresh, even if there: a venv without the marker never
+        # finished installing, and may lack pip itself.
         log(f'creating {venv.relative_to(ROOT)}')
         run([sys.executable, '-m', 'venv', '--clear', str(venv)], log_file,
             'python -m venv')
