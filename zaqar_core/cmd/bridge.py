@@ -56,10 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     try:
         bridge.start()
+        consuming.set()
     except SystemExit:
+        # Stopped while connecting: nothing was handed over yet (the
+        # broker requeues what it had sent on the closed connection).
         bridge.close()
+        LOG.info('zaqar-bridge stopped while connecting to the bus')
         raise
-    consuming.set()
     while not stopping.wait(1.0):
         pass
     LOG.info('zaqar-bridge stopping')

@@ -30,6 +30,7 @@ from zaqar_core import bootstrap
 from zaqar_core import conf as zconf
 from zaqar_core.conf.bridge import PRIORITIES
 from zaqar_core.storage.stores import Stores
+from zaqar_testing.ports import refusing_address
 from zaqar_testing.processes import Process
 from zaqar_testing.processes import tail
 from zaqar_testing.rabbitmq import RABBIT_URL
@@ -85,9 +86,12 @@ class Bridge:
         self.process = process = Process(
             [sys.executable, '-m', 'zaqar_core.cmd.bridge',
              '--config-file', str(self.conf_path)], self.log_path)
-        # Notifications published before the pool queue exists are lost.
-        process.wait_until(lambda: self.broker.consumers(self.pool) > 0,
-                           TIMEOUT, 'consuming', POLL)
+        # Notifications published before the pool queue exists are lost;
+        # the log line comes once the bridge's listener has started.
+        process.wait_until(
+            lambda: self.broker.consumers(self.pool) > 0 and
+            'zaqar-bridge consuming' in self.log(),
+            TIMEOUT, 'consuming', POLL)
         return self
 
     def stop(self) -> int | None:
@@ -273,6 +277,29 @@ def test_sigterm_stops_the_bridge_cleanly(broker: Broker,
         assert broker.consumers(bridge.pool) == 0
     finally:
         bridge.close()
+
+
+def test_sigterm_while_the_bus_refuses_stops_the_bridge(
+        tmp_path: Path) -> None:
+    # oslo.messaging retries a refused bus forever; SIGTERM still ends it.
+    conf_path = tmp_path / 'zaqar.conf'
+    with refusing_address() as address:
+        write_config(conf_path, {
+            'DEFAULT': {'transport_url': f'rabbit://guest:guest@{address}/',
+                        'state_path': tmp_path / 'state', 'debug': True},
+            'bridge': {'topics': ['zaqar-test-refused'], 'exchanges': []}})
+        process = Process([sys.executable, '-m', 'zaqar_core.cmd.bridge',
+                           '--config-file', str(conf_path)],
+                          tmp_path / 'bridge.log')
+        try:
+            process.wait_until(lambda: 'Connection refused' in process.log,
+                               TIMEOUT, 'retrying the bus', POLL)
+            process.stop(TIMEOUT)
+            assert process.returncode == 0, process.log
+            assert 'zaqar-bridge stopped while connecting to the bus' in \
+                process.log
+        finally:
+            process.stop()
 
 
 @pytest.mark.parametrize(('option', 'value', 'error'), [
