@@ -8,13 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from zaqar_testing import stack
 from zaqar_testing.processes import Process
+from zaqar_testing.waiting import eventually
 
 # Forks a child that writes its pid and sleeps, as ``python -m venv``
 # runs ensurepip and pip runs a build.
@@ -36,15 +36,6 @@ stack.run([sys.executable, '-c', sys.argv[1], sys.argv[2]],
 '''
 
 
-def _wait_for(condition, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def test_an_interrupted_step_stops_what_its_command_forked(
         tmp_path: Path, processes: list[Process]) -> None:
     pid_file = tmp_path / 'forked.pid'
@@ -52,14 +43,14 @@ def test_an_interrupted_step_stops_what_its_command_forked(
                      str(tmp_path / 'step.log')], tmp_path / 'outer.log',
                     cwd=stack.ROOT)
     processes.append(outer)
-    assert _wait_for(lambda: pid_file.exists() and pid_file.read_text()), \
-        outer.log
+    outer.wait_until(lambda: pid_file.exists() and pid_file.read_text(),
+                     what='forked')
     forked = int(pid_file.read_text())
     try:
         outer.signal(signal.SIGTERM)
         assert outer.wait() != 0
         assert 'KeyboardInterrupt' in outer.log
-        assert _wait_for(lambda: not stack.alive(forked), timeout=5.0), \
+        assert eventually(lambda: not stack.alive(forked), timeout=5.0), \
             'the forked child outlived the interrupted step'
     finally:
         with contextlib.suppress(ProcessLookupError):
