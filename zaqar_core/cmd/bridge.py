@@ -58,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         bridge.start()
         consuming.set()
     except SystemExit:
-        # Stopped while connecting: nothing was handed over yet (the
-        # broker requeues what it had sent on the closed connection).
+        # Stopped before consuming was flagged, mostly while connecting:
+        # close what is open (the broker requeues what it had sent).
         bridge.close()
         LOG.info('zaqar-bridge stopped while connecting to the bus')
         raise
